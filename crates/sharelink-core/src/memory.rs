@@ -1,0 +1,261 @@
+//! [`MemoryStorage`]: the reference [`Storage`] implementation.
+//!
+//! Everything lives in one mutex-guarded set of `BTreeMap`s, so every method
+//! is trivially atomic. Nothing is durable: the data dies with the process.
+//! Use it in tests, and as the model other backends are checked against.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+use crate::fields::{ClientKey, TenantId, UserId};
+use crate::id::ShareId;
+use crate::quota::{self, QuotaKey};
+use crate::share::{Share, ShareError, ShareStatus, UseKind};
+use crate::storage::{
+    InsertOutcome, ListMarker, PurgeReport, PurgeRequest, QuotaCharge, QuotaOutcome, SharePage,
+    ShareQuery, Storage, StorageError, UpdateOutcome, UseOutcome, share_is_purgeable,
+};
+use crate::throttle::{self, ClientThrottle, ShareThrottle, ThrottleState};
+
+type CreatorKey = (TenantId, UserId, i64, ShareId);
+
+#[derive(Default)]
+struct Inner {
+    shares: BTreeMap<ShareId, Share>,
+    by_creator: BTreeSet<CreatorKey>,
+    quota: BTreeMap<QuotaKey, u32>,
+    share_throttle: BTreeMap<ShareId, ShareThrottle>,
+    client_throttle: BTreeMap<(ShareId, ClientKey), ClientThrottle>,
+}
+
+/// An in-process, non-durable store.
+#[derive(Default)]
+pub struct MemoryStorage {
+    inner: Mutex<Inner>,
+}
+
+impl std::fmt::Debug for MemoryStorage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let inner = self.lock();
+        f.debug_struct("MemoryStorage")
+            .field("shares", &inner.shares.len())
+            .field("quota_counters", &inner.quota.len())
+            .finish()
+    }
+}
+
+impl MemoryStorage {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        // A panic while holding the lock cannot leave a half-applied change:
+        // every method computes first and mutates last.
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+fn creator_key(share: &Share) -> CreatorKey {
+    (
+        share.tenant().clone(),
+        share.creator().user_id.clone(),
+        share.created_at().timestamp_millis(),
+        share.id().clone(),
+    )
+}
+
+impl Storage for MemoryStorage {
+    fn insert_share(
+        &self,
+        share: &Share,
+        charge: Option<&QuotaCharge>,
+    ) -> Result<InsertOutcome, StorageError> {
+        let mut inner = self.lock();
+        if inner.shares.contains_key(share.id()) {
+            return Ok(InsertOutcome::IdTaken);
+        }
+        if let Some(c) = charge {
+            let used = inner.quota.get(&c.key).copied().unwrap_or(0);
+            match quota::consume(used, c.limit) {
+                Some(n) => {
+                    inner.quota.insert(c.key.clone(), n);
+                }
+                None => return Ok(InsertOutcome::QuotaExhausted { used }),
+            }
+        }
+        inner.by_creator.insert(creator_key(share));
+        inner.shares.insert(share.id().clone(), share.clone());
+        Ok(InsertOutcome::Inserted)
+    }
+
+    fn get_share(&self, id: &ShareId) -> Result<Option<Share>, StorageError> {
+        Ok(self.lock().shares.get(id).cloned())
+    }
+
+    fn update_share(
+        &self,
+        share: &Share,
+        expected_version: u64,
+    ) -> Result<UpdateOutcome, StorageError> {
+        let mut inner = self.lock();
+        let Some(current) = inner.shares.get_mut(share.id()) else {
+            return Ok(UpdateOutcome::NotFound);
+        };
+        if current.version() != expected_version {
+            return Ok(UpdateOutcome::Conflict {
+                current_version: current.version(),
+            });
+        }
+        *current = share.clone();
+        Ok(UpdateOutcome::Updated)
+    }
+
+    fn list_shares(&self, query: &ShareQuery) -> Result<SharePage, StorageError> {
+        use std::ops::Bound;
+        let inner = self.lock();
+        let (t, c) = (query.tenant.clone(), query.creator.clone());
+        let lo = Bound::Included((t.clone(), c.clone(), i64::MIN, extreme_share_id(b'0')));
+        let hi = match &query.marker {
+            Some(m) => Bound::Excluded((t, c, m.created_at_ms, m.share_id.clone())),
+            None => Bound::Included((t, c, i64::MAX, extreme_share_id(b'z'))),
+        };
+        let limit = query.limit.max(1);
+        let mut items = Vec::new();
+        let mut more = false;
+        for (_, _, _, id) in inner.by_creator.range((lo, hi)).rev() {
+            let Some(share) = inner.shares.get(id) else {
+                continue;
+            };
+            if !query.include_cancelled && share.status() == ShareStatus::Cancelled {
+                continue;
+            }
+            if items.len() == limit {
+                more = true;
+                break;
+            }
+            items.push(share.clone());
+        }
+        let next_marker = if more { items.last().map(ListMarker::after) } else { None };
+        Ok(SharePage { items, next_marker })
+    }
+
+    fn consume_quota(&self, charge: &QuotaCharge) -> Result<QuotaOutcome, StorageError> {
+        let mut inner = self.lock();
+        let used = inner.quota.get(&charge.key).copied().unwrap_or(0);
+        Ok(match quota::consume(used, charge.limit) {
+            Some(n) => {
+                inner.quota.insert(charge.key.clone(), n);
+                QuotaOutcome::Consumed { used: n }
+            }
+            None => QuotaOutcome::Exhausted { used },
+        })
+    }
+
+    fn quota_used(&self, key: &QuotaKey) -> Result<u32, StorageError> {
+        Ok(self.lock().quota.get(key).copied().unwrap_or(0))
+    }
+
+    fn count_use(
+        &self,
+        id: &ShareId,
+        kind: UseKind,
+        expected_epoch: u64,
+    ) -> Result<UseOutcome, StorageError> {
+        let mut inner = self.lock();
+        let Some(current) = inner.shares.get_mut(id) else {
+            return Ok(UseOutcome::NotFound);
+        };
+        if current.token_epoch() != expected_epoch {
+            return Ok(UseOutcome::EpochMoved);
+        }
+        match current.clone().count_use(kind) {
+            Ok(next) => {
+                *current = next.clone();
+                Ok(UseOutcome::Counted(Box::new(next)))
+            }
+            Err(ShareError::LimitReached { limit, .. }) => Ok(UseOutcome::LimitReached { limit }),
+            Err(e) => Err(StorageError::Corrupt {
+                what: format!("share {id}"),
+                reason: e.to_string(),
+            }),
+        }
+    }
+
+    fn update_throttle(
+        &self,
+        share: &ShareId,
+        client: &ClientKey,
+        apply: &mut dyn FnMut(ThrottleState) -> ThrottleState,
+    ) -> Result<ThrottleState, StorageError> {
+        let mut inner = self.lock();
+        let key = (share.clone(), client.clone());
+        let current = ThrottleState {
+            share: inner.share_throttle.get(share).copied().unwrap_or_default(),
+            client: inner.client_throttle.get(&key).copied().unwrap_or_default(),
+        };
+        let next = apply(current);
+        inner.share_throttle.insert(share.clone(), next.share);
+        inner.client_throttle.insert(key, next.client);
+        Ok(next)
+    }
+
+    fn purge(&self, request: &PurgeRequest) -> Result<PurgeReport, StorageError> {
+        let mut inner = self.lock();
+        let mut report = PurgeReport::default();
+        let doomed: Vec<Share> = inner
+            .shares
+            .values()
+            .filter(|s| share_is_purgeable(s, request.shares_before))
+            .cloned()
+            .collect();
+        for share in &doomed {
+            inner.shares.remove(share.id());
+            inner.by_creator.remove(&creator_key(share));
+            inner.share_throttle.remove(share.id());
+            report.shares += 1;
+        }
+        let before = inner.client_throttle.len();
+        inner
+            .client_throttle
+            .retain(|(id, _), _| !doomed.iter().any(|s| s.id() == id));
+        report.throttle_records += before - inner.client_throttle.len();
+
+        let before = inner.quota.len();
+        inner.quota.retain(|k, _| k.day >= request.quota_days_before);
+        report.quota_counters = before - inner.quota.len();
+
+        // Throttle records are stale when neither half carries information.
+        let Inner {
+            share_throttle,
+            client_throttle,
+            ..
+        } = &mut *inner;
+        let before = client_throttle.len() + share_throttle.len();
+        let policy = request.throttle_policy;
+        client_throttle.retain(|_, c| {
+            let state = ThrottleState {
+                share: ShareThrottle::default(),
+                client: *c,
+            };
+            !throttle::is_stale(&state, &policy, request.now)
+        });
+        share_throttle.retain(|_, s| {
+            let state = ThrottleState {
+                share: *s,
+                client: ClientThrottle::default(),
+            };
+            !throttle::is_stale(&state, &policy, request.now)
+        });
+        report.throttle_records += before - (client_throttle.len() + share_throttle.len());
+        Ok(report)
+    }
+}
+
+/// The smallest (`b'0'`, shortest) or largest (`b'z'`, longest) valid share id.
+fn extreme_share_id(digit: u8) -> ShareId {
+    let len = if digit == b'0' { ShareId::MIN_LEN } else { ShareId::MAX_LEN };
+    let text = String::from_utf8(vec![digit; len]).unwrap_or_default();
+    ShareId::parse(&text).unwrap_or_else(|_| unreachable!("valid literal"))
+}

@@ -1,0 +1,395 @@
+//! The storage contract every backend implements.
+//!
+//! The trait is small, synchronous, `&self` and `Send + Sync`. Each method's
+//! documentation states what an implementation must guarantee; the
+//! conformance suite in `sharelink-testkit` checks those guarantees for every
+//! backend. Contention is kept apart from failure: a lost compare-and-swap or
+//! a reached limit is an `Ok` outcome, and `Err(StorageError)` means the
+//! backend itself failed.
+//!
+//! [`MemoryStorage`](crate::MemoryStorage) is the reference implementation.
+
+use std::fmt;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, NaiveDate, Utc};
+
+use crate::error::InputError;
+use crate::fields::{ClientKey, TenantId, UserId};
+use crate::id::ShareId;
+use crate::quota::QuotaKey;
+use crate::share::{Share, UseKind};
+use crate::throttle::{ThrottlePolicy, ThrottleState};
+
+/// A backend failure. Never used for contention or limits.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StorageError {
+    /// The backend reported an error (I/O, lock, driver).
+    #[error("storage backend failed: {message}")]
+    Backend {
+        /// What failed.
+        message: String,
+        /// The backend's own error.
+        #[source]
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
+    },
+    /// A stored record could not be decoded.
+    #[error("stored {what} is corrupt: {reason}")]
+    Corrupt {
+        /// Which record (for example `share sAvciMEXKRz`).
+        what: String,
+        /// Why it could not be decoded.
+        reason: String,
+    },
+    /// The store was written by an incompatible (newer) format version.
+    #[error("store format version {found} is not supported (this build reads up to {supported})")]
+    IncompatibleFormat {
+        /// The version found.
+        found: u32,
+        /// The newest version this build reads.
+        supported: u32,
+    },
+}
+
+impl StorageError {
+    /// A backend failure with its source.
+    pub fn backend(
+        message: impl Into<String>,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        Self::Backend {
+            message: message.into(),
+            source: Some(Box::new(source)),
+        }
+    }
+}
+
+/// A quota counter to charge, with its limit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QuotaCharge {
+    /// Which counter.
+    pub key: QuotaKey,
+    /// Its daily limit.
+    pub limit: u32,
+}
+
+/// Result of [`Storage::insert_share`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InsertOutcome {
+    /// The share was stored (and the quota charged, if one was given).
+    Inserted,
+    /// A share with this id already exists; nothing was written.
+    IdTaken,
+    /// The quota was at its limit; nothing was written.
+    QuotaExhausted {
+        /// The counter's value (at the limit).
+        used: u32,
+    },
+}
+
+/// Result of [`Storage::update_share`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UpdateOutcome {
+    /// The new share was stored.
+    Updated,
+    /// The stored version was not the expected one; nothing was written.
+    Conflict {
+        /// The version actually stored.
+        current_version: u64,
+    },
+    /// No share with this id; nothing was written.
+    NotFound,
+}
+
+/// Result of [`Storage::consume_quota`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QuotaOutcome {
+    /// One unit was taken; `used` is the new count.
+    Consumed {
+        /// The count after this use.
+        used: u32,
+    },
+    /// The limit was reached; nothing changed.
+    Exhausted {
+        /// The count (at or above the limit).
+        used: u32,
+    },
+}
+
+/// Result of [`Storage::count_use`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UseOutcome {
+    /// Counted; the share as stored afterwards.
+    Counted(Box<Share>),
+    /// The share's limit for this use is reached; nothing changed.
+    LimitReached {
+        /// The limit.
+        limit: u64,
+    },
+    /// The share's token epoch is not the expected one; nothing changed.
+    EpochMoved,
+    /// No such share.
+    NotFound,
+}
+
+/// An opaque paging position in a creator's list of shares.
+///
+/// Lists are ordered newest first: by `created_at` descending, then share id
+/// descending. The marker names the last item of the previous page.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ListMarker {
+    /// `created_at` of the last item returned, in Unix milliseconds.
+    pub created_at_ms: i64,
+    /// Share id of the last item returned.
+    pub share_id: ShareId,
+}
+
+impl ListMarker {
+    /// The marker after `share`.
+    pub fn after(share: &Share) -> Self {
+        Self {
+            created_at_ms: share.created_at().timestamp_millis(),
+            share_id: share.id().clone(),
+        }
+    }
+
+    /// The wire form: URL-safe base64 text.
+    pub fn encode(&self) -> String {
+        URL_SAFE_NO_PAD.encode(format!("{}:{}", self.created_at_ms, self.share_id))
+    }
+
+    /// Parses the wire form. Never panics.
+    pub fn decode(s: &str) -> Result<Self, InputError> {
+        let bad = || InputError::invalid("marker", "not a marker returned by this service");
+        if s.len() > 256 {
+            return Err(bad());
+        }
+        let raw = URL_SAFE_NO_PAD.decode(s).map_err(|_| bad())?;
+        let text = std::str::from_utf8(&raw).map_err(|_| bad())?;
+        let (ms, id) = text.split_once(':').ok_or_else(bad)?;
+        Ok(Self {
+            created_at_ms: ms.parse().map_err(|_| bad())?,
+            share_id: ShareId::parse(id).map_err(|_| bad())?,
+        })
+    }
+
+    /// Whether `share` comes strictly after this marker in list order.
+    pub fn precedes(&self, share: &Share) -> bool {
+        let key = (share.created_at().timestamp_millis(), share.id());
+        key < (self.created_at_ms, &self.share_id)
+    }
+}
+
+impl fmt::Debug for ListMarker {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ListMarker({}, {})", self.created_at_ms, self.share_id)
+    }
+}
+
+/// Which of a creator's shares to list.
+#[derive(Debug, Clone)]
+pub struct ShareQuery {
+    /// The tenant.
+    pub tenant: TenantId,
+    /// The creator.
+    pub creator: UserId,
+    /// Whether cancelled shares are included.
+    pub include_cancelled: bool,
+    /// Page size, at least 1.
+    pub limit: usize,
+    /// Where the previous page ended.
+    pub marker: Option<ListMarker>,
+}
+
+/// One page of shares.
+#[derive(Debug, Clone, Default)]
+pub struct SharePage {
+    /// The shares, newest first.
+    pub items: Vec<Share>,
+    /// Set when more shares may follow.
+    pub next_marker: Option<ListMarker>,
+}
+
+/// What [`Storage::purge`] removes.
+#[derive(Debug, Clone)]
+pub struct PurgeRequest {
+    /// Shares that expired before this instant, or were cancelled (last
+    /// updated) before it, are deleted with their throttle records.
+    pub shares_before: DateTime<Utc>,
+    /// Quota counters of days before this one are deleted.
+    pub quota_days_before: NaiveDate,
+    /// Throttle records that are stale under this policy at `now` are deleted.
+    pub throttle_policy: ThrottlePolicy,
+    /// The current instant.
+    pub now: DateTime<Utc>,
+}
+
+/// What [`Storage::purge`] removed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PurgeReport {
+    /// Shares deleted.
+    pub shares: usize,
+    /// Quota counters deleted.
+    pub quota_counters: usize,
+    /// Throttle records deleted.
+    pub throttle_records: usize,
+}
+
+/// The persistence contract.
+///
+/// All methods are atomic with respect to each other, across threads and,
+/// for backends shared between processes, across processes. An `Ok` return
+/// means the change is durable to the degree the backend documents.
+pub trait Storage: Send + Sync {
+    /// Stores a new share, charging `charge` in the same atomic step.
+    ///
+    /// - If a share with the same id exists: [`InsertOutcome::IdTaken`], nothing written.
+    /// - If the quota counter is at its limit: [`InsertOutcome::QuotaExhausted`], nothing written.
+    /// - Otherwise both the share and the charge are written, or neither.
+    fn insert_share(
+        &self,
+        share: &Share,
+        charge: Option<&QuotaCharge>,
+    ) -> Result<InsertOutcome, StorageError>;
+
+    /// The share with this id, as last stored.
+    fn get_share(&self, id: &ShareId) -> Result<Option<Share>, StorageError>;
+
+    /// Replaces the stored share iff its stored version equals `expected_version`.
+    ///
+    /// `share.id()` names the record; `share.version()` must be greater than
+    /// `expected_version`. A mismatch is [`UpdateOutcome::Conflict`], not an error.
+    fn update_share(
+        &self,
+        share: &Share,
+        expected_version: u64,
+    ) -> Result<UpdateOutcome, StorageError>;
+
+    /// A page of a creator's shares, newest first (`created_at` descending,
+    /// then id descending), starting strictly after `query.marker`.
+    ///
+    /// Returns at most `query.limit` items. `next_marker` is set iff more
+    /// matching shares follow.
+    fn list_shares(&self, query: &ShareQuery) -> Result<SharePage, StorageError>;
+
+    /// Takes one unit of a daily quota if `used < limit`.
+    ///
+    /// Never takes a counter past its limit, whatever the concurrency, and
+    /// across processes for shared stores.
+    fn consume_quota(&self, charge: &QuotaCharge) -> Result<QuotaOutcome, StorageError>;
+
+    /// The current value of a quota counter (0 if never charged).
+    fn quota_used(&self, key: &QuotaKey) -> Result<u32, StorageError>;
+
+    /// Counts one use of `kind` on a share, atomically applying
+    /// [`Share::count_use`]: the counter never passes the share's limit, and
+    /// the version goes up by one.
+    ///
+    /// Counts nothing if the share's token epoch is not `expected_epoch`.
+    fn count_use(
+        &self,
+        id: &ShareId,
+        kind: UseKind,
+        expected_epoch: u64,
+    ) -> Result<UseOutcome, StorageError>;
+
+    /// Atomically replaces the throttle state of `(share, client)` with
+    /// `apply(current)` and returns the new state. Absent records read as
+    /// `ThrottleState::default()`.
+    ///
+    /// `apply` may be called more than once (backends that retry
+    /// transactions); only the result of the last call is stored. The share
+    /// part of the state is shared by all clients of the share.
+    fn update_throttle(
+        &self,
+        share: &ShareId,
+        client: &ClientKey,
+        apply: &mut dyn FnMut(ThrottleState) -> ThrottleState,
+    ) -> Result<ThrottleState, StorageError>;
+
+    /// Deletes expired data as described by [`PurgeRequest`], and nothing else.
+    fn purge(&self, request: &PurgeRequest) -> Result<PurgeReport, StorageError>;
+}
+
+impl<S: Storage + ?Sized> Storage for std::sync::Arc<S> {
+    fn insert_share(
+        &self,
+        share: &Share,
+        charge: Option<&QuotaCharge>,
+    ) -> Result<InsertOutcome, StorageError> {
+        (**self).insert_share(share, charge)
+    }
+    fn get_share(&self, id: &ShareId) -> Result<Option<Share>, StorageError> {
+        (**self).get_share(id)
+    }
+    fn update_share(
+        &self,
+        share: &Share,
+        expected_version: u64,
+    ) -> Result<UpdateOutcome, StorageError> {
+        (**self).update_share(share, expected_version)
+    }
+    fn list_shares(&self, query: &ShareQuery) -> Result<SharePage, StorageError> {
+        (**self).list_shares(query)
+    }
+    fn consume_quota(&self, charge: &QuotaCharge) -> Result<QuotaOutcome, StorageError> {
+        (**self).consume_quota(charge)
+    }
+    fn quota_used(&self, key: &QuotaKey) -> Result<u32, StorageError> {
+        (**self).quota_used(key)
+    }
+    fn count_use(
+        &self,
+        id: &ShareId,
+        kind: UseKind,
+        expected_epoch: u64,
+    ) -> Result<UseOutcome, StorageError> {
+        (**self).count_use(id, kind, expected_epoch)
+    }
+    fn update_throttle(
+        &self,
+        share: &ShareId,
+        client: &ClientKey,
+        apply: &mut dyn FnMut(ThrottleState) -> ThrottleState,
+    ) -> Result<ThrottleState, StorageError> {
+        (**self).update_throttle(share, client, apply)
+    }
+    fn purge(&self, request: &PurgeRequest) -> Result<PurgeReport, StorageError> {
+        (**self).purge(request)
+    }
+}
+
+/// Whether `purge` should delete this share.
+pub fn share_is_purgeable(share: &Share, before: DateTime<Utc>) -> bool {
+    let expired = share.expiration().is_some_and(|at| at < before);
+    let cancelled =
+        share.status() == crate::share::ShareStatus::Cancelled && share.updated_at() < before;
+    expired || cancelled
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn marker_roundtrips_and_rejects_garbage() {
+        let m = ListMarker {
+            created_at_ms: 1_700_000_000_123,
+            share_id: ShareId::parse("sAvciMEXKRz").unwrap(),
+        };
+        assert_eq!(ListMarker::decode(&m.encode()).unwrap(), m);
+        assert!(ListMarker::decode("!!").is_err());
+        assert!(ListMarker::decode(&URL_SAFE_NO_PAD.encode("12:bad id")).is_err());
+        assert!(ListMarker::decode(&"A".repeat(300)).is_err());
+    }
+
+    proptest! {
+        #[test]
+        fn marker_decode_never_panics(s in "\\PC{0,100}") {
+            let _ = ListMarker::decode(&s);
+        }
+    }
+}
