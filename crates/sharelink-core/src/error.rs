@@ -210,9 +210,9 @@ impl InputError {
     /// The wire name of the offending parameter.
     pub fn field(&self) -> &'static str {
         match self {
-            Self::Missing { field } | Self::Invalid { field, .. } | Self::OutOfRange { field, .. } => {
-                field
-            }
+            Self::Missing { field }
+            | Self::Invalid { field, .. }
+            | Self::OutOfRange { field, .. } => field,
         }
     }
 
@@ -261,7 +261,9 @@ pub enum Error {
     #[error(transparent)]
     Storage(#[from] StorageError),
     /// Optimistic concurrency conflicts persisted after bounded retries.
-    #[error("the share link {share_id} kept changing concurrently; gave up after {attempts} attempts")]
+    #[error(
+        "the share link {share_id} kept changing concurrently; gave up after {attempts} attempts"
+    )]
     Contention {
         /// The contended share.
         share_id: ShareId,
@@ -316,7 +318,10 @@ mod tests {
         assert_eq!(ErrorCode::NotFoundShareLink.http_status(), 404);
         assert_eq!(ErrorCode::InvalidResourceSharePwd.http_status(), 400);
         assert_eq!(ErrorCode::ShareLinkTokenInvalid.http_status(), 401);
-        assert_eq!(ErrorCode::ForbiddenFileTypeDownload.as_str(), "ForbiddenFileType.Download");
+        assert_eq!(
+            ErrorCode::ForbiddenFileTypeDownload.as_str(),
+            "ForbiddenFileType.Download"
+        );
         assert_eq!(ErrorCode::QuotaExhaustedShareLinkAccess.http_status(), 429);
         assert_eq!(ErrorCode::ServiceUnavailable.http_status(), 503);
         assert_eq!(ErrorCode::InternalError.http_status(), 500);
@@ -328,11 +333,17 @@ mod tests {
             InputError::Missing { field: "share_id" }.code(),
             ErrorCode::InvalidParameterMissing
         );
-        assert_eq!(InputError::invalid("x", "bad").code(), ErrorCode::InvalidParameter);
+        assert_eq!(
+            InputError::invalid("x", "bad").code(),
+            ErrorCode::InvalidParameter
+        );
         assert_eq!(
             InputError::out_of_range("x", "bad").code(),
             ErrorCode::InvalidParameterOutOfRange
         );
-        assert_eq!(InputError::invalid("share_name", "bad").field(), "share_name");
+        assert_eq!(
+            InputError::invalid("share_name", "bad").field(),
+            "share_name"
+        );
     }
 }

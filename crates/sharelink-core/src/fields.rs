@@ -106,7 +106,10 @@ fn validate_opaque(field: &'static str, s: &str) -> Result<(), InputError> {
         ));
     }
     if s.chars().any(char::is_control) {
-        return Err(InputError::invalid(field, "control characters are not allowed"));
+        return Err(InputError::invalid(
+            field,
+            "control characters are not allowed",
+        ));
     }
     if s.trim() != s {
         return Err(InputError::invalid(field, "leading or trailing whitespace"));
@@ -186,7 +189,10 @@ fn validate_text(field: &'static str, s: &str, max: usize) -> Result<(), InputEr
         ));
     }
     if s.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
-        return Err(InputError::invalid(field, "control characters are not allowed"));
+        return Err(InputError::invalid(
+            field,
+            "control characters are not allowed",
+        ));
     }
     Ok(())
 }
@@ -268,17 +274,29 @@ mod tests {
     #[test]
     fn opaque_ids_are_validated() {
         assert!(FileId::new("6407fca856abesg").is_ok());
-        assert!(matches!(FileId::new(""), Err(InputError::Missing { field: "file_id" })));
-        assert!(matches!(FileId::new("a\u{0}b"), Err(InputError::Invalid { .. })));
+        assert!(matches!(
+            FileId::new(""),
+            Err(InputError::Missing { field: "file_id" })
+        ));
+        assert!(matches!(
+            FileId::new("a\u{0}b"),
+            Err(InputError::Invalid { .. })
+        ));
         assert!(matches!(FileId::new(" a"), Err(InputError::Invalid { .. })));
-        assert!(matches!(FileId::new("x".repeat(257)), Err(InputError::OutOfRange { .. })));
+        assert!(matches!(
+            FileId::new("x".repeat(257)),
+            Err(InputError::OutOfRange { .. })
+        ));
         assert!(DriveId::new("1").is_ok());
     }
 
     #[test]
     fn texts_are_bounded_in_characters() {
         assert!(ShareName::new("é".repeat(128)).is_ok());
-        assert!(matches!(ShareName::new("é".repeat(129)), Err(InputError::OutOfRange { .. })));
+        assert!(matches!(
+            ShareName::new("é".repeat(129)),
+            Err(InputError::OutOfRange { .. })
+        ));
         assert!(Description::new("line\nline").is_ok());
         assert!(Description::new("a\u{7}").is_err());
         assert!(Description::new("x".repeat(1025)).is_err());

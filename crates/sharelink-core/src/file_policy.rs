@@ -262,14 +262,16 @@ mod tests {
             check_mime: false,
             ..FileTypePolicy::default()
         };
-        assert!(no_mime
-            .check(
-                external_new(),
-                Action::Download,
-                "holiday.jpg",
-                Some("application/vnd.android.package-archive"),
-            )
-            .is_ok());
+        assert!(
+            no_mime
+                .check(
+                    external_new(),
+                    Action::Download,
+                    "holiday.jpg",
+                    Some("application/vnd.android.package-archive"),
+                )
+                .is_ok()
+        );
     }
 
     #[test]
@@ -294,12 +296,19 @@ mod tests {
         let p = FileTypePolicy::default();
         assert!(p.check(external_new(), Action::Save, "a.apk", None).is_ok());
         assert!(p.check(external_new(), Action::Get, "a.apk", None).is_ok());
-        assert!(p.check(external_new(), Action::Preview, "a.apk", None).is_err());
+        assert!(
+            p.check(external_new(), Action::Preview, "a.apk", None)
+                .is_err()
+        );
         let lenient = FileTypePolicy {
             applies_to_preview: false,
             ..FileTypePolicy::default()
         };
-        assert!(lenient.check(external_new(), Action::Preview, "a.apk", None).is_ok());
+        assert!(
+            lenient
+                .check(external_new(), Action::Preview, "a.apk", None)
+                .is_ok()
+        );
     }
 
     #[test]
@@ -313,8 +322,8 @@ mod tests {
 
     fn invisible() -> impl Strategy<Value = String> {
         prop::sample::select(vec![
-            "", "\u{200B}", "\u{200C}", "\u{200D}", "\u{200E}", "\u{2060}", "\u{FEFF}",
-            "\u{202A}", "\u{2066}", "\u{00AD}",
+            "", "\u{200B}", "\u{200C}", "\u{200D}", "\u{200E}", "\u{2060}", "\u{FEFF}", "\u{202A}",
+            "\u{2066}", "\u{00AD}",
         ])
         .prop_map(str::to_owned)
     }

@@ -193,15 +193,30 @@ mod tests {
 
     #[test]
     fn rejects_bad_input_with_typed_errors() {
-        assert!(matches!(ShareId::parse(""), Err(InputError::Missing { .. })));
-        assert!(matches!(ShareId::parse("short"), Err(InputError::OutOfRange { .. })));
-        assert!(matches!(ShareId::parse("sAvciMEXKR-"), Err(InputError::Invalid { .. })));
-        assert!(matches!(ShareId::parse("sAvciMEXKRzé"), Err(InputError::Invalid { .. })));
+        assert!(matches!(
+            ShareId::parse(""),
+            Err(InputError::Missing { .. })
+        ));
+        assert!(matches!(
+            ShareId::parse("short"),
+            Err(InputError::OutOfRange { .. })
+        ));
+        assert!(matches!(
+            ShareId::parse("sAvciMEXKR-"),
+            Err(InputError::Invalid { .. })
+        ));
+        assert!(matches!(
+            ShareId::parse("sAvciMEXKRzé"),
+            Err(InputError::Invalid { .. })
+        ));
         assert!(matches!(
             ShareId::parse(&"a".repeat(65)),
             Err(InputError::OutOfRange { .. })
         ));
-        assert_eq!(ShareId::parse("sAvciMEXKRz").unwrap().as_str(), "sAvciMEXKRz");
+        assert_eq!(
+            ShareId::parse("sAvciMEXKRz").unwrap().as_str(),
+            "sAvciMEXKRz"
+        );
     }
 
     #[test]

@@ -77,7 +77,10 @@
 //! # Ok(())
 //! # }
 //! ```
-#![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+#![cfg_attr(
+    not(test),
+    warn(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
 
 pub mod clock;
 pub mod config;
@@ -124,6 +127,6 @@ pub use storage::{
 };
 pub use throttle::{ThrottlePolicy, ThrottleRefusal, ThrottleScope};
 pub use token::{
-    KeyId, KeyRing, KeyRingError, ShareToken, SigningKey, TokenClaims, TokenError,
-    UnverifiedToken, VerifiedToken,
+    KeyId, KeyRing, KeyRingError, ShareToken, SigningKey, TokenClaims, TokenError, UnverifiedToken,
+    VerifiedToken,
 };

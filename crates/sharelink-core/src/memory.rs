@@ -137,7 +137,11 @@ impl Storage for MemoryStorage {
             }
             items.push(share.clone());
         }
-        let next_marker = if more { items.last().map(ListMarker::after) } else { None };
+        let next_marker = if more {
+            items.last().map(ListMarker::after)
+        } else {
+            None
+        };
         Ok(SharePage { items, next_marker })
     }
 
@@ -223,7 +227,9 @@ impl Storage for MemoryStorage {
         report.throttle_records += before - inner.client_throttle.len();
 
         let before = inner.quota.len();
-        inner.quota.retain(|k, _| k.day >= request.quota_days_before);
+        inner
+            .quota
+            .retain(|k, _| k.day >= request.quota_days_before);
         report.quota_counters = before - inner.quota.len();
 
         // Throttle records are stale when neither half carries information.
@@ -255,7 +261,11 @@ impl Storage for MemoryStorage {
 
 /// The smallest (`b'0'`, shortest) or largest (`b'z'`, longest) valid share id.
 fn extreme_share_id(digit: u8) -> ShareId {
-    let len = if digit == b'0' { ShareId::MIN_LEN } else { ShareId::MAX_LEN };
+    let len = if digit == b'0' {
+        ShareId::MIN_LEN
+    } else {
+        ShareId::MAX_LEN
+    };
     let text = String::from_utf8(vec![digit; len]).unwrap_or_default();
     ShareId::parse(&text).unwrap_or_else(|_| unreachable!("valid literal"))
 }

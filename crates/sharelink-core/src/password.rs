@@ -210,7 +210,10 @@ mod tests {
     #[test]
     fn password_rules_follow_pds() {
         assert!(SharePassword::new("testSharePwd").is_ok());
-        assert!(SharePassword::new("a b").is_err(), "space is not visible ASCII");
+        assert!(
+            SharePassword::new("a b").is_err(),
+            "space is not visible ASCII"
+        );
         assert!(SharePassword::new("pässword").is_err());
         assert!(SharePassword::new(&"x".repeat(64)).is_ok());
         assert!(matches!(
@@ -238,7 +241,10 @@ mod tests {
         let mut rng = ChaCha20Rng::seed_from_u64(3);
         let pw = SharePassword::new("1234").unwrap();
         let h = PasswordHasher::insecure_fast();
-        assert_ne!(h.hash(&pw, &mut rng).unwrap(), h.hash(&pw, &mut rng).unwrap());
+        assert_ne!(
+            h.hash(&pw, &mut rng).unwrap(),
+            h.hash(&pw, &mut rng).unwrap()
+        );
     }
 
     #[test]

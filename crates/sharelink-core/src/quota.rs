@@ -174,16 +174,31 @@ mod tests {
     fn day_boundary_is_midnight_in_utc_plus_8() {
         let off = QuotaPolicy::default().day_offset;
         // 15:59:59Z is 23:59:59 in +08:00; 16:00Z is the next day.
-        assert_eq!(quota_day(t("2026-03-01T15:59:59Z"), off).to_string(), "2026-03-01");
-        assert_eq!(quota_day(t("2026-03-01T16:00:00Z"), off).to_string(), "2026-03-02");
-        assert_eq!(next_reset(t("2026-03-01T10:00:00Z"), off), t("2026-03-01T16:00:00Z"));
-        assert_eq!(next_reset(t("2026-03-01T16:00:00Z"), off), t("2026-03-02T16:00:00Z"));
+        assert_eq!(
+            quota_day(t("2026-03-01T15:59:59Z"), off).to_string(),
+            "2026-03-01"
+        );
+        assert_eq!(
+            quota_day(t("2026-03-01T16:00:00Z"), off).to_string(),
+            "2026-03-02"
+        );
+        assert_eq!(
+            next_reset(t("2026-03-01T10:00:00Z"), off),
+            t("2026-03-01T16:00:00Z")
+        );
+        assert_eq!(
+            next_reset(t("2026-03-01T16:00:00Z"), off),
+            t("2026-03-02T16:00:00Z")
+        );
     }
 
     #[test]
     fn custom_domain_is_unlimited_and_overrides_apply() {
         let d = QuotaPolicy::default();
-        assert_eq!(TenantPolicy::default().limit(&d, QuotaKind::Create), Some(500));
+        assert_eq!(
+            TenantPolicy::default().limit(&d, QuotaKind::Create),
+            Some(500)
+        );
         let custom = TenantPolicy {
             custom_domain: true,
             ..Default::default()

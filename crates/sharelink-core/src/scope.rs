@@ -229,7 +229,9 @@ mod tests {
     #[test]
     fn depth_is_bounded() {
         let files = ShareFiles::listed(ids(&["top"])).unwrap();
-        let mut chain: Vec<FileId> = (0..3).map(|i| FileId::new(format!("d{i}")).unwrap()).collect();
+        let mut chain: Vec<FileId> = (0..3)
+            .map(|i| FileId::new(format!("d{i}")).unwrap())
+            .collect();
         chain.push(FileId::new("top").unwrap());
         let leaf = FileId::new("leaf").unwrap();
         assert!(check_in_scope(&files, &leaf, &chain, 4).is_ok());
@@ -237,6 +239,9 @@ mod tests {
             check_in_scope(&files, &leaf, &chain, 3),
             Err(ScopeError::TooDeep { max: 3 })
         ));
-        assert_eq!(ScopeError::TooDeep { max: 3 }.code(), ErrorCode::NotFoundFile);
+        assert_eq!(
+            ScopeError::TooDeep { max: 3 }.code(),
+            ErrorCode::NotFoundFile
+        );
     }
 }

@@ -557,7 +557,10 @@ impl Share {
         set_if(&mut self.name, patch.name);
         set_if(&mut self.description, patch.description);
         set_if(&mut self.permissions.disable_preview, patch.disable_preview);
-        set_if(&mut self.permissions.disable_download, patch.disable_download);
+        set_if(
+            &mut self.permissions.disable_download,
+            patch.disable_download,
+        );
         set_if(&mut self.permissions.disable_save, patch.disable_save);
         set_if(&mut self.limits.preview, patch.preview_limit);
         set_if(&mut self.limits.download, patch.download_limit);

@@ -183,7 +183,11 @@ pub fn is_stale(state: &ThrottleState, policy: &ThrottlePolicy, now: DateTime<Ut
     forget_stale(*state, policy, now) == ThrottleState::default()
 }
 
-fn forget_stale(mut s: ThrottleState, policy: &ThrottlePolicy, now: DateTime<Utc>) -> ThrottleState {
+fn forget_stale(
+    mut s: ThrottleState,
+    policy: &ThrottlePolicy,
+    now: DateTime<Utc>,
+) -> ThrottleState {
     if s.client
         .last_failure_at
         .is_some_and(|t| t + policy.client_memory <= now)
@@ -191,7 +195,10 @@ fn forget_stale(mut s: ThrottleState, policy: &ThrottlePolicy, now: DateTime<Utc
     {
         s.client = ClientThrottle::default();
     }
-    if s.share.window_start.is_some_and(|t| t + policy.window <= now) {
+    if s.share
+        .window_start
+        .is_some_and(|t| t + policy.window <= now)
+    {
         s.share = ShareThrottle::default();
     }
     s

@@ -270,7 +270,10 @@ impl KeyId {
             ));
         }
         if !s.bytes().all(is_key_id_byte) {
-            return Err(InputError::invalid("key_id", "only [A-Za-z0-9_-] is allowed"));
+            return Err(InputError::invalid(
+                "key_id",
+                "only [A-Za-z0-9_-] is allowed",
+            ));
         }
         Ok(Self(s.to_owned()))
     }
@@ -384,7 +387,9 @@ pub struct KeyRing {
 impl fmt::Debug for KeyRing {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let ids: Vec<&str> = self.key_ids().map(KeyId::as_str).collect();
-        f.debug_struct("KeyRing").field("key_ids_active_first", &ids).finish()
+        f.debug_struct("KeyRing")
+            .field("key_ids_active_first", &ids)
+            .finish()
     }
 }
 
@@ -533,26 +538,21 @@ impl<'a> UnverifiedToken<'a> {
         if text.len() > MAX_TOKEN_LEN {
             return Err(TokenError::TooLong { len: text.len() });
         }
+        let mut parts = text.split('.');
+        if parts.next() != Some(VERSION) {
+            return Err(TokenError::UnsupportedVersion);
+        }
+        let (Some(key_id), Some(payload_b64), Some(_), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Err(TokenError::Malformed("expected 4 dot-separated parts"));
+        };
         let (signed, tag_b64) = text
             .rsplit_once('.')
             .ok_or(TokenError::Malformed("expected 4 dot-separated parts"))?;
-        let mut parts = signed.splitn(3, '.');
-        let version = parts.next().unwrap_or_default();
-        let key_id = parts
-            .next()
-            .ok_or(TokenError::Malformed("expected 4 dot-separated parts"))?;
-        let payload_b64 = parts
-            .next()
-            .ok_or(TokenError::Malformed("expected 4 dot-separated parts"))?;
-        if version != VERSION {
-            return Err(TokenError::UnsupportedVersion);
-        }
         if key_id.is_empty() || key_id.len() > MAX_KEY_ID_LEN || !key_id.bytes().all(is_key_id_byte)
         {
             return Err(TokenError::Malformed("bad key id"));
-        }
-        if payload_b64.contains('.') {
-            return Err(TokenError::Malformed("expected 4 dot-separated parts"));
         }
         let mut tag = [0u8; MAC_LEN];
         let tag_len = URL_SAFE_NO_PAD

@@ -182,7 +182,11 @@ impl Engine {
     pub fn shared_items(&self, share: &Share) -> Result<Vec<FileMeta>, Error> {
         let mut out = Vec::new();
         for id in share.files().ids() {
-            if let Some(meta) = self.catalog.file(share.drive_id(), id).map_err(ScopeError::from)? {
+            if let Some(meta) = self
+                .catalog
+                .file(share.drive_id(), id)
+                .map_err(ScopeError::from)?
+            {
                 out.push(meta);
             }
         }
@@ -216,7 +220,10 @@ impl Engine {
         }
         let share = match action.use_kind() {
             None => share,
-            Some(kind) => match self.storage.count_use(share.id(), kind, share.token_epoch())? {
+            Some(kind) => match self
+                .storage
+                .count_use(share.id(), kind, share.token_epoch())?
+            {
                 UseOutcome::Counted(s) => *s,
                 UseOutcome::LimitReached { limit } => {
                     return Err(ShareError::LimitReached { kind, limit }.into());
@@ -276,19 +283,20 @@ impl Engine {
     fn admit_password_attempt(&self, req: &TokenRequest, now: DateTime<Utc>) -> Result<(), Error> {
         let policy = self.config.throttle;
         let mut refusal: Option<ThrottleRefusal> = None;
-        self.storage
-            .update_throttle(&req.share_id, &req.client, &mut |state| {
-                match throttle::admit(state, &policy, now) {
-                    Ok(next) => {
-                        refusal = None;
-                        next
-                    }
-                    Err(r) => {
-                        refusal = Some(r);
-                        state
-                    }
+        self.storage.update_throttle(
+            &req.share_id,
+            &req.client,
+            &mut |state| match throttle::admit(state, &policy, now) {
+                Ok(next) => {
+                    refusal = None;
+                    next
                 }
-            })?;
+                Err(r) => {
+                    refusal = Some(r);
+                    state
+                }
+            },
+        )?;
         match refusal {
             None => Ok(()),
             Some(r) => {

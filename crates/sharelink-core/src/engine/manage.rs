@@ -43,7 +43,12 @@ impl Engine {
         };
         if let ShareFiles::Listed(ids) = &req.files {
             for id in ids {
-                if self.catalog.file(&req.drive_id, id).map_err(ScopeError::from)?.is_none() {
+                if self
+                    .catalog
+                    .file(&req.drive_id, id)
+                    .map_err(ScopeError::from)?
+                    .is_none()
+                {
                     return Err(ScopeError::NotInShare.into());
                 }
             }
@@ -85,7 +90,9 @@ impl Engine {
             }
         }
         Err(Error::Storage(StorageError::Backend {
-            message: format!("no free share id after {MAX_ID_ATTEMPTS} attempts; is the RNG broken?"),
+            message: format!(
+                "no free share id after {MAX_ID_ATTEMPTS} attempts; is the RNG broken?"
+            ),
             source: None,
         }))
     }
@@ -211,7 +218,11 @@ impl Engine {
     fn moderate(&self, id: &ShareId, forbid: bool) -> Result<Share, Error> {
         let now = self.clock.now();
         let (_, after) = self.modify_share(id, |share| {
-            Ok(if forbid { share.forbid(now)? } else { share.unforbid(now)? })
+            Ok(if forbid {
+                share.forbid(now)?
+            } else {
+                share.unforbid(now)?
+            })
         })?;
         self.emit(Event::ShareModerated {
             share_id: id.clone(),
@@ -220,12 +231,19 @@ impl Engine {
         Ok(after)
     }
 
-    fn hash_password(&self, password: Option<&SharePassword>) -> Result<Option<PasswordHash>, Error> {
+    fn hash_password(
+        &self,
+        password: Option<&SharePassword>,
+    ) -> Result<Option<PasswordHash>, Error> {
         let Some(password) = password else {
             return Ok(None);
         };
         let salt = self.random_bytes::<16>();
-        Ok(Some(self.config.password_hasher.hash_with_salt(password, &salt)?))
+        Ok(Some(
+            self.config
+                .password_hasher
+                .hash_with_salt(password, &salt)?,
+        ))
     }
 
     fn default_name(&self, req: &CreateShareRequest) -> Result<ShareName, Error> {

@@ -55,7 +55,10 @@ impl std::fmt::Debug for Engine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Engine")
             .field("config", &self.config)
-            .field("keys", &*self.keys.read().unwrap_or_else(PoisonError::into_inner))
+            .field(
+                "keys",
+                &*self.keys.read().unwrap_or_else(PoisonError::into_inner),
+            )
             .finish_non_exhaustive()
     }
 }
@@ -181,11 +184,18 @@ impl Engine {
     }
 
     /// Today's use and limit of a tenant's quota (`None` limit = unlimited).
-    pub fn quota_usage(&self, tenant: &TenantId, kind: QuotaKind) -> Result<(u32, Option<u32>), Error> {
+    pub fn quota_usage(
+        &self,
+        tenant: &TenantId,
+        kind: QuotaKind,
+    ) -> Result<(u32, Option<u32>), Error> {
         let now = self.clock.now();
         let key = QuotaKey::for_instant(tenant.clone(), kind, now, self.config.quota.day_offset);
         let used = self.storage.quota_used(&key)?;
-        Ok((used, self.tenant_policy(tenant).limit(&self.config.quota, kind)))
+        Ok((
+            used,
+            self.tenant_policy(tenant).limit(&self.config.quota, kind),
+        ))
     }
 
     /// Deletes shares that expired or were cancelled more than `retention`
@@ -227,7 +237,12 @@ impl Engine {
     }
 
     /// The quota charge for `tenant` and `kind` at `now`, or `None` if unlimited.
-    fn quota_charge(&self, tenant: &TenantId, kind: QuotaKind, now: DateTime<Utc>) -> Option<QuotaCharge> {
+    fn quota_charge(
+        &self,
+        tenant: &TenantId,
+        kind: QuotaKind,
+        now: DateTime<Utc>,
+    ) -> Option<QuotaCharge> {
         let limit = self.tenant_policy(tenant).limit(&self.config.quota, kind)?;
         Some(QuotaCharge {
             key: QuotaKey::for_instant(tenant.clone(), kind, now, self.config.quota.day_offset),

@@ -1,0 +1,737 @@
+use std::sync::Arc;
+
+use chrono::{Duration, TimeZone, Utc};
+use rand::SeedableRng;
+use rand_chacha::ChaCha20Rng;
+
+use super::*;
+use crate::ManualClock;
+use crate::error::ErrorCode;
+use crate::events::RecordedEvents;
+use crate::fields::{ClientKey, Creator, DriveId, FileId, UserId};
+use crate::memory::MemoryStorage;
+use crate::memory_catalog::MemoryCatalog;
+use crate::password::{PasswordHasher, SharePassword};
+use crate::scope::{FileKind, FileMeta, ListTarget};
+use crate::share::{Audience, Member, ShareFiles};
+use crate::token::KeyId;
+
+struct World {
+    engine: Engine,
+    clock: Arc<ManualClock>,
+    events: Arc<RecordedEvents>,
+    alice: Member,
+    drive: DriveId,
+}
+
+fn t0() -> chrono::DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 3, 1, 4, 0, 0).unwrap()
+}
+
+fn world_with(config: EngineConfig) -> World {
+    let drive = DriveId::new("d1").unwrap();
+    let catalog = Arc::new(MemoryCatalog::new());
+    catalog
+        .add(&drive, "docs", None, "Docs", FileKind::Folder)
+        .unwrap();
+    catalog
+        .add(&drive, "sub", Some("docs"), "Sub", FileKind::Folder)
+        .unwrap();
+    catalog
+        .add(&drive, "deep", Some("sub"), "deep.txt", FileKind::File)
+        .unwrap();
+    catalog
+        .add(&drive, "app", Some("docs"), "Game.APK", FileKind::File)
+        .unwrap();
+    catalog
+        .add(&drive, "f1", None, "report.pdf", FileKind::File)
+        .unwrap();
+    catalog
+        .add(&drive, "secret", None, "secret.txt", FileKind::File)
+        .unwrap();
+    catalog.insert(FileMeta {
+        drive_id: drive.clone(),
+        file_id: FileId::new("disguised").unwrap(),
+        parent_file_id: Some(FileId::new("docs").unwrap()),
+        name: "holiday.jpg".into(),
+        kind: FileKind::File,
+        mime_type: Some("application/vnd.android.package-archive".into()),
+        size: 10,
+    });
+    let clock = Arc::new(ManualClock::new(t0()));
+    let events = Arc::new(RecordedEvents::new());
+    let mut rng = ChaCha20Rng::seed_from_u64(42);
+    let keys = KeyRing::new(SigningKey::generate(KeyId::new("k1").unwrap(), &mut rng));
+    let engine = Engine::builder(Arc::new(MemoryStorage::new()), catalog, keys)
+        .clock(clock.clone())
+        .events(events.clone())
+        .config(config)
+        .rng(Box::new(rng))
+        .build();
+    World {
+        engine,
+        clock,
+        events,
+        alice: Member {
+            tenant: TenantId::new("acme").unwrap(),
+            user_id: UserId::new("alice").unwrap(),
+        },
+        drive,
+    }
+}
+
+fn fast() -> EngineConfig {
+    EngineConfig {
+        password_hasher: PasswordHasher::insecure_fast(),
+        ..EngineConfig::default()
+    }
+}
+
+fn world() -> World {
+    world_with(fast())
+}
+
+fn fid(s: &str) -> FileId {
+    FileId::new(s).unwrap()
+}
+
+impl World {
+    fn create(&self, files: &[&str], pw: Option<&str>) -> Share {
+        let mut creator = Creator::new(self.alice.user_id.clone());
+        creator.display_name = "Alice Liddell".into();
+        creator.phone = "13900001234".into();
+        let mut req = CreateShareRequest::new(
+            self.alice.tenant.clone(),
+            creator,
+            self.drive.clone(),
+            ShareFiles::listed(files.iter().map(|f| fid(f)).collect()).unwrap(),
+        );
+        req.password = pw.map(|p| SharePassword::new(p).unwrap());
+        self.engine.create_share_link(req).unwrap()
+    }
+
+    fn token(&self, share: &Share, pw: Option<&str>, client: &str) -> Result<IssuedToken, Error> {
+        self.engine.get_share_token(TokenRequest {
+            share_id: share.id().clone(),
+            password: pw.map(|p| SharePassword::new(p).unwrap()),
+            expire_sec: None,
+            client: ClientKey::new(client).unwrap(),
+            caller: None,
+        })
+    }
+
+    fn download(
+        &self,
+        share: &Share,
+        token: &IssuedToken,
+        file: &str,
+    ) -> Result<FileAuthorization, Error> {
+        self.engine.authorize_download(&AccessRequest {
+            token: token.token.expose_secret(),
+            share_id: share.id(),
+            file_id: &fid(file),
+            caller: None,
+        })
+    }
+}
+
+#[test]
+fn full_flow_with_password() {
+    let w = world();
+    let share = w.create(&["docs", "f1"], Some("1234"));
+    assert_eq!(share.id().as_str().len(), 22);
+    assert_eq!(
+        share.name().as_str(),
+        "Docs",
+        "name defaults to the first file's"
+    );
+
+    let view = w.engine.get_share_link_by_anonymous(share.id()).unwrap();
+    assert!(view.has_pwd);
+    assert_eq!(view.creator_name, "Ali**ll");
+    assert_eq!(view.creator_phone, "139**34");
+    assert_eq!(view.file_count, 2);
+
+    let err = w.token(&share, Some("0000"), "c1").unwrap_err();
+    assert_eq!(err.code(), ErrorCode::InvalidResourceSharePwd);
+    let err = w.token(&share, None, "c1").unwrap_err();
+    assert_eq!(err.code(), ErrorCode::InvalidResourceSharePwd);
+
+    let tok = w.token(&share, Some("1234"), "c1").unwrap();
+    assert_eq!(tok.expires_in, 7200);
+    assert_eq!(tok.expires_at, t0() + Duration::seconds(7200));
+
+    let ok = w.download(&share, &tok, "deep").unwrap();
+    assert_eq!(ok.file.name, "deep.txt");
+    assert_eq!(ok.share.counters().download, 1);
+    assert_eq!(ok.share.counters().access, 1);
+
+    let err = w.download(&share, &tok, "app").unwrap_err();
+    assert_eq!(err.code(), ErrorCode::ForbiddenFileTypeDownload);
+    let err = w.download(&share, &tok, "disguised").unwrap_err();
+    assert_eq!(err.code(), ErrorCode::ForbiddenFileTypeDownload);
+    // Refused downloads are not counted.
+    let stored = w.engine.get_share_link(&w.alice, share.id()).unwrap();
+    assert_eq!(stored.counters().download, 1);
+}
+
+#[test]
+fn files_outside_the_share_are_not_found() {
+    let w = world();
+    let share = w.create(&["docs"], None);
+    let tok = w.token(&share, None, "c").unwrap();
+    for file in ["secret", "f1", "does-not-exist"] {
+        let err = w.download(&share, &tok, file).unwrap_err();
+        assert_eq!(err.code(), ErrorCode::NotFoundFile, "{file}");
+    }
+}
+
+#[test]
+fn create_refuses_files_missing_from_the_drive() {
+    let w = world();
+    let req = CreateShareRequest::new(
+        w.alice.tenant.clone(),
+        Creator::new(w.alice.user_id.clone()),
+        w.drive.clone(),
+        ShareFiles::listed(vec![fid("ghost")]).unwrap(),
+    );
+    let err = w.engine.create_share_link(req).unwrap_err();
+    assert_eq!(err.code(), ErrorCode::NotFoundFile);
+}
+
+#[test]
+fn listing_the_root_yields_exactly_the_shared_items() {
+    let w = world();
+    let share = w.create(&["f1", "docs"], None);
+    let tok = w.token(&share, None, "c").unwrap();
+    let req = |file: &'static str| AccessRequest {
+        token: tok.token.expose_secret(),
+        share_id: share.id(),
+        file_id: Box::leak(Box::new(fid(file))),
+        caller: None,
+    };
+    let list = w.engine.authorize_list(&req("root")).unwrap();
+    assert_eq!(
+        list.target,
+        ListTarget::SharedItems(vec![fid("f1"), fid("docs")])
+    );
+    let items = w.engine.shared_items(&list.share).unwrap();
+    let names: Vec<&str> = items.iter().map(|m| m.name.as_str()).collect();
+    assert_eq!(names, ["report.pdf", "Docs"]);
+
+    let sub = w.engine.authorize_list(&req("sub")).unwrap();
+    assert_eq!(sub.target, ListTarget::Folder(fid("sub")));
+    assert_eq!(
+        w.engine.authorize_list(&req("f1")).unwrap_err().code(),
+        ErrorCode::InvalidParameter
+    );
+    assert_eq!(
+        w.engine.authorize_list(&req("secret")).unwrap_err().code(),
+        ErrorCode::NotFoundFile
+    );
+}
+
+#[test]
+fn tokens_die_when_the_share_changes() {
+    let w = world();
+    let share = w.create(&["f1"], Some("1234"));
+    let tok = w.token(&share, Some("1234"), "c").unwrap();
+    assert!(w.download(&share, &tok, "f1").is_ok());
+
+    // A rename keeps tokens alive.
+    w.engine
+        .update_share_link(
+            &w.alice,
+            share.id(),
+            UpdateShareRequest {
+                name: Some(crate::fields::ShareName::new("renamed").unwrap()),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    assert!(w.download(&share, &tok, "f1").is_ok());
+
+    // A password change revokes them.
+    w.engine
+        .update_share_link(
+            &w.alice,
+            share.id(),
+            UpdateShareRequest {
+                password: Some(Some(SharePassword::new("5678").unwrap())),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    assert_eq!(
+        w.download(&share, &tok, "f1").unwrap_err().code(),
+        ErrorCode::ShareLinkTokenInvalid
+    );
+    assert!(w.token(&share, Some("1234"), "c").is_err());
+    let tok2 = w.token(&share, Some("5678"), "c").unwrap();
+    assert!(w.download(&share, &tok2, "f1").is_ok());
+
+    // Cancel: tokens die, new ones are refused with ShareLink.Cancelled.
+    w.engine.cancel_share_link(&w.alice, share.id()).unwrap();
+    assert_eq!(
+        w.download(&share, &tok2, "f1").unwrap_err().code(),
+        ErrorCode::ShareLinkTokenInvalid
+    );
+    assert_eq!(
+        w.token(&share, Some("5678"), "c").unwrap_err().code(),
+        ErrorCode::ShareLinkCancelled
+    );
+    assert_eq!(
+        w.engine
+            .get_share_link_by_anonymous(share.id())
+            .unwrap_err()
+            .code(),
+        ErrorCode::ShareLinkCancelled
+    );
+}
+
+#[test]
+fn only_the_creator_manages_a_share() {
+    let w = world();
+    let share = w.create(&["f1"], None);
+    let mallory = Member {
+        tenant: w.alice.tenant.clone(),
+        user_id: UserId::new("mallory").unwrap(),
+    };
+    for err in [
+        w.engine.get_share_link(&mallory, share.id()).unwrap_err(),
+        w.engine
+            .cancel_share_link(&mallory, share.id())
+            .unwrap_err(),
+        w.engine
+            .update_share_link(&mallory, share.id(), UpdateShareRequest::default())
+            .unwrap_err(),
+    ] {
+        assert_eq!(err.code(), ErrorCode::ForbiddenNoPermissionShareLink);
+    }
+    let missing = ShareId::parse("sAvciMEXKRz").unwrap();
+    assert_eq!(
+        w.engine
+            .get_share_link(&w.alice, &missing)
+            .unwrap_err()
+            .code(),
+        ErrorCode::NotFoundShareLink
+    );
+}
+
+#[test]
+fn token_expires_with_the_clock_and_share_expiry() {
+    let w = world();
+    let share = w.create(&["f1"], None);
+    w.engine
+        .update_share_link(
+            &w.alice,
+            share.id(),
+            UpdateShareRequest {
+                expiration: Some(Some(t0() + Duration::seconds(600))),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    let tok = w.token(&share, None, "c").unwrap();
+    assert_eq!(tok.expires_in, 600, "capped by the share's expiration");
+    w.clock.advance(Duration::seconds(599));
+    assert!(w.download(&share, &tok, "f1").is_ok());
+    w.clock.advance(Duration::seconds(1));
+    assert_eq!(
+        w.download(&share, &tok, "f1").unwrap_err().code(),
+        ErrorCode::ShareLinkTokenInvalid
+    );
+    assert_eq!(
+        w.token(&share, None, "c").unwrap_err().code(),
+        ErrorCode::ShareLinkExpired
+    );
+}
+
+#[test]
+fn download_limit_is_exact() {
+    let w = world();
+    let share = w.create(&["f1"], None);
+    w.engine
+        .update_share_link(
+            &w.alice,
+            share.id(),
+            UpdateShareRequest {
+                download_limit: Some(2),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    let tok = w.token(&share, None, "c").unwrap();
+    assert!(w.download(&share, &tok, "f1").is_ok());
+    assert!(w.download(&share, &tok, "f1").is_ok());
+    assert_eq!(
+        w.download(&share, &tok, "f1").unwrap_err().code(),
+        ErrorCode::ShareLinkDownloadLimitExceeded
+    );
+}
+
+#[test]
+fn access_quota_is_per_tenant_per_day_and_says_when_it_resets() {
+    let mut config = fast();
+    config.quota.accesses_per_day = 2;
+    let w = world_with(config);
+    let share = w.create(&["f1"], None);
+    assert!(w.token(&share, None, "c").is_ok());
+    assert!(w.token(&share, None, "c").is_ok());
+    let err = w.token(&share, None, "c").unwrap_err();
+    assert_eq!(err.code(), ErrorCode::QuotaExhaustedShareLinkAccess);
+    assert_eq!(err.http_status(), 429);
+    // t0 is 12:00 in +08:00; the day ends at 16:00Z.
+    let reset = Utc.with_ymd_and_hms(2026, 3, 1, 16, 0, 0).unwrap();
+    assert_eq!(err.retry_after(), Some(reset));
+    w.clock.set(reset);
+    assert!(w.token(&share, None, "c").is_ok());
+    assert_eq!(
+        w.engine
+            .quota_usage(&w.alice.tenant, QuotaKind::Access)
+            .unwrap(),
+        (1, Some(2))
+    );
+}
+
+#[test]
+fn creation_quota_and_custom_domain() {
+    let mut config = fast();
+    config.quota.creations_per_day = 1;
+    let w = world_with(config);
+    w.create(&["f1"], None);
+    let req = CreateShareRequest::new(
+        w.alice.tenant.clone(),
+        Creator::new(w.alice.user_id.clone()),
+        w.drive.clone(),
+        ShareFiles::listed(vec![fid("f1")]).unwrap(),
+    );
+    let err = w.engine.create_share_link(req.clone()).unwrap_err();
+    assert_eq!(err.code(), ErrorCode::QuotaExhaustedShareLinkCreate);
+
+    w.engine.set_tenant_policy(
+        w.alice.tenant.clone(),
+        TenantPolicy {
+            custom_domain: true,
+            ..Default::default()
+        },
+    );
+    let share = w.engine.create_share_link(req).unwrap();
+    // A custom domain also lifts the APK rule.
+    let tok = w.token(&share, None, "c").unwrap();
+    let share2 = w.create(&["docs"], None);
+    let tok2 = w.token(&share2, None, "c").unwrap();
+    assert!(w.download(&share2, &tok2, "app").is_ok());
+    assert!(w.download(&share, &tok, "f1").is_ok());
+}
+
+#[test]
+fn throttle_decides_before_the_password_is_checked() {
+    let w = world();
+    let share = w.create(&["f1"], Some("1234"));
+    for _ in 0..6 {
+        let err = w.token(&share, Some("0000"), "attacker").unwrap_err();
+        assert_eq!(err.code(), ErrorCode::InvalidResourceSharePwd);
+    }
+    // Even the right password is refused now: the throttle decided without
+    // looking at (or hashing) it.
+    let err = w.token(&share, Some("1234"), "attacker").unwrap_err();
+    assert_eq!(err.code(), ErrorCode::TooManyRequests);
+    assert_eq!(err.retry_after(), Some(t0() + Duration::seconds(1)));
+    // Another client is not locked out.
+    assert!(w.token(&share, Some("1234"), "friend").is_ok());
+    // After the delay the attacker's client may try again.
+    w.clock.advance(Duration::seconds(1));
+    assert!(w.token(&share, Some("1234"), "attacker").is_ok());
+}
+
+#[test]
+fn share_wide_ceiling_bounds_guesses_from_many_clients() {
+    let w = world();
+    let share = w.create(&["f1"], Some("1234"));
+    let ceiling = w.engine.config().throttle.share_failures_per_window;
+    for i in 0..ceiling {
+        let err = w
+            .token(&share, Some("0000"), &format!("bot{i}"))
+            .unwrap_err();
+        assert_eq!(err.code(), ErrorCode::InvalidResourceSharePwd);
+    }
+    let err = w.token(&share, Some("1234"), "fresh").unwrap_err();
+    assert_eq!(err.code(), ErrorCode::TooManyRequests);
+    w.clock.advance(Duration::hours(1));
+    assert!(w.token(&share, Some("1234"), "fresh").is_ok());
+}
+
+#[test]
+fn members_only_share() {
+    let w = world();
+    let share = w.create(&["f1"], None);
+    w.engine
+        .update_share_link(
+            &w.alice,
+            share.id(),
+            UpdateShareRequest {
+                audience: Some(Audience::MembersOnly),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    assert_eq!(
+        w.token(&share, None, "c").unwrap_err().code(),
+        ErrorCode::ForbiddenNoPermissionShareLink
+    );
+    let bob = Member {
+        tenant: w.alice.tenant.clone(),
+        user_id: UserId::new("bob").unwrap(),
+    };
+    let tok = w
+        .engine
+        .get_share_token(TokenRequest {
+            share_id: share.id().clone(),
+            password: None,
+            expire_sec: Some(60),
+            client: ClientKey::new("c").unwrap(),
+            caller: Some(bob.clone()),
+        })
+        .unwrap();
+    let req = AccessRequest {
+        token: tok.token.expose_secret(),
+        share_id: share.id(),
+        file_id: &fid("f1"),
+        caller: Some(&bob),
+    };
+    assert!(w.engine.authorize_download(&req).is_ok());
+    let stolen = AccessRequest {
+        caller: Some(&w.alice),
+        ..req.clone()
+    };
+    assert_eq!(
+        w.engine.authorize_download(&stolen).unwrap_err().code(),
+        ErrorCode::ForbiddenNoPermissionShareLink
+    );
+    let anonymous = AccessRequest {
+        caller: None,
+        ..req
+    };
+    assert_eq!(
+        w.engine.authorize_download(&anonymous).unwrap_err().code(),
+        ErrorCode::ForbiddenNoPermissionShareLink
+    );
+}
+
+#[test]
+fn copy_is_not_a_download() {
+    let w = world();
+    let share = w.create(&["docs"], None);
+    let tok = w.token(&share, None, "c").unwrap();
+    let bob = Member {
+        tenant: TenantId::new("elsewhere").unwrap(),
+        user_id: UserId::new("bob").unwrap(),
+    };
+    let req = AccessRequest {
+        token: tok.token.expose_secret(),
+        share_id: share.id(),
+        file_id: &fid("app"),
+        caller: None,
+    };
+    let ok = w.engine.authorize_copy(&req, &bob).unwrap();
+    assert_eq!(ok.share.counters().save, 1);
+    assert_eq!(
+        w.engine.authorize_preview(&req).unwrap_err().code(),
+        ErrorCode::ForbiddenFileTypeDownload
+    );
+    assert!(w.engine.authorize_get(&req).is_ok());
+}
+
+#[test]
+fn token_for_another_share_or_garbage_is_refused() {
+    let w = world();
+    let a = w.create(&["f1"], None);
+    let b = w.create(&["f1"], None);
+    let tok_a = w.token(&a, None, "c").unwrap();
+    assert_eq!(
+        w.download(&b, &tok_a, "f1").unwrap_err().code(),
+        ErrorCode::ShareLinkTokenInvalid
+    );
+    for garbage in ["", "x", "v1.k1.AAAA.BBBB", &"A".repeat(5000)] {
+        let err = w
+            .engine
+            .authorize_get(&AccessRequest {
+                token: garbage,
+                share_id: a.id(),
+                file_id: &fid("f1"),
+                caller: None,
+            })
+            .unwrap_err();
+        assert_eq!(err.code(), ErrorCode::ShareLinkTokenInvalid);
+        assert_eq!(err.http_status(), 401);
+    }
+}
+
+#[test]
+fn key_rotation_keeps_live_tokens_until_removal() {
+    let w = world();
+    let share = w.create(&["f1"], None);
+    let old = w.token(&share, None, "c").unwrap();
+    let k2 = w.engine.generate_signing_key(KeyId::new("k2").unwrap());
+    w.engine.rotate_signing_key(k2).unwrap();
+    let new = w.token(&share, None, "c").unwrap();
+    assert!(new.token.expose_secret().starts_with("v1.k2."));
+    assert!(w.download(&share, &old, "f1").is_ok());
+    w.engine
+        .remove_signing_key(&KeyId::new("k1").unwrap())
+        .unwrap();
+    assert_eq!(
+        w.download(&share, &old, "f1").unwrap_err().code(),
+        ErrorCode::ShareLinkTokenInvalid
+    );
+    assert!(w.download(&share, &new, "f1").is_ok());
+}
+
+#[test]
+fn forbid_and_unforbid() {
+    let w = world();
+    let share = w.create(&["f1"], None);
+    let tok = w.token(&share, None, "c").unwrap();
+    w.engine.forbid_share_link(share.id()).unwrap();
+    assert_eq!(
+        w.token(&share, None, "c").unwrap_err().code(),
+        ErrorCode::ShareLinkForbidden
+    );
+    assert_eq!(
+        w.download(&share, &tok, "f1").unwrap_err().code(),
+        ErrorCode::ShareLinkTokenInvalid
+    );
+    assert_eq!(
+        w.engine
+            .cancel_share_link(&w.alice, share.id())
+            .unwrap_err()
+            .code(),
+        ErrorCode::ShareLinkForbidden
+    );
+    w.engine.unforbid_share_link(share.id()).unwrap();
+    assert!(w.token(&share, None, "c").is_ok());
+    assert_eq!(
+        w.engine.unforbid_share_link(share.id()).unwrap_err().code(),
+        ErrorCode::InvalidParameter
+    );
+}
+
+#[test]
+fn list_pages_newest_first_and_filters_cancelled() {
+    let w = world();
+    let mut ids = Vec::new();
+    for _ in 0..5 {
+        ids.push(w.create(&["f1"], None).id().clone());
+        w.clock.advance(Duration::seconds(1));
+    }
+    w.engine.cancel_share_link(&w.alice, &ids[2]).unwrap();
+    let mut seen = Vec::new();
+    let mut marker = String::new();
+    loop {
+        let page = w
+            .engine
+            .list_share_links(&w.alice, false, 2, &marker)
+            .unwrap();
+        assert!(page.items.len() <= 2);
+        seen.extend(page.items.iter().map(|s| s.id().clone()));
+        if page.next_marker.is_empty() {
+            break;
+        }
+        marker = page.next_marker;
+    }
+    let expected: Vec<ShareId> = ids
+        .iter()
+        .rev()
+        .filter(|id| **id != ids[2])
+        .cloned()
+        .collect();
+    assert_eq!(seen, expected);
+    let all = w.engine.list_share_links(&w.alice, true, 0, "").unwrap();
+    assert_eq!(all.items.len(), 5);
+    assert!(all.next_marker.is_empty());
+    assert_eq!(
+        w.engine
+            .list_share_links(&w.alice, true, 101, "")
+            .unwrap_err()
+            .code(),
+        ErrorCode::InvalidParameterOutOfRange
+    );
+    assert_eq!(
+        w.engine
+            .list_share_links(&w.alice, true, 10, "garbage!")
+            .unwrap_err()
+            .code(),
+        ErrorCode::InvalidParameter
+    );
+}
+
+#[test]
+fn purge_removes_only_old_expired_and_cancelled_shares() {
+    let w = world();
+    let keep = w.create(&["f1"], None);
+    let cancelled = w.create(&["f1"], None);
+    let expiring = w.create(&["f1"], None);
+    w.engine
+        .cancel_share_link(&w.alice, cancelled.id())
+        .unwrap();
+    w.engine
+        .update_share_link(
+            &w.alice,
+            expiring.id(),
+            UpdateShareRequest {
+                expiration: Some(Some(t0() + Duration::hours(1))),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    w.clock.advance(Duration::days(2));
+    let report = w.engine.purge(Duration::days(7)).unwrap();
+    assert_eq!(report.shares, 0, "nothing is older than the retention yet");
+    w.clock.advance(Duration::days(7));
+    let report = w.engine.purge(Duration::days(7)).unwrap();
+    assert_eq!(report.shares, 2);
+    assert!(w.engine.get_share_link(&w.alice, keep.id()).is_ok());
+    assert_eq!(
+        w.engine
+            .get_share_link(&w.alice, cancelled.id())
+            .unwrap_err()
+            .code(),
+        ErrorCode::NotFoundShareLink
+    );
+}
+
+#[test]
+fn events_are_emitted_without_secrets() {
+    let w = world();
+    let share = w.create(&["docs"], Some("hunter22"));
+    let _ = w.token(&share, Some("wrong"), "c");
+    let tok = w.token(&share, Some("hunter22"), "c").unwrap();
+    let _ = w.download(&share, &tok, "app");
+    w.download(&share, &tok, "deep").unwrap();
+    let events = w.events.take();
+    let text = format!("{events:?}");
+    assert!(!text.contains("hunter22"));
+    assert!(!text.contains(tok.token.expose_secret()));
+    assert!(!text.contains("argon2"));
+    let kinds: Vec<&str> = events
+        .iter()
+        .map(|e| match e {
+            Event::ShareCreated { .. } => "created",
+            Event::PasswordFailed { .. } => "password_failed",
+            Event::TokenIssued { .. } => "token",
+            Event::PolicyRefused { .. } => "policy",
+            Event::AccessAuthorized { .. } => "access",
+            _ => "other",
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        ["created", "password_failed", "token", "policy", "access"]
+    );
+    assert!(
+        !format!("{:?}", w.engine).contains("secret"),
+        "{:?}",
+        w.engine
+    );
+}

@@ -1,0 +1,251 @@
+use chrono::TimeZone;
+use proptest::prelude::*;
+use rand::SeedableRng;
+use rand_chacha::ChaCha20Rng;
+
+use super::*;
+
+fn t0() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 3, 1, 12, 0, 0).unwrap()
+}
+
+fn key(id: &str, seed: u64) -> SigningKey {
+    SigningKey::generate(
+        KeyId::new(id).unwrap(),
+        &mut ChaCha20Rng::seed_from_u64(seed),
+    )
+}
+
+fn claims(member: Option<&str>) -> TokenClaims {
+    TokenClaims::new(
+        ShareId::parse("sAvciMEXKRz").unwrap(),
+        3,
+        t0(),
+        t0() + Duration::seconds(7200),
+        member.map(|m| UserId::new(m).unwrap()),
+    )
+}
+
+#[test]
+fn sign_then_verify_gives_back_the_claims() {
+    let ring = KeyRing::new(key("k1", 1));
+    for c in [claims(None), claims(Some("bob"))] {
+        let token = ring.sign(&c);
+        assert!(token.expose_secret().starts_with("v1.k1."));
+        assert!(token.expose_secret().len() <= MAX_TOKEN_LEN);
+        let v = ring.verify_str(token.expose_secret(), t0()).unwrap();
+        assert_eq!(v.claims(), &c);
+        assert_eq!(v.key_id().as_str(), "k1");
+    }
+}
+
+/// A golden vector: catches accidental format drift. If the format changes
+/// on purpose, bump the version prefix and keep reading v1.
+#[test]
+fn golden_vector_v1() {
+    let ring = KeyRing::new(SigningKey::new(KeyId::new("golden").unwrap(), &[7u8; 32]).unwrap());
+    let token = ring.sign(&claims(Some("bob")));
+    assert_eq!(
+        token.expose_secret(),
+        GOLDEN_V1.trim(),
+        "token format drifted; bump the version instead"
+    );
+    assert!(ring.verify_str(GOLDEN_V1.trim(), t0()).is_ok());
+}
+
+const GOLDEN_V1: &str = include_str!("golden_v1.txt");
+
+#[test]
+fn expiry_is_exclusive() {
+    let ring = KeyRing::new(key("k1", 1));
+    let token = ring.sign(&claims(None));
+    let end = t0() + Duration::seconds(7200);
+    assert!(
+        ring.verify_str(token.expose_secret(), end - Duration::milliseconds(1))
+            .is_ok()
+    );
+    assert!(matches!(
+        ring.verify_str(token.expose_secret(), end),
+        Err(TokenError::Expired { .. })
+    ));
+}
+
+#[test]
+fn issued_in_the_future_is_refused_beyond_skew() {
+    let ring = KeyRing::new(key("k1", 1));
+    let token = ring.sign(&claims(None));
+    let early = t0() - Duration::seconds(MAX_CLOCK_SKEW_SECS + 1);
+    assert_eq!(
+        ring.verify_str(token.expose_secret(), early).unwrap_err(),
+        TokenError::NotYetValid
+    );
+    assert!(
+        ring.verify_str(token.expose_secret(), t0() - Duration::seconds(30))
+            .is_ok()
+    );
+}
+
+#[test]
+fn rotation_keeps_old_tokens_until_the_key_is_removed() {
+    let mut ring = KeyRing::new(key("k1", 1));
+    let old = ring.sign(&claims(None));
+    ring.rotate(key("k2", 2)).unwrap();
+    let new = ring.sign(&claims(None));
+    assert!(new.expose_secret().starts_with("v1.k2."));
+    assert!(ring.verify_str(old.expose_secret(), t0()).is_ok());
+    assert!(ring.verify_str(new.expose_secret(), t0()).is_ok());
+    assert_eq!(
+        ring.remove(&KeyId::new("k2").unwrap()).unwrap_err(),
+        KeyRingError::RemovingActiveKey(KeyId::new("k2").unwrap())
+    );
+    ring.remove(&KeyId::new("k1").unwrap()).unwrap();
+    assert_eq!(
+        ring.verify_str(old.expose_secret(), t0()).unwrap_err(),
+        TokenError::UnknownKey
+    );
+    assert!(ring.verify_str(new.expose_secret(), t0()).is_ok());
+    assert!(matches!(
+        ring.rotate(key("k2", 3)),
+        Err(KeyRingError::DuplicateKey(_))
+    ));
+}
+
+#[test]
+fn a_key_with_the_same_id_but_other_secret_does_not_verify() {
+    let a = KeyRing::new(key("k1", 1));
+    let b = KeyRing::new(key("k1", 2));
+    let token = a.sign(&claims(None));
+    assert_eq!(
+        b.verify_str(token.expose_secret(), t0()).unwrap_err(),
+        TokenError::BadSignature
+    );
+}
+
+#[test]
+fn malformed_tokens_get_typed_errors() {
+    let ring = KeyRing::new(key("k1", 1));
+    let good = ring.sign(&claims(None));
+    let g = good.expose_secret();
+    assert_eq!(UnverifiedToken::parse("").unwrap_err(), TokenError::Missing);
+    assert!(matches!(
+        UnverifiedToken::parse(&"a".repeat(MAX_TOKEN_LEN + 1)).unwrap_err(),
+        TokenError::TooLong { .. }
+    ));
+    assert_eq!(
+        UnverifiedToken::parse(&g.replacen("v1", "v2", 1)).unwrap_err(),
+        TokenError::UnsupportedVersion
+    );
+    assert!(matches!(
+        UnverifiedToken::parse("v1.k1"),
+        Err(TokenError::Malformed(_))
+    ));
+    assert!(matches!(
+        UnverifiedToken::parse("v1.k1.AAAA.BBBB"),
+        Err(TokenError::Malformed(_))
+    ));
+    assert!(matches!(
+        UnverifiedToken::parse(&format!("{g}.extra")),
+        Err(TokenError::Malformed(_))
+    ));
+    assert!(matches!(
+        UnverifiedToken::parse("eyJhbGciOiJIUzI1NiJ9.e30.sig"),
+        Err(TokenError::UnsupportedVersion)
+    ));
+}
+
+#[test]
+fn debug_output_redacts_secrets() {
+    let k = key("k1", 1);
+    let ring = KeyRing::new(k.clone());
+    let token = ring.sign(&claims(None));
+    let secret_hex: String = k
+        .expose_secret()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    for dbg in [format!("{k:?}"), format!("{ring:?}"), format!("{token:?}")] {
+        assert!(!dbg.contains(token.expose_secret()), "{dbg}");
+        assert!(!dbg.contains(&secret_hex), "{dbg}");
+        assert!(!dbg.contains(&format!("{:?}", k.expose_secret())), "{dbg}");
+    }
+    let parsed = UnverifiedToken::parse(token.expose_secret()).unwrap();
+    let mac_part = token.expose_secret().rsplit('.').next().unwrap();
+    assert!(!format!("{parsed:?}").contains(mac_part));
+}
+
+#[test]
+fn short_secrets_are_refused() {
+    assert!(SigningKey::new(KeyId::new("k").unwrap(), &[0u8; 31]).is_err());
+    assert!(KeyId::new("bad.id").is_err());
+    assert!(KeyId::new("").is_err());
+}
+
+fn arb_claims() -> impl Strategy<Value = TokenClaims> {
+    (
+        "[0-9A-Za-z]{11,64}",
+        any::<u64>(),
+        -4_000_000_000_000i64..4_000_000_000_000,
+        0i64..10_000_000,
+        prop::option::of("[a-z0-9]{1,40}"),
+    )
+        .prop_map(|(id, epoch, iat, life, member)| {
+            let iat = DateTime::from_timestamp_millis(iat).unwrap();
+            TokenClaims::new(
+                ShareId::parse(&id).unwrap(),
+                epoch,
+                iat,
+                iat + Duration::milliseconds(life),
+                member.map(|m| UserId::new(m).unwrap()),
+            )
+        })
+}
+
+proptest! {
+    /// Issue, parse and verify give back exactly the claims.
+    #[test]
+    fn roundtrip(c in arb_claims()) {
+        let ring = KeyRing::new(key("k1", 1));
+        let token = ring.sign(&c);
+        prop_assert!(token.expose_secret().len() <= MAX_TOKEN_LEN);
+        let now = c.issued_at();
+        if c.expires_at() > now {
+            let v = ring.verify_str(token.expose_secret(), now).unwrap();
+            prop_assert_eq!(v.claims(), &c);
+        }
+        let parsed = UnverifiedToken::parse(token.expose_secret()).unwrap();
+        prop_assert_eq!(parsed.claims_unverified(), &c);
+    }
+
+    /// Changing any single byte of a token makes verification fail.
+    #[test]
+    fn any_single_byte_change_fails(c in arb_claims(), pos in any::<prop::sample::Index>(), delta in 1u8..=255) {
+        let ring = KeyRing::new(key("k1", 1));
+        let token = ring.sign(&c);
+        let mut bytes = token.expose_secret().as_bytes().to_vec();
+        let i = pos.index(bytes.len());
+        bytes[i] = bytes[i].wrapping_add(delta);
+        let now = c.issued_at();
+        match std::str::from_utf8(&bytes) {
+            Ok(text) => prop_assert!(ring.verify_str(text, now).is_err(), "tampered token verified"),
+            Err(_) => {} // not even text: cannot be presented as a header value
+        }
+    }
+
+    /// Parsing arbitrary text never panics, and nothing unsigned verifies.
+    #[test]
+    fn arbitrary_text_never_verifies(s in "\\PC{0,200}") {
+        let ring = KeyRing::new(key("k1", 1));
+        let _ = UnverifiedToken::parse(&s);
+        prop_assert!(ring.verify_str(&s, t0()).is_err());
+    }
+
+    /// Well-shaped tokens with random MACs never verify.
+    #[test]
+    fn forged_macs_never_verify(c in arb_claims(), mac in prop::collection::vec(any::<u8>(), 32)) {
+        let ring = KeyRing::new(key("k1", 1));
+        let token = ring.sign(&c);
+        let (signed, _) = token.expose_secret().rsplit_once('.').unwrap();
+        let forged = format!("{signed}.{}", URL_SAFE_NO_PAD.encode(&mac));
+        prop_assert!(ring.verify_str(&forged, c.issued_at()).is_err());
+    }
+}
