@@ -14,11 +14,26 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let drive = DriveId::new("drive-1")?;
     let catalog = Arc::new(MemoryCatalog::new());
     catalog.add(&drive, "folder-1", None, "Release", FileKind::Folder)?;
-    catalog.add(&drive, "file-report", Some("folder-1"), "report.pdf", FileKind::File)?;
-    catalog.add(&drive, "file-apk", Some("folder-1"), "app-release.APK", FileKind::File)?;
+    catalog.add(
+        &drive,
+        "file-report",
+        Some("folder-1"),
+        "report.pdf",
+        FileKind::File,
+    )?;
+    catalog.add(
+        &drive,
+        "file-apk",
+        Some("folder-1"),
+        "app-release.APK",
+        FileKind::File,
+    )?;
 
     // A signing key from the OS CSPRNG. A real host persists it.
-    let keys = KeyRing::new(SigningKey::generate(KeyId::new("k1")?, &mut rand::rngs::OsRng));
+    let keys = KeyRing::new(SigningKey::generate(
+        KeyId::new("k1")?,
+        &mut rand::rngs::OsRng,
+    ));
     let engine = Engine::builder(Arc::new(MemoryStorage::new()), catalog, keys).build();
 
     let alice = Member {
@@ -39,7 +54,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     req.password = Some(SharePassword::new("4xK9")?);
     req.expiration = Some(SystemClock.now() + Duration::days(3));
     let share = engine.create_share_link(req)?;
-    println!("1. created share {} ({:?})", share.id(), share.name().as_str());
+    println!(
+        "1. created share {} ({:?})",
+        share.id(),
+        share.name().as_str()
+    );
 
     // 2. Anyone with the link sees the public view.
     let view = engine.get_share_link_by_anonymous(share.id())?;
@@ -63,7 +82,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // 3. A wrong password is refused.
     match ask("0000") {
-        Err(e) => println!("3. wrong password refused: {} ({}): {e}", e.code(), e.http_status()),
+        Err(e) => println!(
+            "3. wrong password refused: {} ({}): {e}",
+            e.code(),
+            e.http_status()
+        ),
         Ok(_) => return Err("a wrong password yielded a token".into()),
     }
 
@@ -88,7 +111,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // 6. The APK is refused: the share faces external users.
     match engine.authorize_download(&request(&apk)) {
-        Err(e) => println!("6. APK download refused: {} ({}): {e}", e.code(), e.http_status()),
+        Err(e) => println!(
+            "6. APK download refused: {} ({}): {e}",
+            e.code(),
+            e.http_status()
+        ),
         Ok(_) => return Err("an APK download was authorized".into()),
     }
     Ok(())
