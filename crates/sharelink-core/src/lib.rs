@@ -87,6 +87,7 @@ pub mod config;
 pub mod engine;
 pub mod error;
 pub mod events;
+pub mod fault;
 pub mod fields;
 pub mod file_policy;
 pub mod id;
@@ -109,6 +110,7 @@ pub use engine::{
 };
 pub use error::{Error, ErrorCode, InputError};
 pub use events::{Event, EventSink, NoEvents, RecordedEvents};
+pub use fault::{FaultInjector, NoFaults};
 pub use fields::{ClientKey, Creator, Description, DriveId, FileId, ShareName, TenantId, UserId};
 pub use file_policy::{FileTypePolicy, MatchedRule, PolicyRefusal};
 pub use id::ShareId;

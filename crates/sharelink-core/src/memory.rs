@@ -5,8 +5,9 @@
 //! Use it in tests, and as the model other backends are checked against.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
+use crate::fault::{FaultInjector, NoFaults};
 use crate::fields::{ClientKey, TenantId, UserId};
 use crate::id::ShareId;
 use crate::quota::{self, QuotaKey};
@@ -29,9 +30,18 @@ struct Inner {
 }
 
 /// An in-process, non-durable store.
-#[derive(Default)]
 pub struct MemoryStorage {
     inner: Mutex<Inner>,
+    faults: Arc<dyn FaultInjector>,
+}
+
+impl Default for MemoryStorage {
+    fn default() -> Self {
+        Self {
+            inner: Mutex::default(),
+            faults: Arc::new(NoFaults),
+        }
+    }
 }
 
 impl std::fmt::Debug for MemoryStorage {
@@ -48,6 +58,15 @@ impl MemoryStorage {
     /// An empty store.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// An empty store that consults `faults` between the steps of each
+    /// multi-part write (for atomicity tests).
+    pub fn with_fault_injector(faults: Arc<dyn FaultInjector>) -> Self {
+        Self {
+            inner: Mutex::default(),
+            faults,
+        }
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
@@ -76,14 +95,20 @@ impl Storage for MemoryStorage {
         if inner.shares.contains_key(share.id()) {
             return Ok(InsertOutcome::IdTaken);
         }
+        // Stage every change, pass the fault points, then apply: a fault
+        // leaves nothing behind.
+        let mut new_quota = None;
         if let Some(c) = charge {
             let used = inner.quota.get(&c.key).copied().unwrap_or(0);
             match quota::consume(used, c.limit) {
-                Some(n) => {
-                    inner.quota.insert(c.key.clone(), n);
-                }
+                Some(n) => new_quota = Some((c.key.clone(), n)),
                 None => return Ok(InsertOutcome::QuotaExhausted { used }),
             }
+        }
+        self.faults.check("insert_share:after_share")?;
+        self.faults.check("insert_share:after_quota")?;
+        if let Some((key, n)) = new_quota {
+            inner.quota.insert(key, n);
         }
         inner.by_creator.insert(creator_key(share));
         inner.shares.insert(share.id().clone(), share.clone());
@@ -200,6 +225,7 @@ impl Storage for MemoryStorage {
             client: inner.client_throttle.get(&key).copied().unwrap_or_default(),
         };
         let next = apply(current);
+        self.faults.check("update_throttle:after_share_part")?;
         inner.share_throttle.insert(share.clone(), next.share);
         inner.client_throttle.insert(key, next.client);
         Ok(next)

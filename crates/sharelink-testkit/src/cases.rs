@@ -1,0 +1,408 @@
+//! The conformance cases. Each takes a fresh store and panics on a
+//! violation of the [`Storage`] contract. [`conformance_suite!`](crate::conformance_suite)
+//! turns each into one named `#[test]`.
+
+use std::collections::BTreeSet;
+
+use chrono::Duration;
+use sharelink_core::share::ShareUpdate;
+use sharelink_core::throttle::{self, ThrottlePolicy, ThrottleState};
+use sharelink_core::*;
+
+use crate::fixtures::{ShareFixture, at, charge, cheap_hash, client, share_id, t0, tenant, user};
+
+fn insert(s: &dyn Storage, share: &Share) {
+    assert_eq!(
+        s.insert_share(share, None).unwrap(),
+        InsertOutcome::Inserted
+    );
+}
+
+/// `get_share` of an unknown id is `Ok(None)`.
+pub fn get_missing_share_is_none(s: &dyn Storage) {
+    assert_eq!(s.get_share(&share_id(1)).unwrap(), None);
+}
+
+/// What is inserted comes back equal in every field, password hash included.
+pub fn insert_then_get_roundtrips_every_field(s: &dyn Storage) {
+    let mut f = ShareFixture::new(1);
+    f.expires = Some(3600);
+    f.download_limit = 7;
+    f.password = Some(cheap_hash("1234"));
+    let share = f.build();
+    insert(s, &share);
+    let back = s.get_share(share.id()).unwrap().expect("stored share");
+    assert_eq!(back, share);
+    assert!(
+        back.verify_password(Some(&SharePassword::new("1234").unwrap()))
+            .is_ok()
+    );
+}
+
+/// A second insert with the same id is `IdTaken` and changes nothing, not even the quota.
+pub fn insert_duplicate_id_writes_nothing(s: &dyn Storage) {
+    let first = ShareFixture::new(1).build();
+    insert(s, &first);
+    let mut other = ShareFixture::new(1);
+    other.creator = 9;
+    let c = charge(0, QuotaKind::Create, 0, 10);
+    assert_eq!(
+        s.insert_share(&other.build(), Some(&c)).unwrap(),
+        InsertOutcome::IdTaken
+    );
+    assert_eq!(s.get_share(first.id()).unwrap().unwrap(), first);
+    assert_eq!(s.quota_used(&c.key).unwrap(), 0);
+}
+
+/// An insert with a charge takes exactly one unit.
+pub fn insert_charges_quota_in_the_same_step(s: &dyn Storage) {
+    let c = charge(0, QuotaKind::Create, 0, 10);
+    for i in 0..3 {
+        assert_eq!(
+            s.insert_share(&ShareFixture::new(i).build(), Some(&c))
+                .unwrap(),
+            InsertOutcome::Inserted
+        );
+    }
+    assert_eq!(s.quota_used(&c.key).unwrap(), 3);
+}
+
+/// An insert against an exhausted quota writes neither the share nor the charge.
+pub fn insert_over_quota_writes_nothing(s: &dyn Storage) {
+    let c = charge(0, QuotaKind::Create, 0, 2);
+    insert_with(s, 0, &c, InsertOutcome::Inserted);
+    insert_with(s, 1, &c, InsertOutcome::Inserted);
+    insert_with(s, 2, &c, InsertOutcome::QuotaExhausted { used: 2 });
+    assert_eq!(s.get_share(&share_id(2)).unwrap(), None);
+    assert_eq!(s.quota_used(&c.key).unwrap(), 2);
+}
+
+fn insert_with(s: &dyn Storage, id: u32, c: &QuotaCharge, expected: InsertOutcome) {
+    assert_eq!(
+        s.insert_share(&ShareFixture::new(id).build(), Some(c))
+            .unwrap(),
+        expected
+    );
+}
+
+/// `update_share` stores the new share when the version matches.
+pub fn update_with_expected_version_succeeds(s: &dyn Storage) {
+    let share = ShareFixture::new(1).build();
+    insert(s, &share);
+    let next = share.clone().cancel(at(10)).unwrap();
+    assert_eq!(
+        s.update_share(&next, share.version()).unwrap(),
+        UpdateOutcome::Updated
+    );
+    assert_eq!(s.get_share(share.id()).unwrap().unwrap(), next);
+}
+
+/// A stale expected version is a `Conflict` carrying the stored version, and writes nothing.
+pub fn update_with_stale_version_is_a_conflict(s: &dyn Storage) {
+    let share = ShareFixture::new(1).build();
+    insert(s, &share);
+    let v2 = share.clone().cancel(at(10)).unwrap();
+    assert_eq!(s.update_share(&v2, 1).unwrap(), UpdateOutcome::Updated);
+    let stale = share
+        .update(
+            ShareUpdate {
+                name: Some(ShareName::new("stale").unwrap()),
+                ..Default::default()
+            },
+            at(20),
+        )
+        .unwrap();
+    assert_eq!(
+        s.update_share(&stale, 1).unwrap(),
+        UpdateOutcome::Conflict {
+            current_version: v2.version()
+        }
+    );
+    assert_eq!(s.get_share(v2.id()).unwrap().unwrap(), v2);
+}
+
+/// Updating an unknown share is `NotFound` and creates nothing.
+pub fn update_missing_share_is_not_found(s: &dyn Storage) {
+    let share = ShareFixture::new(1).build();
+    assert_eq!(s.update_share(&share, 1).unwrap(), UpdateOutcome::NotFound);
+    assert_eq!(s.get_share(share.id()).unwrap(), None);
+}
+
+fn list_all(
+    s: &dyn Storage,
+    tenant_n: u32,
+    creator: u32,
+    include_cancelled: bool,
+    limit: usize,
+) -> Vec<ShareId> {
+    let mut out = Vec::new();
+    let mut marker = None;
+    loop {
+        let page = s
+            .list_shares(&ShareQuery {
+                tenant: tenant(tenant_n),
+                creator: user(creator),
+                include_cancelled,
+                limit,
+                marker: marker.clone(),
+            })
+            .unwrap();
+        assert!(page.items.len() <= limit, "page larger than its limit");
+        out.extend(page.items.iter().map(|s| s.id().clone()));
+        match page.next_marker {
+            Some(m) => marker = Some(m),
+            None => break,
+        }
+        assert!(out.len() <= 1000, "paging does not terminate");
+    }
+    out
+}
+
+/// Lists are newest first (ties broken by id, descending), and paging with
+/// any page size yields each share exactly once.
+pub fn list_pages_newest_first(s: &dyn Storage) {
+    // Creation times with ties: ids 0..10, times 0,0,1,1,2,2,...
+    for i in 0..10u32 {
+        let mut f = ShareFixture::new(i);
+        f.created = i64::from(i / 2);
+        insert(s, &f.build());
+    }
+    let mut expected: Vec<(i64, ShareId)> = (0..10u32)
+        .map(|i| (i64::from(i / 2), share_id(i)))
+        .collect();
+    expected.sort();
+    expected.reverse();
+    let expected: Vec<ShareId> = expected.into_iter().map(|(_, id)| id).collect();
+    for limit in [1, 3, 4, 10, 100] {
+        assert_eq!(list_all(s, 0, 0, true, limit), expected, "limit {limit}");
+    }
+    // The last page carries no marker.
+    let page = s
+        .list_shares(&ShareQuery {
+            tenant: tenant(0),
+            creator: user(0),
+            include_cancelled: true,
+            limit: 10,
+            marker: None,
+        })
+        .unwrap();
+    assert_eq!(page.items.len(), 10);
+    assert!(page.next_marker.is_none());
+}
+
+/// Lists contain only the creator's shares in that tenant, and cancelled
+/// ones only on request.
+pub fn list_filters_cancelled_and_other_creators(s: &dyn Storage) {
+    let mine = ShareFixture::new(1).build();
+    insert(s, &mine);
+    let cancelled = ShareFixture::new(2).build();
+    insert(s, &cancelled);
+    let c2 = cancelled.clone().cancel(at(5)).unwrap();
+    assert_eq!(s.update_share(&c2, 1).unwrap(), UpdateOutcome::Updated);
+    let mut other_creator = ShareFixture::new(3);
+    other_creator.creator = 1;
+    insert(s, &other_creator.build());
+    let mut other_tenant = ShareFixture::new(4);
+    other_tenant.tenant = 1;
+    insert(s, &other_tenant.build());
+
+    assert_eq!(list_all(s, 0, 0, false, 10), vec![mine.id().clone()]);
+    let with_cancelled: BTreeSet<ShareId> = list_all(s, 0, 0, true, 10).into_iter().collect();
+    assert_eq!(
+        with_cancelled,
+        [share_id(1), share_id(2)].into_iter().collect()
+    );
+    assert_eq!(list_all(s, 0, 1, true, 10), vec![share_id(3)]);
+    assert_eq!(list_all(s, 1, 0, true, 10), vec![share_id(4)]);
+    assert!(list_all(s, 5, 5, true, 10).is_empty());
+}
+
+/// Quota counters take one unit at a time and stop exactly at the limit.
+pub fn quota_stops_at_limit(s: &dyn Storage) {
+    let c = charge(0, QuotaKind::Access, 0, 3);
+    for n in 1..=3 {
+        assert_eq!(
+            s.consume_quota(&c).unwrap(),
+            QuotaOutcome::Consumed { used: n }
+        );
+    }
+    assert_eq!(
+        s.consume_quota(&c).unwrap(),
+        QuotaOutcome::Exhausted { used: 3 }
+    );
+    assert_eq!(s.quota_used(&c.key).unwrap(), 3);
+    let zero = charge(1, QuotaKind::Access, 0, 0);
+    assert_eq!(
+        s.consume_quota(&zero).unwrap(),
+        QuotaOutcome::Exhausted { used: 0 }
+    );
+}
+
+/// Counters of different tenants, kinds and days are independent.
+pub fn quota_counters_are_independent(s: &dyn Storage) {
+    let keys = [
+        charge(0, QuotaKind::Access, 0, 5),
+        charge(1, QuotaKind::Access, 0, 5),
+        charge(0, QuotaKind::Create, 0, 5),
+        charge(0, QuotaKind::Access, 1, 5),
+    ];
+    for (i, c) in keys.iter().enumerate() {
+        for _ in 0..=i {
+            s.consume_quota(c).unwrap();
+        }
+    }
+    for (i, c) in keys.iter().enumerate() {
+        assert_eq!(s.quota_used(&c.key).unwrap(), u32::try_from(i + 1).unwrap());
+    }
+}
+
+/// `count_use` counts up to the share's limit, bumps the version, and refuses after.
+pub fn count_use_stops_at_limit(s: &dyn Storage) {
+    let mut f = ShareFixture::new(1);
+    f.download_limit = 2;
+    let share = f.build();
+    insert(s, &share);
+    for n in 1..=2u64 {
+        match s.count_use(share.id(), UseKind::Download, 0).unwrap() {
+            UseOutcome::Counted(after) => {
+                assert_eq!(after.counters().download, n);
+                assert_eq!(after.version(), share.version() + n);
+            }
+            other => panic!("expected Counted, got {other:?}"),
+        }
+    }
+    assert_eq!(
+        s.count_use(share.id(), UseKind::Download, 0).unwrap(),
+        UseOutcome::LimitReached { limit: 2 }
+    );
+    // Unlimited kinds keep counting.
+    assert!(matches!(
+        s.count_use(share.id(), UseKind::Preview, 0).unwrap(),
+        UseOutcome::Counted(_)
+    ));
+    let stored = s.get_share(share.id()).unwrap().unwrap();
+    assert_eq!(stored.counters().download, 2);
+    assert_eq!(stored.counters().preview, 1);
+}
+
+/// `count_use` counts nothing for a moved epoch or a missing share.
+pub fn count_use_checks_epoch_and_existence(s: &dyn Storage) {
+    let share = ShareFixture::new(1).build();
+    insert(s, &share);
+    assert_eq!(
+        s.count_use(share.id(), UseKind::Save, 1).unwrap(),
+        UseOutcome::EpochMoved
+    );
+    assert_eq!(
+        s.count_use(&share_id(99), UseKind::Save, 0).unwrap(),
+        UseOutcome::NotFound
+    );
+    assert_eq!(s.get_share(share.id()).unwrap().unwrap(), share);
+}
+
+/// Throttle state round-trips; the share part is shared by all clients of
+/// the share, the client part is per client.
+pub fn throttle_roundtrip_and_sharing(s: &dyn Storage) {
+    let policy = ThrottlePolicy::default();
+    let admit = |st: ThrottleState| throttle::admit(st, &policy, t0()).unwrap_or(st);
+    let a = s
+        .update_throttle(&share_id(1), &client(1), &mut |st| admit(st))
+        .unwrap();
+    assert_eq!(a.share.failures, 1);
+    assert_eq!(a.client.failures, 1);
+    let b = s
+        .update_throttle(&share_id(1), &client(2), &mut |st| admit(st))
+        .unwrap();
+    assert_eq!(b.share.failures, 2, "share part is shared");
+    assert_eq!(b.client.failures, 1, "client part is per client");
+    let again = s
+        .update_throttle(&share_id(1), &client(1), &mut |st| st)
+        .unwrap();
+    assert_eq!(again.client, a.client);
+    assert_eq!(again.share, b.share);
+    let other = s
+        .update_throttle(&share_id(2), &client(1), &mut |st| st)
+        .unwrap();
+    assert_eq!(other, ThrottleState::default());
+}
+
+/// Purge deletes expired and cancelled shares older than the cutoff, old
+/// quota counters and stale throttle records, and nothing else.
+pub fn purge_removes_only_what_it_should(s: &dyn Storage) {
+    let mut expired_old = ShareFixture::new(1);
+    expired_old.expires = Some(100);
+    let mut expired_recent = ShareFixture::new(2);
+    expired_recent.expires = Some(10_000);
+    let live = ShareFixture::new(3);
+    let cancelled_old = ShareFixture::new(4).build();
+    for f in [&expired_old, &expired_recent, &live] {
+        insert(s, &f.build());
+    }
+    insert(s, &cancelled_old);
+    let c = cancelled_old.clone().cancel(at(50)).unwrap();
+    assert_eq!(s.update_share(&c, 1).unwrap(), UpdateOutcome::Updated);
+    let cancelled_recent = ShareFixture::new(5).build();
+    insert(s, &cancelled_recent);
+    let c = cancelled_recent.clone().cancel(at(20_000)).unwrap();
+    assert_eq!(s.update_share(&c, 1).unwrap(), UpdateOutcome::Updated);
+
+    let policy = ThrottlePolicy::default();
+    let admit_at = |t| move |st: ThrottleState| throttle::admit(st, &policy, t).unwrap_or(st);
+    s.update_throttle(&share_id(3), &client(1), &mut admit_at(t0()))
+        .unwrap();
+    s.update_throttle(&share_id(3), &client(2), &mut admit_at(at(5000)))
+        .unwrap();
+    s.update_throttle(&share_id(1), &client(3), &mut admit_at(at(5000)))
+        .unwrap();
+
+    let old_day = charge(0, QuotaKind::Access, 0, 9);
+    let new_day = charge(0, QuotaKind::Access, 2, 9);
+    s.consume_quota(&old_day).unwrap();
+    s.consume_quota(&new_day).unwrap();
+
+    let now = t0() + Duration::hours(24) + Duration::seconds(100);
+    let report = s
+        .purge(&PurgeRequest {
+            shares_before: at(1000),
+            quota_days_before: new_day.key.day,
+            throttle_policy: policy,
+            now,
+        })
+        .unwrap();
+    assert_eq!(report.shares, 2, "{report:?}");
+    assert_eq!(report.quota_counters, 1, "{report:?}");
+    assert!(report.throttle_records >= 2, "{report:?}");
+    for (id, present) in [(1, false), (2, true), (3, true), (4, false), (5, true)] {
+        assert_eq!(
+            s.get_share(&share_id(id)).unwrap().is_some(),
+            present,
+            "share {id}"
+        );
+    }
+    assert_eq!(s.quota_used(&old_day.key).unwrap(), 0);
+    assert_eq!(s.quota_used(&new_day.key).unwrap(), 1);
+    // Client 1 failed 24h+ ago: forgotten. Client 2 failed 5000 s in: kept.
+    let c1 = s
+        .update_throttle(&share_id(3), &client(1), &mut |st| st)
+        .unwrap();
+    assert_eq!(c1.client, Default::default());
+    let c2 = s
+        .update_throttle(&share_id(3), &client(2), &mut |st| st)
+        .unwrap();
+    assert_eq!(c2.client.failures, 1);
+    // The purged share's throttle records went with it.
+    let gone = s
+        .update_throttle(&share_id(1), &client(3), &mut |st| st)
+        .unwrap();
+    assert_eq!(gone, ThrottleState::default());
+    // Purging again removes nothing.
+    let again = s
+        .purge(&PurgeRequest {
+            shares_before: at(1000),
+            quota_days_before: new_day.key.day,
+            throttle_policy: policy,
+            now,
+        })
+        .unwrap();
+    assert_eq!((again.shares, again.quota_counters), (0, 0));
+}

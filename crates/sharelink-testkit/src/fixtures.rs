@@ -1,0 +1,125 @@
+//! Deterministic shares and keys for backend tests.
+
+use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
+use sharelink_core::share::ShareSpec;
+use sharelink_core::*;
+
+/// The instant every fixture starts from: 2026-03-01T04:00:00Z.
+pub fn t0() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 3, 1, 4, 0, 0)
+        .single()
+        .unwrap_or(DateTime::<Utc>::MIN_UTC)
+}
+
+/// `t0()` plus `secs` seconds.
+pub fn at(secs: i64) -> DateTime<Utc> {
+    t0() + Duration::seconds(secs)
+}
+
+/// A valid share id derived from `n` (stable across runs).
+pub fn share_id(n: u32) -> ShareId {
+    ShareId::parse(&format!("fixture{n:08}")).unwrap_or_else(|e| panic!("fixture id: {e}"))
+}
+
+/// A tenant named `t{n}`.
+pub fn tenant(n: u32) -> TenantId {
+    TenantId::new(format!("t{n}")).unwrap_or_else(|e| panic!("fixture tenant: {e}"))
+}
+
+/// A user named `u{n}`.
+pub fn user(n: u32) -> UserId {
+    UserId::new(format!("u{n}")).unwrap_or_else(|e| panic!("fixture user: {e}"))
+}
+
+/// A client key named `c{n}`.
+pub fn client(n: u32) -> ClientKey {
+    ClientKey::new(format!("c{n}")).unwrap_or_else(|e| panic!("fixture client: {e}"))
+}
+
+/// What a fixture share looks like.
+#[derive(Debug, Clone)]
+pub struct ShareFixture {
+    /// Id number (see [`share_id`]).
+    pub id: u32,
+    /// Tenant number.
+    pub tenant: u32,
+    /// Creator number.
+    pub creator: u32,
+    /// Creation instant, seconds after `t0()`.
+    pub created: i64,
+    /// Expiration, seconds after `t0()` (must be after `created`).
+    pub expires: Option<i64>,
+    /// Download limit (0 = unlimited).
+    pub download_limit: u64,
+    /// A precomputed password hash, if any.
+    pub password: Option<PasswordHash>,
+}
+
+impl ShareFixture {
+    /// A plain share: tenant 0, creator 0, created at `t0()`, never expires.
+    pub fn new(id: u32) -> Self {
+        Self {
+            id,
+            tenant: 0,
+            creator: 0,
+            created: 0,
+            expires: None,
+            download_limit: 0,
+            password: None,
+        }
+    }
+
+    /// Builds the share.
+    pub fn build(&self) -> Share {
+        let mut creator = Creator::new(user(self.creator));
+        creator.display_name = format!("User {}", self.creator);
+        creator.phone = "13900001234".into();
+        let spec = ShareSpec {
+            tenant: tenant(self.tenant),
+            drive_id: DriveId::new("drive").unwrap_or_else(|e| panic!("{e}")),
+            creator,
+            files: ShareFiles::listed(vec![
+                FileId::new("f1").unwrap_or_else(|e| panic!("{e}")),
+                FileId::new("folder").unwrap_or_else(|e| panic!("{e}")),
+            ])
+            .unwrap_or_else(|e| panic!("{e}")),
+            name: ShareName::new(format!("share {}", self.id)).unwrap_or_else(|e| panic!("{e}")),
+            description: Description::new("déscription ✓").unwrap_or_else(|e| panic!("{e}")),
+            expiration: self.expires.map(at),
+            audience: Audience::Anyone,
+            permissions: Permissions::default(),
+            limits: Limits {
+                download: self.download_limit,
+                ..Limits::default()
+            },
+        };
+        Share::create(
+            share_id(self.id),
+            spec,
+            self.password.clone(),
+            at(self.created),
+        )
+        .unwrap_or_else(|e| panic!("fixture share: {e}"))
+    }
+}
+
+/// A precomputed cheap password hash (argon2id at minimum cost).
+pub fn cheap_hash(password: &str) -> PasswordHash {
+    let pw = SharePassword::new(password).unwrap_or_else(|e| panic!("{e}"));
+    PasswordHasher::insecure_fast()
+        .hash_with_salt(&pw, &[7u8; 16])
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// A quota charge for `tenant` on `day` (days after 2026-03-01).
+pub fn charge(tenant_n: u32, kind: QuotaKind, day: u32, limit: u32) -> QuotaCharge {
+    let base = NaiveDate::from_ymd_opt(2026, 3, 1).unwrap_or_default();
+    QuotaCharge {
+        key: QuotaKey {
+            tenant: tenant(tenant_n),
+            kind,
+            day: base + chrono::Days::new(u64::from(day)),
+        },
+        limit,
+    }
+}

@@ -1,0 +1,87 @@
+//! # sharelink-testkit
+//!
+//! The single definition of "a correct [`Storage`](sharelink_core::Storage)
+//! backend".
+//!
+//! - [`conformance_suite!`] expands, for a store builder, to **one named
+//!   `#[test]` per case** ([`cases`], [`races`], [`model`], [`faults`]), so a
+//!   failure says which guarantee broke.
+//! - [`model::model_matches_memory`] applies random operation sequences to
+//!   the backend and to `MemoryStorage` and compares every step.
+//! - [`faults`] injects a failure at every internal step of multi-part
+//!   writes and checks nothing is left half-written; [`faults::FailingStorage`]
+//!   fails the Nth write call of any store.
+//! - [`crash`] holds the SIGKILL and cross-process harnesses that backend
+//!   crates drive from a `harness = false` test binary.
+//!
+//! ```text
+//! sharelink_testkit::conformance_suite!(|faults| {
+//!     let dir = tempfile::tempdir().unwrap();
+//!     let store = MyStorage::open(dir.path(), faults).unwrap();
+//!     (store, dir) // the guard keeps the directory alive
+//! });
+//! ```
+#![allow(clippy::missing_panics_doc, clippy::print_stdout)]
+
+pub mod cases;
+pub mod crash;
+pub mod faults;
+pub mod fixtures;
+pub mod model;
+pub mod races;
+
+/// Random sequences per backend in the model test.
+pub const MODEL_CASES: u32 = 96;
+
+/// Expands to one `#[test]` per conformance case for a store builder.
+///
+/// The builder is a closure `|faults: Arc<dyn FaultInjector>| -> (S, G)`:
+/// it returns a fresh, empty store that consults `faults`, and a guard (a
+/// temporary directory, say) that lives as long as the store.
+#[macro_export]
+macro_rules! conformance_suite {
+    ($builder:expr) => {
+        $crate::conformance_suite!(@cases $builder;
+            cases::get_missing_share_is_none,
+            cases::insert_then_get_roundtrips_every_field,
+            cases::insert_duplicate_id_writes_nothing,
+            cases::insert_charges_quota_in_the_same_step,
+            cases::insert_over_quota_writes_nothing,
+            cases::update_with_expected_version_succeeds,
+            cases::update_with_stale_version_is_a_conflict,
+            cases::update_missing_share_is_not_found,
+            cases::list_pages_newest_first,
+            cases::list_filters_cancelled_and_other_creators,
+            cases::quota_stops_at_limit,
+            cases::quota_counters_are_independent,
+            cases::count_use_stops_at_limit,
+            cases::count_use_checks_epoch_and_existence,
+            cases::throttle_roundtrip_and_sharing,
+            cases::purge_removes_only_what_it_should,
+            races::race_quota_exactly_limit,
+            races::race_download_limit_exactly_limit,
+            races::race_inserts_against_creation_quota,
+            races::race_updates_never_lose_a_write
+        );
+
+        #[test]
+        fn model_matches_memory() {
+            let build = || ($builder)(::std::sync::Arc::new(::sharelink_core::NoFaults));
+            $crate::model::model_matches_memory(&build, $crate::MODEL_CASES);
+        }
+
+        #[test]
+        fn faults_leave_nothing_half_written() {
+            $crate::faults::faults_leave_nothing_half_written(&$builder);
+        }
+    };
+    (@cases $builder:expr; $($module:ident :: $case:ident),* $(,)?) => {
+        $(
+            #[test]
+            fn $case() {
+                let (store, _guard) = ($builder)(::std::sync::Arc::new(::sharelink_core::NoFaults));
+                $crate::$module::$case(&store);
+            }
+        )*
+    };
+}
