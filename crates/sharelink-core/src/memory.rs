@@ -243,7 +243,9 @@ impl Storage for MemoryStorage {
         for share in &doomed {
             inner.shares.remove(share.id());
             inner.by_creator.remove(&creator_key(share));
-            inner.share_throttle.remove(share.id());
+            if inner.share_throttle.remove(share.id()).is_some() {
+                report.throttle_records += 1;
+            }
             report.shares += 1;
         }
         let before = inner.client_throttle.len();

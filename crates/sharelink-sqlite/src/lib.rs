@@ -1,0 +1,44 @@
+//! # sharelink-sqlite
+//!
+//! A [`Storage`] on SQLite (rusqlite with bundled SQLite), for hosts that run
+//! on one machine, in one or several processes.
+//!
+//! ## Schema (version 1, tracked in `PRAGMA user_version`)
+//!
+//! | table | key | columns |
+//! |---|---|---|
+//! | `shares` | `share_id` | `tenant`, `creator`, `created_at_ms`, `updated_at_ms`, `expiration_ms` (NULL = never), `status`, `version`, `token_epoch`, `body` (the whole share as JSON) |
+//! | `quota` | `(tenant, kind, day)` | `used` |
+//! | `throttle_share` | `share_id` | `body` (JSON) |
+//! | `throttle_client` | `(share_id, client)` | `body` (JSON) |
+//!
+//! An index on `(tenant, creator, created_at_ms DESC, share_id DESC)` serves
+//! paged listing. Migrations run at open inside `BEGIN IMMEDIATE`; a
+//! database written by a newer schema is refused with
+//! [`StorageError::IncompatibleFormat`]. A row that fails to decode gives
+//! [`StorageError::Corrupt`] naming the share, never a panic.
+//!
+//! ## Durability
+//!
+//! WAL journal. [`Synchronous::Full`] (the default) fsyncs the WAL at every
+//! commit: an acknowledged write survives a process crash *and* a power
+//! loss. [`Synchronous::Normal`] fsyncs only at checkpoints: an acknowledged
+//! write survives a process crash (SIGKILL), but the last commits may roll
+//! back after a power loss or OS crash. Both keep the database consistent.
+//!
+//! ## Concurrency
+//!
+//! One writer connection behind a mutex, plus a pool of reader connections
+//! (WAL lets them read while the writer writes). Every read-modify-write
+//! (insert with its quota charge, counters, throttle state) runs inside
+//! `BEGIN IMMEDIATE`, which takes SQLite's write lock, so counters never
+//! pass their limits across threads *or* processes sharing the file. A busy
+//! timeout (5 s by default) makes contending processes wait instead of failing.
+
+mod schema;
+mod store;
+
+pub use store::{SqliteOptions, SqliteStorage, Synchronous};
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,617 @@
+//! [`SqliteStorage`]: the [`Storage`] implementation.
+
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use rusqlite::{
+    Connection, OpenFlags, OptionalExtension, Transaction, TransactionBehavior, params,
+};
+use sharelink_core::fault::{FaultInjector, NoFaults};
+use sharelink_core::quota;
+use sharelink_core::storage::{ListMarker, share_is_purgeable};
+use sharelink_core::throttle::{self, ClientThrottle, ShareThrottle, ThrottleState};
+use sharelink_core::{
+    ClientKey, InsertOutcome, PurgeReport, PurgeRequest, QuotaCharge, QuotaKey, QuotaOutcome,
+    Share, ShareError, ShareId, SharePage, ShareQuery, ShareStatus, Storage, StorageError,
+    UpdateOutcome, UseKind, UseOutcome,
+};
+
+use crate::schema::{db_err, migrate};
+
+/// How hard SQLite syncs to disk (see the crate docs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Synchronous {
+    /// fsync at every commit: survives power loss. The default.
+    #[default]
+    Full,
+    /// fsync at checkpoints only: survives a process crash, may lose the
+    /// last commits on power loss.
+    Normal,
+}
+
+/// Options for [`SqliteStorage::open`].
+#[derive(Debug, Clone)]
+pub struct SqliteOptions {
+    /// Durability level (default [`Synchronous::Full`]).
+    pub synchronous: Synchronous,
+    /// How long a connection waits for another process's lock (default 5 s).
+    pub busy_timeout: Duration,
+    /// Reader connections besides the writer (default 4; 0 = the writer reads too).
+    pub readers: usize,
+}
+
+impl Default for SqliteOptions {
+    fn default() -> Self {
+        Self {
+            synchronous: Synchronous::Full,
+            busy_timeout: Duration::from_secs(5),
+            readers: 4,
+        }
+    }
+}
+
+/// A [`Storage`] in one SQLite database file (or in memory).
+pub struct SqliteStorage {
+    writer: Mutex<Connection>,
+    readers: Vec<Mutex<Connection>>,
+    next_reader: AtomicUsize,
+    faults: Arc<dyn FaultInjector>,
+}
+
+impl std::fmt::Debug for SqliteStorage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStorage")
+            .field("readers", &self.readers.len())
+            .finish_non_exhaustive()
+    }
+}
+
+fn lock(m: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
+    // A panic mid-transaction drops the Transaction, which rolls back: the
+    // connection is consistent even if the mutex is poisoned.
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl SqliteStorage {
+    /// Opens (creating if needed) the database at `path`, migrating it to
+    /// the current schema. Refuses a database from a newer schema.
+    pub fn open(path: impl AsRef<Path>, options: &SqliteOptions) -> Result<Self, StorageError> {
+        let path = path.as_ref();
+        let mut writer = Connection::open(path).map_err(db_err("open"))?;
+        configure(&writer, options, true)?;
+        migrate(&mut writer)?;
+        let mut readers = Vec::with_capacity(options.readers);
+        for _ in 0..options.readers {
+            let r = Connection::open_with_flags(
+                path,
+                OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            )
+            .map_err(db_err("open reader"))?;
+            configure(&r, options, false)?;
+            readers.push(Mutex::new(r));
+        }
+        Ok(Self {
+            writer: Mutex::new(writer),
+            readers,
+            next_reader: AtomicUsize::new(0),
+            faults: Arc::new(NoFaults),
+        })
+    }
+
+    /// A private in-memory database (one connection; nothing is durable).
+    pub fn open_in_memory() -> Result<Self, StorageError> {
+        let mut conn = Connection::open_in_memory().map_err(db_err("open in memory"))?;
+        migrate(&mut conn)?;
+        Ok(Self {
+            writer: Mutex::new(conn),
+            readers: Vec::new(),
+            next_reader: AtomicUsize::new(0),
+            faults: Arc::new(NoFaults),
+        })
+    }
+
+    /// Consults `faults` between the statements of multi-part writes (for
+    /// atomicity tests; production code never needs this).
+    pub fn with_fault_injector(mut self, faults: Arc<dyn FaultInjector>) -> Self {
+        self.faults = faults;
+        self
+    }
+
+    fn read<T>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T, StorageError>,
+    ) -> Result<T, StorageError> {
+        if self.readers.is_empty() {
+            return f(&lock(&self.writer));
+        }
+        let i = self.next_reader.fetch_add(1, Ordering::Relaxed) % self.readers.len();
+        let conn = self
+            .readers
+            .get(i)
+            .unwrap_or_else(|| unreachable!("index is reduced modulo len"));
+        f(&lock(conn))
+    }
+
+    /// Runs `f` in a `BEGIN IMMEDIATE` transaction on the writer; commits
+    /// iff `f` returns `Ok`.
+    fn write<T>(
+        &self,
+        f: impl FnOnce(&Transaction<'_>) -> Result<T, StorageError>,
+    ) -> Result<T, StorageError> {
+        let mut conn = lock(&self.writer);
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(db_err("begin"))?;
+        let out = f(&tx)?;
+        tx.commit().map_err(db_err("commit"))?;
+        Ok(out)
+    }
+}
+
+fn configure(conn: &Connection, options: &SqliteOptions, writer: bool) -> Result<(), StorageError> {
+    conn.busy_timeout(options.busy_timeout)
+        .map_err(db_err("busy_timeout"))?;
+    if writer {
+        let mode: String = conn
+            .pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))
+            .map_err(db_err("journal_mode"))?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(StorageError::Backend {
+                message: format!("sqlite: could not enable WAL (journal_mode is {mode})"),
+                source: None,
+            });
+        }
+    }
+    let sync = match options.synchronous {
+        Synchronous::Full => "FULL",
+        Synchronous::Normal => "NORMAL",
+    };
+    conn.pragma_update(None, "synchronous", sync)
+        .map_err(db_err("synchronous"))?;
+    Ok(())
+}
+
+// ----- encoding -------------------------------------------------------------
+
+fn encode_share(share: &Share) -> Result<String, StorageError> {
+    serde_json::to_string(share).map_err(|e| StorageError::backend("encode share", e))
+}
+
+fn decode_share(id: &str, body: &str) -> Result<Share, StorageError> {
+    let share: Share = serde_json::from_str(body).map_err(|e| StorageError::Corrupt {
+        what: format!("share {id}"),
+        reason: e.to_string(),
+    })?;
+    if share.id().as_str() != id {
+        return Err(StorageError::Corrupt {
+            what: format!("share {id}"),
+            reason: format!("row holds share {}", share.id()),
+        });
+    }
+    Ok(share)
+}
+
+fn decode_json<T: serde::de::DeserializeOwned>(
+    what: impl FnOnce() -> String,
+    body: &str,
+) -> Result<T, StorageError> {
+    serde_json::from_str(body).map_err(|e| StorageError::Corrupt {
+        what: what(),
+        reason: e.to_string(),
+    })
+}
+
+fn status_text(s: ShareStatus) -> &'static str {
+    match s {
+        ShareStatus::Enabled => "enabled",
+        ShareStatus::Cancelled => "cancelled",
+    }
+}
+
+fn i64_of(n: u64, what: &str) -> Result<i64, StorageError> {
+    i64::try_from(n)
+        .map_err(|e| StorageError::backend(format!("{what} does not fit SQLite's INTEGER"), e))
+}
+
+fn day_text(key: &QuotaKey) -> String {
+    key.day.format("%Y-%m-%d").to_string()
+}
+
+// ----- statements -----------------------------------------------------------
+
+fn select_share(conn: &Connection, id: &ShareId) -> Result<Option<Share>, StorageError> {
+    let body: Option<String> = conn
+        .query_row(
+            "SELECT body FROM shares WHERE share_id = ?1",
+            [id.as_str()],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(db_err("select share"))?;
+    body.map(|b| decode_share(id.as_str(), &b)).transpose()
+}
+
+fn write_share(tx: &Connection, share: &Share, insert: bool) -> Result<usize, StorageError> {
+    let sql = if insert {
+        "INSERT INTO shares (share_id, tenant, creator, created_at_ms, updated_at_ms, expiration_ms,
+                             status, version, token_epoch, body)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
+    } else {
+        "UPDATE shares SET tenant = ?2, creator = ?3, created_at_ms = ?4, updated_at_ms = ?5,
+                expiration_ms = ?6, status = ?7, version = ?8, token_epoch = ?9, body = ?10
+         WHERE share_id = ?1"
+    };
+    tx.execute(
+        sql,
+        params![
+            share.id().as_str(),
+            share.tenant().as_str(),
+            share.creator().user_id.as_str(),
+            share.created_at().timestamp_millis(),
+            share.updated_at().timestamp_millis(),
+            share.expiration().map(|t| t.timestamp_millis()),
+            status_text(share.status()),
+            i64_of(share.version(), "version")?,
+            i64_of(share.token_epoch(), "token epoch")?,
+            encode_share(share)?,
+        ],
+    )
+    .map_err(db_err("write share"))
+}
+
+fn quota_used(conn: &Connection, key: &QuotaKey) -> Result<u32, StorageError> {
+    let used: Option<i64> = conn
+        .query_row(
+            "SELECT used FROM quota WHERE tenant = ?1 AND kind = ?2 AND day = ?3",
+            params![key.tenant.as_str(), key.kind.as_str(), day_text(key)],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(db_err("select quota"))?;
+    u32::try_from(used.unwrap_or(0)).map_err(|e| StorageError::Corrupt {
+        what: format!("quota {} {} {}", key.tenant, key.kind, key.day),
+        reason: e.to_string(),
+    })
+}
+
+/// Takes one unit if `used < limit`; call inside an IMMEDIATE transaction.
+fn consume_in(tx: &Connection, charge: &QuotaCharge) -> Result<QuotaOutcome, StorageError> {
+    let used = quota_used(tx, &charge.key)?;
+    let Some(next) = quota::consume(used, charge.limit) else {
+        return Ok(QuotaOutcome::Exhausted { used });
+    };
+    tx.execute(
+        "INSERT INTO quota (tenant, kind, day, used) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (tenant, kind, day) DO UPDATE SET used = excluded.used",
+        params![
+            charge.key.tenant.as_str(),
+            charge.key.kind.as_str(),
+            day_text(&charge.key),
+            next
+        ],
+    )
+    .map_err(db_err("write quota"))?;
+    Ok(QuotaOutcome::Consumed { used: next })
+}
+
+fn read_throttle(
+    conn: &Connection,
+    share: &ShareId,
+    client: &ClientKey,
+) -> Result<ThrottleState, StorageError> {
+    let share_part: Option<String> = conn
+        .query_row(
+            "SELECT body FROM throttle_share WHERE share_id = ?1",
+            [share.as_str()],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(db_err("select throttle_share"))?;
+    let client_part: Option<String> = conn
+        .query_row(
+            "SELECT body FROM throttle_client WHERE share_id = ?1 AND client = ?2",
+            [share.as_str(), client.as_str()],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(db_err("select throttle_client"))?;
+    Ok(ThrottleState {
+        share: match share_part {
+            Some(b) => decode_json(|| format!("throttle of share {share}"), &b)?,
+            None => ShareThrottle::default(),
+        },
+        client: match client_part {
+            Some(b) => decode_json(|| format!("throttle of share {share} client {client}"), &b)?,
+            None => ClientThrottle::default(),
+        },
+    })
+}
+
+fn to_json<T: serde::Serialize>(v: &T) -> Result<String, StorageError> {
+    serde_json::to_string(v).map_err(|e| StorageError::backend("encode throttle", e))
+}
+
+impl Storage for SqliteStorage {
+    fn insert_share(
+        &self,
+        share: &Share,
+        charge: Option<&QuotaCharge>,
+    ) -> Result<InsertOutcome, StorageError> {
+        self.write(|tx| {
+            let exists: Option<i64> = tx
+                .query_row(
+                    "SELECT 1 FROM shares WHERE share_id = ?1",
+                    [share.id().as_str()],
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(db_err("select share"))?;
+            if exists.is_some() {
+                return Ok(InsertOutcome::IdTaken);
+            }
+            if let Some(c) = charge {
+                let used = quota_used(tx, &c.key)?;
+                if quota::consume(used, c.limit).is_none() {
+                    return Ok(InsertOutcome::QuotaExhausted { used });
+                }
+            }
+            write_share(tx, share, true)?;
+            self.faults.check("insert_share:after_share")?;
+            if let Some(c) = charge {
+                consume_in(tx, c)?;
+            }
+            self.faults.check("insert_share:after_quota")?;
+            Ok(InsertOutcome::Inserted)
+        })
+    }
+
+    fn get_share(&self, id: &ShareId) -> Result<Option<Share>, StorageError> {
+        self.read(|conn| select_share(conn, id))
+    }
+
+    fn update_share(
+        &self,
+        share: &Share,
+        expected_version: u64,
+    ) -> Result<UpdateOutcome, StorageError> {
+        self.write(|tx| {
+            let current: Option<i64> = tx
+                .query_row(
+                    "SELECT version FROM shares WHERE share_id = ?1",
+                    [share.id().as_str()],
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(db_err("select version"))?;
+            let Some(current) = current else {
+                return Ok(UpdateOutcome::NotFound);
+            };
+            let current = u64::try_from(current).map_err(|e| StorageError::Corrupt {
+                what: format!("share {}", share.id()),
+                reason: e.to_string(),
+            })?;
+            if current != expected_version {
+                return Ok(UpdateOutcome::Conflict {
+                    current_version: current,
+                });
+            }
+            write_share(tx, share, false)?;
+            Ok(UpdateOutcome::Updated)
+        })
+    }
+
+    fn list_shares(&self, query: &ShareQuery) -> Result<SharePage, StorageError> {
+        let limit = query.limit.max(1);
+        self.read(|conn| {
+            let (after_ms, after_id) = match &query.marker {
+                Some(m) => (Some(m.created_at_ms), Some(m.share_id.as_str().to_owned())),
+                None => (None, None),
+            };
+            let mut stmt = conn
+                .prepare_cached(
+                    "SELECT share_id, body FROM shares
+                     WHERE tenant = ?1 AND creator = ?2
+                       AND (?3 OR status <> 'cancelled')
+                       AND (?4 IS NULL OR created_at_ms < ?4 OR (created_at_ms = ?4 AND share_id < ?5))
+                     ORDER BY created_at_ms DESC, share_id DESC
+                     LIMIT ?6",
+                )
+                .map_err(db_err("prepare list"))?;
+            let rows = stmt
+                .query_map(
+                    params![
+                        query.tenant.as_str(),
+                        query.creator.as_str(),
+                        query.include_cancelled,
+                        after_ms,
+                        after_id,
+                        i64::try_from(limit + 1).unwrap_or(i64::MAX),
+                    ],
+                    |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)),
+                )
+                .map_err(db_err("list"))?;
+            let mut items = Vec::with_capacity(limit + 1);
+            for row in rows {
+                let (id, body) = row.map_err(db_err("list row"))?;
+                items.push(decode_share(&id, &body)?);
+            }
+            let more = items.len() > limit;
+            items.truncate(limit);
+            let next_marker = if more { items.last().map(ListMarker::after) } else { None };
+            Ok(SharePage { items, next_marker })
+        })
+    }
+
+    fn consume_quota(&self, charge: &QuotaCharge) -> Result<QuotaOutcome, StorageError> {
+        self.write(|tx| consume_in(tx, charge))
+    }
+
+    fn quota_used(&self, key: &QuotaKey) -> Result<u32, StorageError> {
+        self.read(|conn| quota_used(conn, key))
+    }
+
+    fn count_use(
+        &self,
+        id: &ShareId,
+        kind: UseKind,
+        expected_epoch: u64,
+    ) -> Result<UseOutcome, StorageError> {
+        self.write(|tx| {
+            let Some(share) = select_share(tx, id)? else {
+                return Ok(UseOutcome::NotFound);
+            };
+            if share.token_epoch() != expected_epoch {
+                return Ok(UseOutcome::EpochMoved);
+            }
+            match share.count_use(kind) {
+                Ok(next) => {
+                    write_share(tx, &next, false)?;
+                    Ok(UseOutcome::Counted(Box::new(next)))
+                }
+                Err(ShareError::LimitReached { limit, .. }) => {
+                    Ok(UseOutcome::LimitReached { limit })
+                }
+                Err(e) => Err(StorageError::Corrupt {
+                    what: format!("share {id}"),
+                    reason: e.to_string(),
+                }),
+            }
+        })
+    }
+
+    fn update_throttle(
+        &self,
+        share: &ShareId,
+        client: &ClientKey,
+        apply: &mut dyn FnMut(ThrottleState) -> ThrottleState,
+    ) -> Result<ThrottleState, StorageError> {
+        self.write(|tx| {
+            let next = apply(read_throttle(tx, share, client)?);
+            tx.execute(
+                "INSERT INTO throttle_share (share_id, body) VALUES (?1, ?2)
+                 ON CONFLICT (share_id) DO UPDATE SET body = excluded.body",
+                params![share.as_str(), to_json(&next.share)?],
+            )
+            .map_err(db_err("write throttle_share"))?;
+            self.faults.check("update_throttle:after_share_part")?;
+            tx.execute(
+                "INSERT INTO throttle_client (share_id, client, body) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (share_id, client) DO UPDATE SET body = excluded.body",
+                params![share.as_str(), client.as_str(), to_json(&next.client)?],
+            )
+            .map_err(db_err("write throttle_client"))?;
+            Ok(next)
+        })
+    }
+
+    fn purge(&self, request: &PurgeRequest) -> Result<PurgeReport, StorageError> {
+        self.write(|tx| {
+            let cutoff = request.shares_before.timestamp_millis();
+            let mut report = PurgeReport::default();
+            // Candidates by the indexed columns, confirmed by the core's rule.
+            let mut doomed = Vec::new();
+            {
+                let mut stmt = tx
+                    .prepare(
+                        "SELECT share_id, body FROM shares
+                         WHERE (expiration_ms IS NOT NULL AND expiration_ms < ?1)
+                            OR (status = 'cancelled' AND updated_at_ms < ?1)",
+                    )
+                    .map_err(db_err("prepare purge"))?;
+                let rows = stmt
+                    .query_map([cutoff], |r| {
+                        Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+                    })
+                    .map_err(db_err("purge scan"))?;
+                for row in rows {
+                    let (id, body) = row.map_err(db_err("purge row"))?;
+                    if share_is_purgeable(&decode_share(&id, &body)?, request.shares_before) {
+                        doomed.push(id);
+                    }
+                }
+            }
+            for id in &doomed {
+                report.shares += tx
+                    .execute("DELETE FROM shares WHERE share_id = ?1", [id])
+                    .map_err(db_err("delete share"))?;
+                report.throttle_records += tx
+                    .execute("DELETE FROM throttle_share WHERE share_id = ?1", [id])
+                    .map_err(db_err("delete throttle"))?;
+                report.throttle_records += tx
+                    .execute("DELETE FROM throttle_client WHERE share_id = ?1", [id])
+                    .map_err(db_err("delete throttle"))?;
+            }
+            let day = request.quota_days_before.format("%Y-%m-%d").to_string();
+            report.quota_counters = tx
+                .execute("DELETE FROM quota WHERE day < ?1", [day])
+                .map_err(db_err("delete quota"))?;
+
+            let policy = request.throttle_policy;
+            let stale = |state: ThrottleState| throttle::is_stale(&state, &policy, request.now);
+            let mut stale_clients = Vec::new();
+            {
+                let mut stmt = tx
+                    .prepare("SELECT share_id, client, body FROM throttle_client")
+                    .map_err(db_err("prepare"))?;
+                let rows = stmt
+                    .query_map([], |r| {
+                        Ok((
+                            r.get::<_, String>(0)?,
+                            r.get::<_, String>(1)?,
+                            r.get::<_, String>(2)?,
+                        ))
+                    })
+                    .map_err(db_err("scan throttle_client"))?;
+                for row in rows {
+                    let (share, client, body) = row.map_err(db_err("throttle row"))?;
+                    let c: ClientThrottle = decode_json(
+                        || format!("throttle of share {share} client {client}"),
+                        &body,
+                    )?;
+                    if stale(ThrottleState {
+                        share: ShareThrottle::default(),
+                        client: c,
+                    }) {
+                        stale_clients.push((share, client));
+                    }
+                }
+            }
+            for (share, client) in &stale_clients {
+                report.throttle_records += tx
+                    .execute(
+                        "DELETE FROM throttle_client WHERE share_id = ?1 AND client = ?2",
+                        [share, client],
+                    )
+                    .map_err(db_err("delete throttle"))?;
+            }
+            let mut stale_shares = Vec::new();
+            {
+                let mut stmt = tx
+                    .prepare("SELECT share_id, body FROM throttle_share")
+                    .map_err(db_err("prepare"))?;
+                let rows = stmt
+                    .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
+                    .map_err(db_err("scan throttle_share"))?;
+                for row in rows {
+                    let (share, body) = row.map_err(db_err("throttle row"))?;
+                    let s: ShareThrottle =
+                        decode_json(|| format!("throttle of share {share}"), &body)?;
+                    if stale(ThrottleState {
+                        share: s,
+                        client: ClientThrottle::default(),
+                    }) {
+                        stale_shares.push(share);
+                    }
+                }
+            }
+            for share in &stale_shares {
+                report.throttle_records += tx
+                    .execute("DELETE FROM throttle_share WHERE share_id = ?1", [share])
+                    .map_err(db_err("delete throttle"))?;
+            }
+            Ok(report)
+        })
+    }
+}
