@@ -38,6 +38,7 @@ fn crash_test(sync: &str) {
     let iterations = crash::iterations_from_env();
     let report = crash::crash_parent(
         iterations,
+        crash::Expect::Durable,
         &|| {
             let mut c = Command::new(me());
             c.arg("crash-child").arg(&path).arg(sync);

@@ -1,0 +1,44 @@
+//! # sharelink-sled
+//!
+//! A [`Storage`](sharelink_core::Storage) on [sled](https://docs.rs/sled/0.34)
+//! 0.34, an embedded log-structured store, for hosts that run in one process.
+//!
+//! ## Keyspace
+//!
+//! | tree | key | value |
+//! |---|---|---|
+//! | `shares` | share id | `[v] ++ JSON(share)` |
+//! | `shares_by_creator` | `str(tenant) ++ str(creator) ++ be64(created_at_ms ^ 1<<63) ++ share id` | empty |
+//! | `quota` | `str(tenant) ++ kind ++ day (YYYY-MM-DD)` | `[v] ++ be32(used)` |
+//! | `throttle_share` | share id | `[v] ++ JSON(share part)` |
+//! | `throttle_client` | `str(share id) ++ client` | `[v] ++ JSON(client part)` |
+//! | `meta` | `format` | `be32(format version)` |
+//!
+//! `str(x)` is a big-endian u16 length followed by the bytes, so prefixes
+//! never collide. `[v]` is the value format version, currently 1. A store or
+//! value written by a newer format is refused with
+//! [`StorageError::IncompatibleFormat`](sharelink_core::StorageError::IncompatibleFormat);
+//! a value that does not decode gives `StorageError::Corrupt` naming the record.
+//!
+//! ## Durability
+//!
+//! By default every write calls `Db::flush` (an fsync) before it is
+//! acknowledged: an acknowledged write survives a process crash and a power
+//! loss. [`SledOptions::flush_every_write`] `= false` skips that; sled then
+//! flushes in the background every `flush_every_ms` (500 ms), and up to that
+//! much acknowledged work can be lost on a crash.
+//!
+//! ## Concurrency
+//!
+//! Every multi-key change (a share with its creator index and quota charge;
+//! a counter; both halves of a throttle record) is one sled transaction,
+//! which sled retries on conflict, so counters never pass their limits
+//! across threads. sled locks its directory: one process at a time.
+
+mod codec;
+mod store;
+
+pub use store::{SledOptions, SledStorage};
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,496 @@
+//! [`SledStorage`]: the [`Storage`] implementation.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use sharelink_core::fault::{FaultInjector, NoFaults};
+use sharelink_core::quota;
+use sharelink_core::storage::{ListMarker, share_is_purgeable};
+use sharelink_core::throttle::{self, ClientThrottle, ShareThrottle, ThrottleState};
+use sharelink_core::{
+    ClientKey, InsertOutcome, PurgeReport, PurgeRequest, QuotaCharge, QuotaKey, QuotaOutcome,
+    Share, ShareError, ShareId, SharePage, ShareQuery, ShareStatus, Storage, StorageError,
+    UpdateOutcome, UseKind, UseOutcome,
+};
+use sled::transaction::{
+    ConflictableTransactionError, TransactionError, TransactionResult, Transactional,
+};
+use sled::{Db, Tree};
+
+use crate::codec::{self, FORMAT_VERSION};
+
+/// Options for [`SledStorage::open`].
+#[derive(Debug, Clone)]
+pub struct SledOptions {
+    /// Flush (fsync) before acknowledging every write (default `true`).
+    pub flush_every_write: bool,
+    /// sled's page cache, in bytes (default 64 MiB).
+    pub cache_capacity: u64,
+}
+
+impl Default for SledOptions {
+    fn default() -> Self {
+        Self {
+            flush_every_write: true,
+            cache_capacity: 64 * 1024 * 1024,
+        }
+    }
+}
+
+/// A [`Storage`] in a sled database directory.
+pub struct SledStorage {
+    db: Db,
+    shares: Tree,
+    by_creator: Tree,
+    quota: Tree,
+    throttle_share: Tree,
+    throttle_client: Tree,
+    flush: bool,
+    faults: Arc<dyn FaultInjector>,
+}
+
+impl std::fmt::Debug for SledStorage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SledStorage")
+            .field("shares", &self.shares.len())
+            .field("flush_every_write", &self.flush)
+            .finish_non_exhaustive()
+    }
+}
+
+fn sled_err(what: &'static str) -> impl FnOnce(sled::Error) -> StorageError {
+    move |e| StorageError::backend(format!("sled: {what}"), e)
+}
+
+type TxResult<T> = Result<T, ConflictableTransactionError<StorageError>>;
+
+fn abort<T>(r: Result<T, StorageError>) -> TxResult<T> {
+    r.map_err(ConflictableTransactionError::Abort)
+}
+
+fn finish<T>(r: TransactionResult<T, StorageError>) -> Result<T, StorageError> {
+    match r {
+        Ok(v) => Ok(v),
+        Err(TransactionError::Abort(e)) => Err(e),
+        Err(TransactionError::Storage(e)) => Err(StorageError::backend("sled: transaction", e)),
+    }
+}
+
+fn share_what(id: &str) -> impl Fn() -> String + '_ {
+    move || format!("share {id}")
+}
+
+fn decode_share(id: &str, bytes: &[u8]) -> Result<Share, StorageError> {
+    let share: Share = codec::decode(share_what(id), bytes)?;
+    if share.id().as_str() != id {
+        return Err(StorageError::Corrupt {
+            what: format!("share {id}"),
+            reason: format!("value holds share {}", share.id()),
+        });
+    }
+    Ok(share)
+}
+
+fn index_key(share: &Share) -> Vec<u8> {
+    codec::creator_key(
+        share.tenant().as_str(),
+        share.creator().user_id.as_str(),
+        share.created_at().timestamp_millis(),
+        share.id(),
+    )
+}
+
+impl SledStorage {
+    /// Opens (creating if needed) the store in directory `path`. Refuses a
+    /// store written by a newer format.
+    pub fn open(path: impl AsRef<Path>, options: &SledOptions) -> Result<Self, StorageError> {
+        let db = sled::Config::new()
+            .path(path)
+            .cache_capacity(options.cache_capacity)
+            .open()
+            .map_err(sled_err("open"))?;
+        Self::init(db, options)
+    }
+
+    /// A temporary store, deleted on drop (for tests and examples).
+    pub fn open_temporary() -> Result<Self, StorageError> {
+        let db = sled::Config::new()
+            .temporary(true)
+            .open()
+            .map_err(sled_err("open temporary"))?;
+        Self::init(db, &SledOptions::default())
+    }
+
+    fn init(db: Db, options: &SledOptions) -> Result<Self, StorageError> {
+        let meta = db.open_tree("meta").map_err(sled_err("open meta"))?;
+        match meta.get("format").map_err(sled_err("read format"))? {
+            Some(v) => {
+                let found = u32::from_be_bytes(v.as_ref().try_into().map_err(|_| {
+                    StorageError::Corrupt {
+                        what: "store format marker".into(),
+                        reason: format!("expected 4 bytes, found {}", v.len()),
+                    }
+                })?);
+                if found > u32::from(FORMAT_VERSION) {
+                    return Err(StorageError::IncompatibleFormat {
+                        found,
+                        supported: u32::from(FORMAT_VERSION),
+                    });
+                }
+            }
+            None => {
+                meta.insert("format", &u32::from(FORMAT_VERSION).to_be_bytes())
+                    .map_err(sled_err("write format"))?;
+                db.flush().map_err(sled_err("flush"))?;
+            }
+        }
+        let tree = |name: &'static str| db.open_tree(name).map_err(sled_err("open tree"));
+        Ok(Self {
+            shares: tree("shares")?,
+            by_creator: tree("shares_by_creator")?,
+            quota: tree("quota")?,
+            throttle_share: tree("throttle_share")?,
+            throttle_client: tree("throttle_client")?,
+            flush: options.flush_every_write,
+            faults: Arc::new(NoFaults),
+            db,
+        })
+    }
+
+    /// Consults `faults` between the writes of multi-key transactions (for
+    /// atomicity tests; production code never needs this).
+    pub fn with_fault_injector(mut self, faults: Arc<dyn FaultInjector>) -> Self {
+        self.faults = faults;
+        self
+    }
+
+    /// The underlying sled database (for hosts that want its statistics).
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
+    /// Makes acknowledged writes durable, per the flush policy.
+    fn durable<T>(&self, value: T) -> Result<T, StorageError> {
+        if self.flush {
+            self.db.flush().map_err(sled_err("flush"))?;
+        }
+        Ok(value)
+    }
+
+    fn fault(&self, point: &'static str) -> TxResult<()> {
+        abort(self.faults.check(point))
+    }
+}
+
+impl Storage for SledStorage {
+    fn insert_share(
+        &self,
+        share: &Share,
+        charge: Option<&QuotaCharge>,
+    ) -> Result<InsertOutcome, StorageError> {
+        let id = share.id().as_str().as_bytes();
+        let value = codec::encode(share)?;
+        let index = index_key(share);
+        let qkey = charge.map(|c| codec::quota_key(&c.key));
+        let outcome = finish((&self.shares, &self.by_creator, &self.quota).transaction(
+            |(shares, idx, quota)| {
+                if shares.get(id)?.is_some() {
+                    return Ok(InsertOutcome::IdTaken);
+                }
+                let mut next_used = None;
+                if let (Some(c), Some(k)) = (charge, &qkey) {
+                    let used = match quota.get(k)? {
+                        Some(v) => {
+                            abort(codec::decode_u32(|| format!("quota {}", c.key.tenant), &v))?
+                        }
+                        None => 0,
+                    };
+                    match quota::consume(used, c.limit) {
+                        Some(n) => next_used = Some(n),
+                        None => return Ok(InsertOutcome::QuotaExhausted { used }),
+                    }
+                }
+                shares.insert(id, value.as_slice())?;
+                idx.insert(index.as_slice(), &[])?;
+                self.fault("insert_share:after_share")?;
+                if let (Some(n), Some(k)) = (next_used, &qkey) {
+                    quota.insert(k.as_slice(), codec::encode_u32(n))?;
+                }
+                self.fault("insert_share:after_quota")?;
+                Ok(InsertOutcome::Inserted)
+            },
+        ))?;
+        self.durable(outcome)
+    }
+
+    fn get_share(&self, id: &ShareId) -> Result<Option<Share>, StorageError> {
+        self.shares
+            .get(id.as_str())
+            .map_err(sled_err("get share"))?
+            .map(|v| decode_share(id.as_str(), &v))
+            .transpose()
+    }
+
+    fn update_share(
+        &self,
+        share: &Share,
+        expected_version: u64,
+    ) -> Result<UpdateOutcome, StorageError> {
+        let id = share.id().as_str();
+        let value = codec::encode(share)?;
+        let outcome = finish(self.shares.transaction(|shares| {
+            let Some(current) = shares.get(id)? else {
+                return Ok(UpdateOutcome::NotFound);
+            };
+            let current = abort(decode_share(id, &current))?;
+            if current.version() != expected_version {
+                return Ok(UpdateOutcome::Conflict {
+                    current_version: current.version(),
+                });
+            }
+            shares.insert(id, value.as_slice())?;
+            Ok(UpdateOutcome::Updated)
+        }))?;
+        self.durable(outcome)
+    }
+
+    fn list_shares(&self, query: &ShareQuery) -> Result<SharePage, StorageError> {
+        let limit = query.limit.max(1);
+        let prefix = codec::creator_prefix(query.tenant.as_str(), query.creator.as_str());
+        let upper = match &query.marker {
+            Some(m) => std::ops::Bound::Excluded(codec::creator_key(
+                query.tenant.as_str(),
+                query.creator.as_str(),
+                m.created_at_ms,
+                &m.share_id,
+            )),
+            None => {
+                let mut end = prefix.clone();
+                end.extend_from_slice(&[0xFF; 9]);
+                std::ops::Bound::Excluded(end)
+            }
+        };
+        let range = self
+            .by_creator
+            .range((std::ops::Bound::Included(prefix.clone()), upper));
+        let mut items = Vec::with_capacity(limit);
+        let mut more = false;
+        for entry in range.rev() {
+            let (key, _) = entry.map_err(sled_err("scan creator index"))?;
+            let id = codec::id_from_creator_key(prefix.len(), &key)?;
+            // An index entry whose share was purged meanwhile is skipped.
+            let Some(share) = self.get_share(&id)? else {
+                continue;
+            };
+            if !query.include_cancelled && share.status() == ShareStatus::Cancelled {
+                continue;
+            }
+            if items.len() == limit {
+                more = true;
+                break;
+            }
+            items.push(share);
+        }
+        let next_marker = if more {
+            items.last().map(ListMarker::after)
+        } else {
+            None
+        };
+        Ok(SharePage { items, next_marker })
+    }
+
+    fn consume_quota(&self, charge: &QuotaCharge) -> Result<QuotaOutcome, StorageError> {
+        let k = codec::quota_key(&charge.key);
+        let outcome = finish(self.quota.transaction(|quota| {
+            let used = match quota.get(&k)? {
+                Some(v) => abort(codec::decode_u32(
+                    || format!("quota {}", charge.key.tenant),
+                    &v,
+                ))?,
+                None => 0,
+            };
+            Ok(match quota::consume(used, charge.limit) {
+                Some(n) => {
+                    quota.insert(k.as_slice(), codec::encode_u32(n))?;
+                    QuotaOutcome::Consumed { used: n }
+                }
+                None => QuotaOutcome::Exhausted { used },
+            })
+        }))?;
+        match outcome {
+            QuotaOutcome::Consumed { .. } => self.durable(outcome),
+            QuotaOutcome::Exhausted { .. } => Ok(outcome),
+        }
+    }
+
+    fn quota_used(&self, key: &QuotaKey) -> Result<u32, StorageError> {
+        match self
+            .quota
+            .get(codec::quota_key(key))
+            .map_err(sled_err("get quota"))?
+        {
+            Some(v) => codec::decode_u32(|| format!("quota {}", key.tenant), &v),
+            None => Ok(0),
+        }
+    }
+
+    fn count_use(
+        &self,
+        id: &ShareId,
+        kind: UseKind,
+        expected_epoch: u64,
+    ) -> Result<UseOutcome, StorageError> {
+        let key = id.as_str();
+        let outcome = finish(self.shares.transaction(|shares| {
+            let Some(current) = shares.get(key)? else {
+                return Ok(UseOutcome::NotFound);
+            };
+            let current = abort(decode_share(key, &current))?;
+            if current.token_epoch() != expected_epoch {
+                return Ok(UseOutcome::EpochMoved);
+            }
+            match current.count_use(kind) {
+                Ok(next) => {
+                    shares.insert(key, abort(codec::encode(&next))?)?;
+                    Ok(UseOutcome::Counted(Box::new(next)))
+                }
+                Err(ShareError::LimitReached { limit, .. }) => {
+                    Ok(UseOutcome::LimitReached { limit })
+                }
+                Err(e) => abort(Err(StorageError::Corrupt {
+                    what: format!("share {key}"),
+                    reason: e.to_string(),
+                })),
+            }
+        }))?;
+        match outcome {
+            UseOutcome::Counted(_) => self.durable(outcome),
+            other => Ok(other),
+        }
+    }
+
+    fn update_throttle(
+        &self,
+        share: &ShareId,
+        client: &ClientKey,
+        apply: &mut dyn FnMut(ThrottleState) -> ThrottleState,
+    ) -> Result<ThrottleState, StorageError> {
+        let skey = share.as_str();
+        let ckey = codec::client_key(share.as_str(), client.as_str());
+        let what_share = || format!("throttle of share {share}");
+        let what_client = || format!("throttle of share {share} client {client}");
+        // sled may run the closure more than once; `apply` is FnMut and only
+        // the committed run's result is returned.
+        let apply = std::cell::RefCell::new(apply);
+        let next = finish((&self.throttle_share, &self.throttle_client).transaction(
+            |(ts, tc)| {
+                let current = ThrottleState {
+                    share: match ts.get(skey)? {
+                        Some(v) => abort(codec::decode(what_share, &v))?,
+                        None => ShareThrottle::default(),
+                    },
+                    client: match tc.get(ckey.as_slice())? {
+                        Some(v) => abort(codec::decode(what_client, &v))?,
+                        None => ClientThrottle::default(),
+                    },
+                };
+                let next = (apply.borrow_mut())(current);
+                ts.insert(skey, abort(codec::encode(&next.share))?)?;
+                self.fault("update_throttle:after_share_part")?;
+                tc.insert(ckey.as_slice(), abort(codec::encode(&next.client))?)?;
+                Ok(next)
+            },
+        ))?;
+        self.durable(next)
+    }
+
+    fn purge(&self, request: &PurgeRequest) -> Result<PurgeReport, StorageError> {
+        let mut report = PurgeReport::default();
+        let mut doomed = Vec::new();
+        for entry in self.shares.iter() {
+            let (key, value) = entry.map_err(sled_err("scan shares"))?;
+            let id = String::from_utf8_lossy(&key).into_owned();
+            let share = decode_share(&id, &value)?;
+            if share_is_purgeable(&share, request.shares_before) {
+                doomed.push(share);
+            }
+        }
+        for share in &doomed {
+            let id = share.id().as_str();
+            let index = index_key(share);
+            let removed = finish(
+                (&self.shares, &self.by_creator, &self.throttle_share).transaction(
+                    |(shares, idx, ts)| {
+                        let gone = shares.remove(id)?.is_some();
+                        idx.remove(index.as_slice())?;
+                        let throttle = ts.remove(id)?.is_some();
+                        Ok((gone, throttle))
+                    },
+                ),
+            )?;
+            report.shares += usize::from(removed.0);
+            report.throttle_records += usize::from(removed.1);
+            for entry in self.throttle_client.scan_prefix(codec::client_prefix(id)) {
+                let (key, _) = entry.map_err(sled_err("scan throttle"))?;
+                if self
+                    .throttle_client
+                    .remove(key)
+                    .map_err(sled_err("remove throttle"))?
+                    .is_some()
+                {
+                    report.throttle_records += 1;
+                }
+            }
+        }
+        let cutoff = request.quota_days_before.format("%Y-%m-%d").to_string();
+        for entry in self.quota.iter() {
+            let (key, _) = entry.map_err(sled_err("scan quota"))?;
+            let day = codec::day_of_quota_key(&key).ok_or_else(|| StorageError::Corrupt {
+                what: "quota key".into(),
+                reason: "too short".into(),
+            })?;
+            if day < cutoff.as_bytes()
+                && self
+                    .quota
+                    .remove(&key)
+                    .map_err(sled_err("remove quota"))?
+                    .is_some()
+            {
+                report.quota_counters += 1;
+            }
+        }
+        let policy = request.throttle_policy;
+        let stale = |state: ThrottleState| throttle::is_stale(&state, &policy, request.now);
+        for entry in self.throttle_client.iter() {
+            let (key, value) = entry.map_err(sled_err("scan throttle"))?;
+            let client: ClientThrottle = codec::decode(|| "throttle client record".into(), &value)?;
+            if stale(ThrottleState {
+                share: ShareThrottle::default(),
+                client,
+            }) && self
+                .throttle_client
+                .remove(key)
+                .map_err(sled_err("remove throttle"))?
+                .is_some()
+            {
+                report.throttle_records += 1;
+            }
+        }
+        for entry in self.throttle_share.iter() {
+            let (key, value) = entry.map_err(sled_err("scan throttle"))?;
+            let share: ShareThrottle = codec::decode(|| "throttle share record".into(), &value)?;
+            if stale(ThrottleState {
+                share,
+                client: ClientThrottle::default(),
+            }) && self
+                .throttle_share
+                .remove(key)
+                .map_err(sled_err("remove throttle"))?
+                .is_some()
+            {
+                report.throttle_records += 1;
+            }
+        }
+        self.durable(report)
+    }
+}
