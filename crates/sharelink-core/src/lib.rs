@@ -132,8 +132,3 @@ pub use token::{
     KeyId, KeyRing, KeyRingError, ShareToken, SigningKey, TokenClaims, TokenError, UnverifiedToken,
     VerifiedToken,
 };
-
-/// The README's code blocks, compiled and run as doc tests.
-#[doc = include_str!("../../../README.md")]
-#[cfg(doctest)]
-pub struct ReadmeDoctests;

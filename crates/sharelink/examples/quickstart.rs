@@ -1,15 +1,82 @@
-//! The whole share-link flow on an embedded in-memory store, step by step.
+//! The whole share-link flow, step by step, on an embedded store in a local
+//! data directory.
 //!
-//! Run with `cargo run --example quickstart`.
+//! ```text
+//! cargo run --example quickstart                                   # SQLite in ./sharelink-data
+//! cargo run --example quickstart -- --storage sled                 # sled instead
+//! cargo run --example quickstart -- --storage memory               # nothing on disk
+//! cargo run --example quickstart -- --data-dir /tmp/somewhere
+//! ```
 
 #![allow(clippy::print_stdout)]
 
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use chrono::Duration;
-use sharelink_core::*;
+use sharelink::sled::{SledOptions, SledStorage};
+use sharelink::sqlite::{SqliteOptions, SqliteStorage};
+use sharelink::*;
+
+struct Args {
+    storage: String,
+    data_dir: PathBuf,
+}
+
+fn parse_args() -> Result<Args, String> {
+    let mut args = Args {
+        storage: "sqlite".into(),
+        data_dir: PathBuf::from("sharelink-data"),
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        let value = it.next().ok_or_else(|| format!("{flag} needs a value"))?;
+        match flag.as_str() {
+            "--storage" => args.storage = value,
+            "--data-dir" => args.data_dir = PathBuf::from(value),
+            other => {
+                return Err(format!(
+                    "unknown flag {other}; use --storage sqlite|sled|memory and --data-dir DIR"
+                ));
+            }
+        }
+    }
+    Ok(args)
+}
+
+fn open_store(args: &Args) -> Result<Arc<dyn Storage>, Box<dyn std::error::Error>> {
+    Ok(match args.storage.as_str() {
+        "sqlite" => {
+            std::fs::create_dir_all(&args.data_dir)?;
+            let path = args.data_dir.join("sharelink.sqlite");
+            println!(
+                "0. storage: SQLite at {} (WAL, synchronous=FULL)",
+                path.display()
+            );
+            Arc::new(SqliteStorage::open(path, &SqliteOptions::default())?)
+        }
+        "sled" => {
+            let path = args.data_dir.join("sharelink.sled");
+            println!(
+                "0. storage: sled at {} (flush before every acknowledgement)",
+                path.display()
+            );
+            Arc::new(SledStorage::open(path, &SledOptions::default())?)
+        }
+        "memory" => {
+            println!("0. storage: in memory (nothing is kept)");
+            Arc::new(MemoryStorage::new())
+        }
+        other => {
+            return Err(format!("unknown storage {other:?}: use sqlite, sled or memory").into());
+        }
+    })
+}
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args = parse_args()?;
+    let storage = open_store(&args)?;
+
     // The host's files: a drive with a folder holding a report and an APK.
     let drive = DriveId::new("drive-1")?;
     let catalog = Arc::new(MemoryCatalog::new());
@@ -34,7 +101,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         KeyId::new("k1")?,
         &mut rand::rngs::OsRng,
     ));
-    let engine = Engine::builder(Arc::new(MemoryStorage::new()), catalog, keys).build();
+    let engine = Engine::builder(storage, catalog, keys).build();
 
     let alice = Member {
         tenant: TenantId::new("acme")?,
@@ -118,5 +185,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         ),
         Ok(_) => return Err("an APK download was authorized".into()),
     }
+    let (used, limit) = engine.quota_usage(&alice.tenant, QuotaKind::Create)?;
+    println!(
+        "7. tenant {} has created {used} of {} shares today",
+        alice.tenant,
+        limit.map_or("unlimited".into(), |l| l.to_string())
+    );
     Ok(())
 }

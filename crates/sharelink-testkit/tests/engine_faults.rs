@@ -1,0 +1,91 @@
+//! The Engine over a store whose Nth write fails: a failed operation
+//! acknowledges nothing and leaves no half-done work behind.
+
+use std::sync::Arc;
+
+use sharelink_core::*;
+use sharelink_testkit::faults::FailingStorage;
+
+fn engine(store: Arc<FailingStorage<MemoryStorage>>) -> (Engine, Member, DriveId) {
+    let drive = DriveId::new("d").unwrap();
+    let catalog = Arc::new(MemoryCatalog::new());
+    catalog
+        .add(&drive, "f1", None, "notes.txt", FileKind::File)
+        .unwrap();
+    let keys = KeyRing::new(SigningKey::new(KeyId::new("k").unwrap(), &[9u8; 32]).unwrap());
+    let config = EngineConfig {
+        password_hasher: PasswordHasher::insecure_fast(),
+        ..EngineConfig::default()
+    };
+    let alice = Member {
+        tenant: TenantId::new("t").unwrap(),
+        user_id: UserId::new("alice").unwrap(),
+    };
+    (
+        Engine::builder(store, catalog, keys).config(config).build(),
+        alice,
+        drive,
+    )
+}
+
+fn create(engine: &Engine, alice: &Member, drive: &DriveId) -> Result<Share, Error> {
+    engine.create_share_link(CreateShareRequest::new(
+        alice.tenant.clone(),
+        Creator::new(alice.user_id.clone()),
+        drive.clone(),
+        ShareFiles::listed(vec![FileId::new("f1").unwrap()]).unwrap(),
+    ))
+}
+
+#[test]
+fn a_failed_create_stores_nothing_and_charges_nothing() {
+    let store = Arc::new(FailingStorage::new(MemoryStorage::new(), 1));
+    let (engine, alice, drive) = engine(store.clone());
+    let err = create(&engine, &alice, &drive).unwrap_err();
+    assert_eq!(err.code(), ErrorCode::InternalError);
+    assert_eq!(
+        engine
+            .quota_usage(&alice.tenant, QuotaKind::Create)
+            .unwrap()
+            .0,
+        0
+    );
+    let page = engine.list_share_links(&alice, true, 100, "").unwrap();
+    assert!(page.items.is_empty());
+    // The next write goes through, and is charged exactly once.
+    create(&engine, &alice, &drive).unwrap();
+    assert_eq!(
+        engine
+            .quota_usage(&alice.tenant, QuotaKind::Create)
+            .unwrap()
+            .0,
+        1
+    );
+}
+
+#[test]
+fn a_failed_write_during_token_issue_yields_no_token() {
+    // Writes: 1 = insert; token issue on a password-less share then makes
+    // 2 = access quota, 3 = access counter. Fail each in turn.
+    for n in 2..=3 {
+        let store = Arc::new(FailingStorage::new(MemoryStorage::new(), n));
+        let (engine, alice, drive) = engine(store.clone());
+        let share = create(&engine, &alice, &drive).unwrap();
+        let err = engine
+            .get_share_token(TokenRequest {
+                share_id: share.id().clone(),
+                password: None,
+                expire_sec: None,
+                client: ClientKey::new("c").unwrap(),
+                caller: None,
+            })
+            .unwrap_err();
+        assert_eq!(err.code(), ErrorCode::InternalError, "write {n}");
+        let stored = store.inner().get_share(share.id()).unwrap().unwrap();
+        assert_eq!(
+            stored.counters().access,
+            0,
+            "write {n}: no token, no access counted"
+        );
+    }
+}
