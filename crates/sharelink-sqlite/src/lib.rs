@@ -1,6 +1,6 @@
 //! # sharelink-sqlite
 //!
-//! A [`Storage`] on SQLite (rusqlite with bundled SQLite), for hosts that run
+//! A [`Storage`](sharelink_core::Storage) on SQLite (rusqlite with bundled SQLite), for hosts that run
 //! on one machine, in one or several processes.
 //!
 //! ## Schema (version 1, tracked in `PRAGMA user_version`)
@@ -15,8 +15,8 @@
 //! An index on `(tenant, creator, created_at_ms DESC, share_id DESC)` serves
 //! paged listing. Migrations run at open inside `BEGIN IMMEDIATE`; a
 //! database written by a newer schema is refused with
-//! [`StorageError::IncompatibleFormat`]. A row that fails to decode gives
-//! [`StorageError::Corrupt`] naming the share, never a panic.
+//! [`StorageError::IncompatibleFormat`](sharelink_core::StorageError::IncompatibleFormat). A row that fails to decode gives
+//! [`StorageError::Corrupt`](sharelink_core::StorageError::Corrupt) naming the share, never a panic.
 //!
 //! ## Durability
 //!
