@@ -38,7 +38,7 @@
 mod codec;
 mod store;
 
-pub use store::{SledOptions, SledStorage};
+pub use store::{SledOptions, SledStorage, decode_stored_share, decode_stored_u32};
 
 #[cfg(test)]
 mod tests;

@@ -80,6 +80,18 @@ fn share_what(id: &str) -> impl Fn() -> String + '_ {
     move || format!("share {id}")
 }
 
+/// Decodes a stored share value (`[version] ++ JSON`) as read from the
+/// `shares` tree under key `id`. Never panics; exposed for fuzzing.
+pub fn decode_stored_share(id: &str, bytes: &[u8]) -> Result<Share, StorageError> {
+    decode_share(id, bytes)
+}
+
+/// Decodes a stored counter value (`[version] ++ be32`). Never panics;
+/// exposed for fuzzing.
+pub fn decode_stored_u32(bytes: &[u8]) -> Result<u32, StorageError> {
+    codec::decode_u32(|| "counter".into(), bytes)
+}
+
 fn decode_share(id: &str, bytes: &[u8]) -> Result<Share, StorageError> {
     let share: Share = codec::decode(share_what(id), bytes)?;
     if share.id().as_str() != id {

@@ -38,7 +38,7 @@
 mod schema;
 mod store;
 
-pub use store::{SqliteOptions, SqliteStorage, Synchronous};
+pub use store::{SqliteOptions, SqliteStorage, Synchronous, decode_stored_share};
 
 #[cfg(test)]
 mod tests;

@@ -179,6 +179,12 @@ fn encode_share(share: &Share) -> Result<String, StorageError> {
     serde_json::to_string(share).map_err(|e| StorageError::backend("encode share", e))
 }
 
+/// Decodes a stored `shares.body` column for the row with key `id`. Never
+/// panics; exposed for fuzzing.
+pub fn decode_stored_share(id: &str, body: &str) -> Result<Share, StorageError> {
+    decode_share(id, body)
+}
+
 fn decode_share(id: &str, body: &str) -> Result<Share, StorageError> {
     let share: Share = serde_json::from_str(body).map_err(|e| StorageError::Corrupt {
         what: format!("share {id}"),
