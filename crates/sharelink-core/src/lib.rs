@@ -124,8 +124,8 @@ pub use share::{
     ShareFiles, ShareStatus, UseKind,
 };
 pub use storage::{
-    InsertOutcome, ListMarker, PurgeReport, PurgeRequest, QuotaCharge, QuotaOutcome, SharePage,
-    ShareQuery, Storage, StorageError, UpdateOutcome, UseOutcome,
+    AccessOutcome, AccessRecord, InsertOutcome, ListMarker, PurgeReport, PurgeRequest, QuotaCharge,
+    QuotaOutcome, SharePage, ShareQuery, Storage, StorageError, UpdateOutcome, UseOutcome,
 };
 pub use throttle::{ThrottlePolicy, ThrottleRefusal, ThrottleScope};
 pub use token::{

@@ -13,8 +13,9 @@ use crate::id::ShareId;
 use crate::quota::{self, QuotaKey};
 use crate::share::{Share, ShareError, ShareStatus, UseKind};
 use crate::storage::{
-    InsertOutcome, ListMarker, PurgeReport, PurgeRequest, QuotaCharge, QuotaOutcome, SharePage,
-    ShareQuery, Storage, StorageError, UpdateOutcome, UseOutcome, share_is_purgeable,
+    AccessOutcome, AccessRecord, InsertOutcome, ListMarker, PurgeReport, PurgeRequest, QuotaCharge,
+    QuotaOutcome, SharePage, ShareQuery, Storage, StorageError, UpdateOutcome, UseOutcome,
+    share_is_purgeable,
 };
 use crate::throttle::{self, ClientThrottle, ShareThrottle, ThrottleState};
 
@@ -229,6 +230,62 @@ impl Storage for MemoryStorage {
         inner.share_throttle.insert(share.clone(), next.share);
         inner.client_throttle.insert(key, next.client);
         Ok(next)
+    }
+
+    fn record_access(
+        &self,
+        access: &AccessRecord<'_>,
+        settle: Option<&mut dyn FnMut(ThrottleState) -> ThrottleState>,
+    ) -> Result<AccessOutcome, StorageError> {
+        let mut inner = self.lock();
+        let Some(current) = inner.shares.get(access.share_id) else {
+            return Ok(AccessOutcome::NotFound);
+        };
+        if current.token_epoch() != access.expected_epoch {
+            return Ok(AccessOutcome::EpochMoved);
+        }
+        let counted =
+            current
+                .clone()
+                .count_use(UseKind::Access)
+                .map_err(|e| StorageError::Corrupt {
+                    what: format!("share {}", access.share_id),
+                    reason: e.to_string(),
+                })?;
+        let mut new_quota = None;
+        if let Some(c) = access.charge {
+            let used = inner.quota.get(&c.key).copied().unwrap_or(0);
+            match quota::consume(used, c.limit) {
+                Some(n) => new_quota = Some((c.key.clone(), n)),
+                None => return Ok(AccessOutcome::QuotaExhausted { used }),
+            }
+        }
+        let key = (access.share_id.clone(), access.client.clone());
+        let settled = settle.map(|f| {
+            f(ThrottleState {
+                share: inner
+                    .share_throttle
+                    .get(access.share_id)
+                    .copied()
+                    .unwrap_or_default(),
+                client: inner.client_throttle.get(&key).copied().unwrap_or_default(),
+            })
+        });
+        self.faults.check("record_access:after_throttle")?;
+        self.faults.check("record_access:after_quota")?;
+        if let Some(next) = settled {
+            inner
+                .share_throttle
+                .insert(access.share_id.clone(), next.share);
+            inner.client_throttle.insert(key, next.client);
+        }
+        if let Some((k, n)) = new_quota {
+            inner.quota.insert(k, n);
+        }
+        inner
+            .shares
+            .insert(access.share_id.clone(), counted.clone());
+        Ok(AccessOutcome::Recorded(Box::new(counted)))
     }
 
     fn purge(&self, request: &PurgeRequest) -> Result<PurgeReport, StorageError> {

@@ -134,6 +134,36 @@ pub enum UseOutcome {
     NotFound,
 }
 
+/// Result of [`Storage::record_access`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AccessOutcome {
+    /// Recorded: the throttle settled, the quota charged and the access
+    /// counted; the share as stored afterwards.
+    Recorded(Box<Share>),
+    /// The quota was at its limit; nothing was written.
+    QuotaExhausted {
+        /// The counter's value (at the limit).
+        used: u32,
+    },
+    /// The share's token epoch is not the expected one; nothing was written.
+    EpochMoved,
+    /// No such share; nothing was written.
+    NotFound,
+}
+
+/// What [`Storage::record_access`] records: one share token issued.
+#[derive(Debug, Clone, Copy)]
+pub struct AccessRecord<'a> {
+    /// The share.
+    pub share_id: &'a ShareId,
+    /// The token epoch the password was checked against.
+    pub expected_epoch: u64,
+    /// The client whose throttle record `settle` applies to.
+    pub client: &'a ClientKey,
+    /// The tenant's access quota, unless unlimited.
+    pub charge: Option<&'a QuotaCharge>,
+}
+
 /// An opaque paging position in a creator's list of shares.
 ///
 /// Lists are ordered newest first: by `created_at` descending, then share id
@@ -302,6 +332,10 @@ pub trait Storage: Send + Sync {
     /// `apply` may be called more than once (backends that retry
     /// transactions); only the result of the last call is stored. The share
     /// part of the state is shared by all clients of the share.
+    ///
+    /// Throttle state is advisory: the update must be atomic, but need not
+    /// be durable before it is acknowledged (a crash may forget recent
+    /// failures; it must never corrupt the store).
     fn update_throttle(
         &self,
         share: &ShareId,
@@ -309,8 +343,52 @@ pub trait Storage: Send + Sync {
         apply: &mut dyn FnMut(ThrottleState) -> ThrottleState,
     ) -> Result<ThrottleState, StorageError>;
 
+    /// Records one share token issued, as **one atomic, durable step**:
+    /// applies `settle` to the `(share, client)` throttle state (if given),
+    /// takes one unit of `access.charge` (if given) and counts one
+    /// [`UseKind::Access`] on the share.
+    ///
+    /// Writes nothing and returns the matching outcome if the share is
+    /// missing, its epoch is not `expected_epoch`, or the quota is at its limit.
+    fn record_access(
+        &self,
+        access: &AccessRecord<'_>,
+        settle: Option<&mut dyn FnMut(ThrottleState) -> ThrottleState>,
+    ) -> Result<AccessOutcome, StorageError>;
+
     /// Deletes expired data as described by [`PurgeRequest`], and nothing else.
     fn purge(&self, request: &PurgeRequest) -> Result<PurgeReport, StorageError>;
+
+    /// Group commit: inserts many shares, each exactly as
+    /// [`insert_share`](Storage::insert_share) would (charges applied in
+    /// order), and makes them durable together. Outcomes are in input order.
+    ///
+    /// The default calls `insert_share` for each item; durable backends
+    /// override it to amortize one commit over the batch. Either every
+    /// `Inserted` item is durable when this returns `Ok`, or (on `Err`) none
+    /// of the batch was written.
+    fn insert_shares(
+        &self,
+        batch: &[(Share, Option<QuotaCharge>)],
+    ) -> Result<Vec<InsertOutcome>, StorageError> {
+        batch
+            .iter()
+            .map(|(share, charge)| self.insert_share(share, charge.as_ref()))
+            .collect()
+    }
+
+    /// Group commit: counts many uses, each exactly as
+    /// [`count_use`](Storage::count_use) would, durable together. Outcomes
+    /// are in input order. The default calls `count_use` for each item.
+    fn count_uses(
+        &self,
+        batch: &[(ShareId, UseKind, u64)],
+    ) -> Result<Vec<UseOutcome>, StorageError> {
+        batch
+            .iter()
+            .map(|(id, kind, epoch)| self.count_use(id, *kind, *epoch))
+            .collect()
+    }
 }
 
 impl<S: Storage + ?Sized> Storage for std::sync::Arc<S> {
@@ -356,8 +434,27 @@ impl<S: Storage + ?Sized> Storage for std::sync::Arc<S> {
     ) -> Result<ThrottleState, StorageError> {
         (**self).update_throttle(share, client, apply)
     }
+    fn record_access(
+        &self,
+        access: &AccessRecord<'_>,
+        settle: Option<&mut dyn FnMut(ThrottleState) -> ThrottleState>,
+    ) -> Result<AccessOutcome, StorageError> {
+        (**self).record_access(access, settle)
+    }
     fn purge(&self, request: &PurgeRequest) -> Result<PurgeReport, StorageError> {
         (**self).purge(request)
+    }
+    fn insert_shares(
+        &self,
+        batch: &[(Share, Option<QuotaCharge>)],
+    ) -> Result<Vec<InsertOutcome>, StorageError> {
+        (**self).insert_shares(batch)
+    }
+    fn count_uses(
+        &self,
+        batch: &[(ShareId, UseKind, u64)],
+    ) -> Result<Vec<UseOutcome>, StorageError> {
+        (**self).count_uses(batch)
     }
 }
 

@@ -8,12 +8,13 @@ use sharelink_core::quota;
 use sharelink_core::storage::{ListMarker, share_is_purgeable};
 use sharelink_core::throttle::{self, ClientThrottle, ShareThrottle, ThrottleState};
 use sharelink_core::{
-    ClientKey, InsertOutcome, PurgeReport, PurgeRequest, QuotaCharge, QuotaKey, QuotaOutcome,
-    Share, ShareError, ShareId, SharePage, ShareQuery, ShareStatus, Storage, StorageError,
-    UpdateOutcome, UseKind, UseOutcome,
+    AccessOutcome, AccessRecord, ClientKey, InsertOutcome, PurgeReport, PurgeRequest, QuotaCharge,
+    QuotaKey, QuotaOutcome, Share, ShareError, ShareId, SharePage, ShareQuery, ShareStatus,
+    Storage, StorageError, UpdateOutcome, UseKind, UseOutcome,
 };
 use sled::transaction::{
     ConflictableTransactionError, TransactionError, TransactionResult, Transactional,
+    TransactionalTree,
 };
 use sled::{Db, Tree};
 
@@ -194,45 +195,137 @@ impl SledStorage {
     }
 }
 
+/// An insert with its value and keys encoded outside the transaction.
+struct PreparedInsert<'a> {
+    share: &'a Share,
+    value: Vec<u8>,
+    index: Vec<u8>,
+    charge: Option<(&'a QuotaCharge, Vec<u8>)>,
+}
+
+impl<'a> PreparedInsert<'a> {
+    fn new(share: &'a Share, charge: Option<&'a QuotaCharge>) -> Result<Self, StorageError> {
+        Ok(Self {
+            share,
+            value: codec::encode(share)?,
+            index: index_key(share),
+            charge: charge.map(|c| (c, codec::quota_key(&c.key))),
+        })
+    }
+}
+
+impl SledStorage {
+    fn insert_in(
+        &self,
+        shares: &TransactionalTree,
+        idx: &TransactionalTree,
+        quota: &TransactionalTree,
+        item: &PreparedInsert<'_>,
+    ) -> TxResult<InsertOutcome> {
+        let id = item.share.id().as_str().as_bytes();
+        if shares.get(id)?.is_some() {
+            return Ok(InsertOutcome::IdTaken);
+        }
+        let mut next_used = None;
+        if let Some((c, k)) = &item.charge {
+            let used = match quota.get(k)? {
+                Some(v) => abort(codec::decode_u32(|| format!("quota {}", c.key.tenant), &v))?,
+                None => 0,
+            };
+            match quota::consume(used, c.limit) {
+                Some(n) => next_used = Some(n),
+                None => return Ok(InsertOutcome::QuotaExhausted { used }),
+            }
+        }
+        shares.insert(id, item.value.as_slice())?;
+        idx.insert(item.index.as_slice(), &[])?;
+        self.fault("insert_share:after_share")?;
+        if let (Some(n), Some((_, k))) = (next_used, &item.charge) {
+            quota.insert(k.as_slice(), codec::encode_u32(n))?;
+        }
+        self.fault("insert_share:after_quota")?;
+        Ok(InsertOutcome::Inserted)
+    }
+}
+
+fn count_in(
+    shares: &TransactionalTree,
+    key: &str,
+    kind: UseKind,
+    expected_epoch: u64,
+) -> TxResult<UseOutcome> {
+    let Some(current) = shares.get(key)? else {
+        return Ok(UseOutcome::NotFound);
+    };
+    let current = abort(decode_share(key, &current))?;
+    if current.token_epoch() != expected_epoch {
+        return Ok(UseOutcome::EpochMoved);
+    }
+    match current.count_use(kind) {
+        Ok(next) => {
+            shares.insert(key, abort(codec::encode(&next))?)?;
+            Ok(UseOutcome::Counted(Box::new(next)))
+        }
+        Err(ShareError::LimitReached { limit, .. }) => Ok(UseOutcome::LimitReached { limit }),
+        Err(e) => abort(Err(StorageError::Corrupt {
+            what: format!("share {key}"),
+            reason: e.to_string(),
+        })),
+    }
+}
+
+fn read_throttle_tx(
+    ts: &TransactionalTree,
+    tc: &TransactionalTree,
+    share: &str,
+    ckey: &[u8],
+) -> TxResult<ThrottleState> {
+    Ok(ThrottleState {
+        share: match ts.get(share)? {
+            Some(v) => abort(codec::decode(|| format!("throttle of share {share}"), &v))?,
+            None => ShareThrottle::default(),
+        },
+        client: match tc.get(ckey)? {
+            Some(v) => abort(codec::decode(
+                || format!("throttle client record of share {share}"),
+                &v,
+            ))?,
+            None => ClientThrottle::default(),
+        },
+    })
+}
+
 impl Storage for SledStorage {
     fn insert_share(
         &self,
         share: &Share,
         charge: Option<&QuotaCharge>,
     ) -> Result<InsertOutcome, StorageError> {
-        let id = share.id().as_str().as_bytes();
-        let value = codec::encode(share)?;
-        let index = index_key(share);
-        let qkey = charge.map(|c| codec::quota_key(&c.key));
-        let outcome = finish((&self.shares, &self.by_creator, &self.quota).transaction(
+        let item = PreparedInsert::new(share, charge)?;
+        let outcome = finish(
+            (&self.shares, &self.by_creator, &self.quota)
+                .transaction(|(shares, idx, quota)| self.insert_in(shares, idx, quota, &item)),
+        )?;
+        self.durable(outcome)
+    }
+
+    fn insert_shares(
+        &self,
+        batch: &[(Share, Option<QuotaCharge>)],
+    ) -> Result<Vec<InsertOutcome>, StorageError> {
+        let items = batch
+            .iter()
+            .map(|(share, charge)| PreparedInsert::new(share, charge.as_ref()))
+            .collect::<Result<Vec<_>, _>>()?;
+        let outcomes = finish((&self.shares, &self.by_creator, &self.quota).transaction(
             |(shares, idx, quota)| {
-                if shares.get(id)?.is_some() {
-                    return Ok(InsertOutcome::IdTaken);
-                }
-                let mut next_used = None;
-                if let (Some(c), Some(k)) = (charge, &qkey) {
-                    let used = match quota.get(k)? {
-                        Some(v) => {
-                            abort(codec::decode_u32(|| format!("quota {}", c.key.tenant), &v))?
-                        }
-                        None => 0,
-                    };
-                    match quota::consume(used, c.limit) {
-                        Some(n) => next_used = Some(n),
-                        None => return Ok(InsertOutcome::QuotaExhausted { used }),
-                    }
-                }
-                shares.insert(id, value.as_slice())?;
-                idx.insert(index.as_slice(), &[])?;
-                self.fault("insert_share:after_share")?;
-                if let (Some(n), Some(k)) = (next_used, &qkey) {
-                    quota.insert(k.as_slice(), codec::encode_u32(n))?;
-                }
-                self.fault("insert_share:after_quota")?;
-                Ok(InsertOutcome::Inserted)
+                items
+                    .iter()
+                    .map(|item| self.insert_in(shares, idx, quota, item))
+                    .collect::<TxResult<Vec<_>>>()
             },
         ))?;
-        self.durable(outcome)
+        self.durable(outcomes)
     }
 
     fn get_share(&self, id: &ShareId) -> Result<Option<Share>, StorageError> {
@@ -352,31 +445,87 @@ impl Storage for SledStorage {
         kind: UseKind,
         expected_epoch: u64,
     ) -> Result<UseOutcome, StorageError> {
-        let key = id.as_str();
-        let outcome = finish(self.shares.transaction(|shares| {
-            let Some(current) = shares.get(key)? else {
-                return Ok(UseOutcome::NotFound);
-            };
-            let current = abort(decode_share(key, &current))?;
-            if current.token_epoch() != expected_epoch {
-                return Ok(UseOutcome::EpochMoved);
-            }
-            match current.count_use(kind) {
-                Ok(next) => {
-                    shares.insert(key, abort(codec::encode(&next))?)?;
-                    Ok(UseOutcome::Counted(Box::new(next)))
-                }
-                Err(ShareError::LimitReached { limit, .. }) => {
-                    Ok(UseOutcome::LimitReached { limit })
-                }
-                Err(e) => abort(Err(StorageError::Corrupt {
-                    what: format!("share {key}"),
-                    reason: e.to_string(),
-                })),
-            }
-        }))?;
+        let outcome = finish(
+            self.shares
+                .transaction(|shares| count_in(shares, id.as_str(), kind, expected_epoch)),
+        )?;
         match outcome {
             UseOutcome::Counted(_) => self.durable(outcome),
+            other => Ok(other),
+        }
+    }
+
+    fn count_uses(
+        &self,
+        batch: &[(ShareId, UseKind, u64)],
+    ) -> Result<Vec<UseOutcome>, StorageError> {
+        let outcomes = finish(self.shares.transaction(|shares| {
+            batch
+                .iter()
+                .map(|(id, kind, epoch)| count_in(shares, id.as_str(), *kind, *epoch))
+                .collect::<TxResult<Vec<_>>>()
+        }))?;
+        self.durable(outcomes)
+    }
+
+    fn record_access(
+        &self,
+        access: &AccessRecord<'_>,
+        settle: Option<&mut dyn FnMut(ThrottleState) -> ThrottleState>,
+    ) -> Result<AccessOutcome, StorageError> {
+        let id = access.share_id.as_str();
+        let qkey = access.charge.map(|c| codec::quota_key(&c.key));
+        let ckey = codec::client_key(id, access.client.as_str());
+        let settle = std::cell::RefCell::new(settle);
+        let outcome = finish(
+            (
+                &self.shares,
+                &self.quota,
+                &self.throttle_share,
+                &self.throttle_client,
+            )
+                .transaction(|(shares, quota, ts, tc)| {
+                    let Some(current) = shares.get(id)? else {
+                        return Ok(AccessOutcome::NotFound);
+                    };
+                    let current = abort(decode_share(id, &current))?;
+                    if current.token_epoch() != access.expected_epoch {
+                        return Ok(AccessOutcome::EpochMoved);
+                    }
+                    if let (Some(c), Some(k)) = (access.charge, &qkey) {
+                        let used = match quota.get(k)? {
+                            Some(v) => {
+                                abort(codec::decode_u32(|| format!("quota {}", c.key.tenant), &v))?
+                            }
+                            None => 0,
+                        };
+                        match quota::consume(used, c.limit) {
+                            Some(n) => {
+                                quota.insert(k.as_slice(), codec::encode_u32(n))?;
+                            }
+                            None => return Ok(AccessOutcome::QuotaExhausted { used }),
+                        }
+                    }
+                    self.fault("record_access:after_quota")?;
+                    if let Some(settle) = settle.borrow_mut().as_mut() {
+                        let state = read_throttle_tx(ts, tc, id, &ckey)?;
+                        let next = settle(state);
+                        ts.insert(id, abort(codec::encode(&next.share))?)?;
+                        self.fault("update_throttle:after_share_part")?;
+                        tc.insert(ckey.as_slice(), abort(codec::encode(&next.client))?)?;
+                    }
+                    let counted = abort(current.count_use(UseKind::Access).map_err(|e| {
+                        StorageError::Corrupt {
+                            what: format!("share {id}"),
+                            reason: e.to_string(),
+                        }
+                    }))?;
+                    shares.insert(id, abort(codec::encode(&counted))?)?;
+                    Ok(AccessOutcome::Recorded(Box::new(counted)))
+                }),
+        )?;
+        match outcome {
+            AccessOutcome::Recorded(_) => self.durable(outcome),
             other => Ok(other),
         }
     }
@@ -389,31 +538,20 @@ impl Storage for SledStorage {
     ) -> Result<ThrottleState, StorageError> {
         let skey = share.as_str();
         let ckey = codec::client_key(share.as_str(), client.as_str());
-        let what_share = || format!("throttle of share {share}");
-        let what_client = || format!("throttle of share {share} client {client}");
         // sled may run the closure more than once; `apply` is FnMut and only
         // the committed run's result is returned.
         let apply = std::cell::RefCell::new(apply);
-        let next = finish((&self.throttle_share, &self.throttle_client).transaction(
-            |(ts, tc)| {
-                let current = ThrottleState {
-                    share: match ts.get(skey)? {
-                        Some(v) => abort(codec::decode(what_share, &v))?,
-                        None => ShareThrottle::default(),
-                    },
-                    client: match tc.get(ckey.as_slice())? {
-                        Some(v) => abort(codec::decode(what_client, &v))?,
-                        None => ClientThrottle::default(),
-                    },
-                };
+        // Throttle state is advisory (see the trait): atomic, not flushed.
+        finish(
+            (&self.throttle_share, &self.throttle_client).transaction(|(ts, tc)| {
+                let current = read_throttle_tx(ts, tc, skey, &ckey)?;
                 let next = (apply.borrow_mut())(current);
                 ts.insert(skey, abort(codec::encode(&next.share))?)?;
                 self.fault("update_throttle:after_share_part")?;
                 tc.insert(ckey.as_slice(), abort(codec::encode(&next.client))?)?;
                 Ok(next)
-            },
-        ))?;
-        self.durable(next)
+            }),
+        )
     }
 
     fn purge(&self, request: &PurgeRequest) -> Result<PurgeReport, StorageError> {

@@ -13,9 +13,9 @@ use sharelink_core::quota;
 use sharelink_core::storage::{ListMarker, share_is_purgeable};
 use sharelink_core::throttle::{self, ClientThrottle, ShareThrottle, ThrottleState};
 use sharelink_core::{
-    ClientKey, InsertOutcome, PurgeReport, PurgeRequest, QuotaCharge, QuotaKey, QuotaOutcome,
-    Share, ShareError, ShareId, SharePage, ShareQuery, ShareStatus, Storage, StorageError,
-    UpdateOutcome, UseKind, UseOutcome,
+    AccessOutcome, AccessRecord, ClientKey, InsertOutcome, PurgeReport, PurgeRequest, QuotaCharge,
+    QuotaKey, QuotaOutcome, Share, ShareError, ShareId, SharePage, ShareQuery, ShareStatus,
+    Storage, StorageError, UpdateOutcome, UseKind, UseOutcome,
 };
 
 use crate::schema::{db_err, migrate};
@@ -54,6 +54,7 @@ impl Default for SqliteOptions {
 
 /// A [`Storage`] in one SQLite database file (or in memory).
 pub struct SqliteStorage {
+    synchronous: Synchronous,
     writer: Mutex<Connection>,
     readers: Vec<Mutex<Connection>>,
     next_reader: AtomicUsize,
@@ -93,6 +94,7 @@ impl SqliteStorage {
             readers.push(Mutex::new(r));
         }
         Ok(Self {
+            synchronous: options.synchronous,
             writer: Mutex::new(writer),
             readers,
             next_reader: AtomicUsize::new(0),
@@ -105,6 +107,7 @@ impl SqliteStorage {
         let mut conn = Connection::open_in_memory().map_err(db_err("open in memory"))?;
         migrate(&mut conn)?;
         Ok(Self {
+            synchronous: Synchronous::Full,
             writer: Mutex::new(conn),
             readers: Vec::new(),
             next_reader: AtomicUsize::new(0),
@@ -141,13 +144,42 @@ impl SqliteStorage {
         f: impl FnOnce(&Transaction<'_>) -> Result<T, StorageError>,
     ) -> Result<T, StorageError> {
         let mut conn = lock(&self.writer);
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(db_err("begin"))?;
-        let out = f(&tx)?;
-        tx.commit().map_err(db_err("commit"))?;
+        run_tx(&mut conn, f)
+    }
+
+    /// Like [`write`](Self::write), for advisory state that need not be
+    /// durable: the commit skips the fsync (`synchronous=NORMAL` for this
+    /// transaction). The next durable commit makes it durable too.
+    fn write_advisory<T>(
+        &self,
+        f: impl FnOnce(&Transaction<'_>) -> Result<T, StorageError>,
+    ) -> Result<T, StorageError> {
+        let mut conn = lock(&self.writer);
+        if self.synchronous == Synchronous::Normal {
+            return run_tx(&mut conn, f);
+        }
+        conn.pragma_update(None, "synchronous", "NORMAL")
+            .map_err(db_err("synchronous"))?;
+        let out = run_tx(&mut conn, f);
+        let restored = conn
+            .pragma_update(None, "synchronous", "FULL")
+            .map_err(db_err("synchronous"));
+        let out = out?;
+        restored?;
         Ok(out)
     }
+}
+
+fn run_tx<T>(
+    conn: &mut Connection,
+    f: impl FnOnce(&Transaction<'_>) -> Result<T, StorageError>,
+) -> Result<T, StorageError> {
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(db_err("begin"))?;
+    let out = f(&tx)?;
+    tx.commit().map_err(db_err("commit"))?;
+    Ok(out)
 }
 
 fn configure(conn: &Connection, options: &SqliteOptions, writer: bool) -> Result<(), StorageError> {
@@ -335,6 +367,88 @@ fn read_throttle(
     })
 }
 
+fn write_throttle(
+    tx: &Connection,
+    share: &ShareId,
+    client: &ClientKey,
+    state: &ThrottleState,
+    faults: &dyn FaultInjector,
+) -> Result<(), StorageError> {
+    tx.execute(
+        "INSERT INTO throttle_share (share_id, body) VALUES (?1, ?2)
+         ON CONFLICT (share_id) DO UPDATE SET body = excluded.body",
+        params![share.as_str(), to_json(&state.share)?],
+    )
+    .map_err(db_err("write throttle_share"))?;
+    faults.check("update_throttle:after_share_part")?;
+    tx.execute(
+        "INSERT INTO throttle_client (share_id, client, body) VALUES (?1, ?2, ?3)
+         ON CONFLICT (share_id, client) DO UPDATE SET body = excluded.body",
+        params![share.as_str(), client.as_str(), to_json(&state.client)?],
+    )
+    .map_err(db_err("write throttle_client"))?;
+    Ok(())
+}
+
+/// `insert_share` inside an open IMMEDIATE transaction.
+fn insert_in(
+    tx: &Connection,
+    share: &Share,
+    charge: Option<&QuotaCharge>,
+    faults: &dyn FaultInjector,
+) -> Result<InsertOutcome, StorageError> {
+    let exists: Option<i64> = tx
+        .query_row(
+            "SELECT 1 FROM shares WHERE share_id = ?1",
+            [share.id().as_str()],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(db_err("select share"))?;
+    if exists.is_some() {
+        return Ok(InsertOutcome::IdTaken);
+    }
+    if let Some(c) = charge {
+        let used = quota_used(tx, &c.key)?;
+        if quota::consume(used, c.limit).is_none() {
+            return Ok(InsertOutcome::QuotaExhausted { used });
+        }
+    }
+    write_share(tx, share, true)?;
+    faults.check("insert_share:after_share")?;
+    if let Some(c) = charge {
+        consume_in(tx, c)?;
+    }
+    faults.check("insert_share:after_quota")?;
+    Ok(InsertOutcome::Inserted)
+}
+
+/// `count_use` inside an open IMMEDIATE transaction.
+fn count_in(
+    tx: &Connection,
+    id: &ShareId,
+    kind: UseKind,
+    expected_epoch: u64,
+) -> Result<UseOutcome, StorageError> {
+    let Some(share) = select_share(tx, id)? else {
+        return Ok(UseOutcome::NotFound);
+    };
+    if share.token_epoch() != expected_epoch {
+        return Ok(UseOutcome::EpochMoved);
+    }
+    match share.count_use(kind) {
+        Ok(next) => {
+            write_share(tx, &next, false)?;
+            Ok(UseOutcome::Counted(Box::new(next)))
+        }
+        Err(ShareError::LimitReached { limit, .. }) => Ok(UseOutcome::LimitReached { limit }),
+        Err(e) => Err(StorageError::Corrupt {
+            what: format!("share {id}"),
+            reason: e.to_string(),
+        }),
+    }
+}
+
 fn to_json<T: serde::Serialize>(v: &T) -> Result<String, StorageError> {
     serde_json::to_string(v).map_err(|e| StorageError::backend("encode throttle", e))
 }
@@ -345,31 +459,18 @@ impl Storage for SqliteStorage {
         share: &Share,
         charge: Option<&QuotaCharge>,
     ) -> Result<InsertOutcome, StorageError> {
+        self.write(|tx| insert_in(tx, share, charge, &*self.faults))
+    }
+
+    fn insert_shares(
+        &self,
+        batch: &[(Share, Option<QuotaCharge>)],
+    ) -> Result<Vec<InsertOutcome>, StorageError> {
         self.write(|tx| {
-            let exists: Option<i64> = tx
-                .query_row(
-                    "SELECT 1 FROM shares WHERE share_id = ?1",
-                    [share.id().as_str()],
-                    |r| r.get(0),
-                )
-                .optional()
-                .map_err(db_err("select share"))?;
-            if exists.is_some() {
-                return Ok(InsertOutcome::IdTaken);
-            }
-            if let Some(c) = charge {
-                let used = quota_used(tx, &c.key)?;
-                if quota::consume(used, c.limit).is_none() {
-                    return Ok(InsertOutcome::QuotaExhausted { used });
-                }
-            }
-            write_share(tx, share, true)?;
-            self.faults.check("insert_share:after_share")?;
-            if let Some(c) = charge {
-                consume_in(tx, c)?;
-            }
-            self.faults.check("insert_share:after_quota")?;
-            Ok(InsertOutcome::Inserted)
+            batch
+                .iter()
+                .map(|(share, charge)| insert_in(tx, share, charge.as_ref(), &*self.faults))
+                .collect()
         })
     }
 
@@ -464,26 +565,51 @@ impl Storage for SqliteStorage {
         kind: UseKind,
         expected_epoch: u64,
     ) -> Result<UseOutcome, StorageError> {
+        self.write(|tx| count_in(tx, id, kind, expected_epoch))
+    }
+
+    fn count_uses(
+        &self,
+        batch: &[(ShareId, UseKind, u64)],
+    ) -> Result<Vec<UseOutcome>, StorageError> {
         self.write(|tx| {
-            let Some(share) = select_share(tx, id)? else {
-                return Ok(UseOutcome::NotFound);
+            batch
+                .iter()
+                .map(|(id, kind, epoch)| count_in(tx, id, *kind, *epoch))
+                .collect()
+        })
+    }
+
+    fn record_access(
+        &self,
+        access: &AccessRecord<'_>,
+        settle: Option<&mut dyn FnMut(ThrottleState) -> ThrottleState>,
+    ) -> Result<AccessOutcome, StorageError> {
+        self.write(|tx| {
+            let Some(share) = select_share(tx, access.share_id)? else {
+                return Ok(AccessOutcome::NotFound);
             };
-            if share.token_epoch() != expected_epoch {
-                return Ok(UseOutcome::EpochMoved);
+            if share.token_epoch() != access.expected_epoch {
+                return Ok(AccessOutcome::EpochMoved);
             }
-            match share.count_use(kind) {
-                Ok(next) => {
-                    write_share(tx, &next, false)?;
-                    Ok(UseOutcome::Counted(Box::new(next)))
+            if let Some(c) = access.charge {
+                if let QuotaOutcome::Exhausted { used } = consume_in(tx, c)? {
+                    return Ok(AccessOutcome::QuotaExhausted { used });
                 }
-                Err(ShareError::LimitReached { limit, .. }) => {
-                    Ok(UseOutcome::LimitReached { limit })
-                }
-                Err(e) => Err(StorageError::Corrupt {
-                    what: format!("share {id}"),
+            }
+            self.faults.check("record_access:after_quota")?;
+            if let Some(settle) = settle {
+                let next = settle(read_throttle(tx, access.share_id, access.client)?);
+                write_throttle(tx, access.share_id, access.client, &next, &*self.faults)?;
+            }
+            let counted = share
+                .count_use(UseKind::Access)
+                .map_err(|e| StorageError::Corrupt {
+                    what: format!("share {}", access.share_id),
                     reason: e.to_string(),
-                }),
-            }
+                })?;
+            write_share(tx, &counted, false)?;
+            Ok(AccessOutcome::Recorded(Box::new(counted)))
         })
     }
 
@@ -493,21 +619,9 @@ impl Storage for SqliteStorage {
         client: &ClientKey,
         apply: &mut dyn FnMut(ThrottleState) -> ThrottleState,
     ) -> Result<ThrottleState, StorageError> {
-        self.write(|tx| {
+        self.write_advisory(|tx| {
             let next = apply(read_throttle(tx, share, client)?);
-            tx.execute(
-                "INSERT INTO throttle_share (share_id, body) VALUES (?1, ?2)
-                 ON CONFLICT (share_id) DO UPDATE SET body = excluded.body",
-                params![share.as_str(), to_json(&next.share)?],
-            )
-            .map_err(db_err("write throttle_share"))?;
-            self.faults.check("update_throttle:after_share_part")?;
-            tx.execute(
-                "INSERT INTO throttle_client (share_id, client, body) VALUES (?1, ?2, ?3)
-                 ON CONFLICT (share_id, client) DO UPDATE SET body = excluded.body",
-                params![share.as_str(), client.as_str(), to_json(&next.client)?],
-            )
-            .map_err(db_err("write throttle_client"))?;
+            write_throttle(tx, share, client, &next, &*self.faults)?;
             Ok(next)
         })
     }

@@ -406,3 +406,123 @@ pub fn purge_removes_only_what_it_should(s: &dyn Storage) {
         .unwrap();
     assert_eq!((again.shares, again.quota_counters), (0, 0));
 }
+
+/// `record_access` writes all of (throttle settle, quota unit, access count)
+/// or nothing, and reports why it wrote nothing.
+pub fn record_access_is_all_or_nothing(s: &dyn Storage) {
+    let share = ShareFixture::new(1).build();
+    insert(s, &share);
+    let policy = ThrottlePolicy::default();
+    s.update_throttle(share.id(), &client(1), &mut |st| {
+        throttle::admit(st, &policy, t0()).unwrap_or(st)
+    })
+    .unwrap();
+    let c = charge(0, QuotaKind::Access, 0, 1);
+    let client1 = client(1);
+    let record = |id, epoch, charge| AccessRecord {
+        share_id: id,
+        expected_epoch: epoch,
+        client: &client1,
+        charge,
+    };
+    let mut settle = |st: ThrottleState| throttle::settle(st, throttle::AttemptOutcome::Success);
+
+    let missing = share_id(9);
+    assert_eq!(
+        s.record_access(&record(&missing, 0, Some(&c)), Some(&mut settle))
+            .unwrap(),
+        AccessOutcome::NotFound
+    );
+    assert_eq!(
+        s.record_access(&record(share.id(), 1, Some(&c)), Some(&mut settle))
+            .unwrap(),
+        AccessOutcome::EpochMoved
+    );
+    assert_eq!(s.quota_used(&c.key).unwrap(), 0, "nothing charged");
+    match s
+        .record_access(&record(share.id(), 0, Some(&c)), Some(&mut settle))
+        .unwrap()
+    {
+        AccessOutcome::Recorded(after) => {
+            assert_eq!(after.counters().access, 1);
+            assert_eq!(after.version(), share.version() + 1);
+        }
+        other => panic!("expected Recorded, got {other:?}"),
+    }
+    assert_eq!(s.quota_used(&c.key).unwrap(), 1);
+    let st = s
+        .update_throttle(share.id(), &client(1), &mut |st| st)
+        .unwrap();
+    assert_eq!(st.client, Default::default(), "the success was settled");
+    assert_eq!(st.share.failures, 0, "the charge was refunded");
+
+    // Quota exhausted: nothing at all is written, not even the settle.
+    s.update_throttle(share.id(), &client(1), &mut |st| {
+        throttle::admit(st, &policy, t0()).unwrap_or(st)
+    })
+    .unwrap();
+    assert_eq!(
+        s.record_access(&record(share.id(), 0, Some(&c)), Some(&mut settle))
+            .unwrap(),
+        AccessOutcome::QuotaExhausted { used: 1 }
+    );
+    let st = s
+        .update_throttle(share.id(), &client(1), &mut |st| st)
+        .unwrap();
+    assert_eq!(st.client.failures, 1, "not settled");
+    assert_eq!(
+        s.get_share(share.id()).unwrap().unwrap().counters().access,
+        1
+    );
+
+    // Without a charge or a settle, only the counter moves.
+    assert!(matches!(
+        s.record_access(&record(share.id(), 0, None), None).unwrap(),
+        AccessOutcome::Recorded(_)
+    ));
+    assert_eq!(
+        s.get_share(share.id()).unwrap().unwrap().counters().access,
+        2
+    );
+}
+
+/// Group commit gives exactly the outcomes of the single calls, in order.
+pub fn batches_match_single_calls(s: &dyn Storage) {
+    insert(s, &ShareFixture::new(1).build());
+    let c = charge(0, QuotaKind::Create, 0, 3);
+    let batch: Vec<(Share, Option<QuotaCharge>)> = [1, 2, 3, 2, 4, 5]
+        .iter()
+        .map(|i| (ShareFixture::new(*i).build(), Some(c.clone())))
+        .collect();
+    assert_eq!(
+        s.insert_shares(&batch).unwrap(),
+        vec![
+            InsertOutcome::IdTaken,
+            InsertOutcome::Inserted,
+            InsertOutcome::Inserted,
+            InsertOutcome::IdTaken,
+            InsertOutcome::Inserted,
+            InsertOutcome::QuotaExhausted { used: 3 },
+        ]
+    );
+    assert_eq!(s.quota_used(&c.key).unwrap(), 3);
+    assert_eq!(s.get_share(&share_id(5)).unwrap(), None);
+    assert!(s.insert_shares(&[]).unwrap().is_empty());
+
+    let mut limited = ShareFixture::new(6);
+    limited.download_limit = 1;
+    insert(s, &limited.build());
+    let uses = vec![
+        (share_id(6), UseKind::Download, 0),
+        (share_id(6), UseKind::Download, 0),
+        (share_id(9), UseKind::Download, 0),
+        (share_id(2), UseKind::Save, 1),
+        (share_id(2), UseKind::Save, 0),
+    ];
+    let out = s.count_uses(&uses).unwrap();
+    assert!(matches!(out[0], UseOutcome::Counted(_)));
+    assert_eq!(out[1], UseOutcome::LimitReached { limit: 1 });
+    assert_eq!(out[2], UseOutcome::NotFound);
+    assert_eq!(out[3], UseOutcome::EpochMoved);
+    assert!(matches!(&out[4], UseOutcome::Counted(sh) if sh.counters().save == 1));
+}

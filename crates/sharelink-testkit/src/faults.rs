@@ -53,7 +53,7 @@ pub fn faults_leave_nothing_half_written<S: Storage, G>(
     build: &dyn Fn(Arc<dyn FaultInjector>) -> (S, G),
 ) {
     let mut injected_any = false;
-    for n in 1..=16 {
+    for n in 1..=40 {
         let faults = Arc::new(FailNth::new(n));
         let (s, _guard) = build(faults.clone());
         let c = charge(0, QuotaKind::Create, 0, 100);
@@ -198,8 +198,30 @@ impl<S: Storage> Storage for FailingStorage<S> {
         self.write("update_throttle")?;
         self.inner.update_throttle(share, client, apply)
     }
+    fn record_access(
+        &self,
+        access: &AccessRecord<'_>,
+        settle: Option<&mut dyn FnMut(ThrottleState) -> ThrottleState>,
+    ) -> Result<AccessOutcome, StorageError> {
+        self.write("record_access")?;
+        self.inner.record_access(access, settle)
+    }
     fn purge(&self, request: &PurgeRequest) -> Result<PurgeReport, StorageError> {
         self.write("purge")?;
         self.inner.purge(request)
+    }
+    fn insert_shares(
+        &self,
+        batch: &[(Share, Option<QuotaCharge>)],
+    ) -> Result<Vec<InsertOutcome>, StorageError> {
+        self.write("insert_shares")?;
+        self.inner.insert_shares(batch)
+    }
+    fn count_uses(
+        &self,
+        batch: &[(ShareId, UseKind, u64)],
+    ) -> Result<Vec<UseOutcome>, StorageError> {
+        self.write("count_uses")?;
+        self.inner.count_uses(batch)
     }
 }

@@ -58,10 +58,13 @@ macro_rules! conformance_suite {
             cases::count_use_checks_epoch_and_existence,
             cases::throttle_roundtrip_and_sharing,
             cases::purge_removes_only_what_it_should,
+            cases::record_access_is_all_or_nothing,
+            cases::batches_match_single_calls,
             races::race_quota_exactly_limit,
             races::race_download_limit_exactly_limit,
             races::race_inserts_against_creation_quota,
-            races::race_updates_never_lose_a_write
+            races::race_updates_never_lose_a_write,
+            races::race_record_access_exactly_quota
         );
 
         #[test]

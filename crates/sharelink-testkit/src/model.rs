@@ -8,7 +8,7 @@
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 use sharelink_core::share::ShareUpdate;
-use sharelink_core::throttle::{self, AttemptOutcome, ThrottlePolicy};
+use sharelink_core::throttle::{self, AttemptOutcome, ThrottlePolicy, ThrottleState};
 use sharelink_core::*;
 
 use crate::fixtures::{ShareFixture, at, charge, client, share_id, tenant, user};
@@ -81,6 +81,28 @@ pub enum Op {
         /// Page size.
         limit: usize,
     },
+    /// Record a token issue, optionally settling a client and charging.
+    RecordAccess {
+        /// Share number.
+        id: u32,
+        /// Expected epoch.
+        epoch: u64,
+        /// Client number.
+        client: u32,
+        /// Charge the access quota with this limit.
+        charge_limit: Option<u32>,
+        /// Settle the client's throttle as a success.
+        settle: bool,
+    },
+    /// Insert a batch of fixture shares against one creation quota.
+    InsertBatch {
+        /// Share numbers.
+        ids: Vec<u32>,
+        /// The quota limit.
+        limit: u32,
+    },
+    /// Count a batch of uses.
+    CountBatch(Vec<(u32, UseKind, u64)>),
     /// Purge with a cutoff (seconds after t0) and a quota day.
     Purge {
         /// Seconds after t0.
@@ -110,6 +132,12 @@ fn op() -> impl Strategy<Value = Op> {
         2 => (0u32..2, 0u32..2, any::<bool>(), 1usize..4)
             .prop_map(|(tenant, creator, include_cancelled, limit)| Op::List { tenant, creator, include_cancelled, limit }),
         1 => (0i64..600, 0u32..3).prop_map(|(cutoff, day)| Op::Purge { cutoff, day }),
+        2 => (id.clone(), 0u64..2, 0u32..3, prop::option::of(0u32..4), any::<bool>())
+            .prop_map(|(id, epoch, client, charge_limit, settle)| Op::RecordAccess { id, epoch, client, charge_limit, settle }),
+        1 => (prop::collection::vec(id.clone(), 0..5), 0u32..5)
+            .prop_map(|(ids, limit)| Op::InsertBatch { ids, limit }),
+        1 => prop::collection::vec((id.clone(), prop::sample::select(UseKind::ALL.to_vec()), 0u64..2), 0..5)
+            .prop_map(Op::CountBatch),
     ]
 }
 
@@ -217,6 +245,47 @@ fn apply(s: &dyn Storage, reference: &dyn Storage, op: &Op) -> String {
                 marker: None,
             };
             format!("{:?}", list_all(s, &q))
+        }
+        Op::RecordAccess {
+            id,
+            epoch,
+            client: c,
+            charge_limit,
+            settle,
+        } => {
+            let sid = share_id(*id);
+            let key = client(*c);
+            let ch = charge_limit.map(|l| charge(0, QuotaKind::Access, 0, l));
+            let record = AccessRecord {
+                share_id: &sid,
+                expected_epoch: *epoch,
+                client: &key,
+                charge: ch.as_ref(),
+            };
+            let mut f = |st| throttle::settle(st, AttemptOutcome::Success);
+            let settle: Option<&mut dyn FnMut(ThrottleState) -> ThrottleState> =
+                if *settle { Some(&mut f) } else { None };
+            let out = ok(s.record_access(&record, settle).map(|o| format!("{o:?}")));
+            // Make the throttle effect visible to the comparison.
+            let st = ok(s
+                .update_throttle(&sid, &key, &mut |st| st)
+                .map(|o| format!("{o:?}")));
+            format!("{out} / {st}")
+        }
+        Op::InsertBatch { ids, limit } => {
+            let c = charge(0, QuotaKind::Create, 1, *limit);
+            let batch: Vec<(Share, Option<QuotaCharge>)> = ids
+                .iter()
+                .map(|i| (fixture((*i, 0, 0, 0, None, 1)), Some(c.clone())))
+                .collect();
+            ok(s.insert_shares(&batch).map(|o| format!("{o:?}")))
+        }
+        Op::CountBatch(items) => {
+            let batch: Vec<(ShareId, UseKind, u64)> = items
+                .iter()
+                .map(|(i, k, e)| (share_id(*i), *k, *e))
+                .collect();
+            ok(s.count_uses(&batch).map(|o| format!("{o:?}")))
         }
         Op::Purge { cutoff, day } => {
             let req = PurgeRequest {

@@ -116,3 +116,34 @@ pub fn race_updates_never_lose_a_write(s: &dyn Storage) {
     assert_eq!(stored.counters().preview, u64::try_from(ok).unwrap());
     assert_eq!(stored.version(), 1 + u64::try_from(ok).unwrap());
 }
+
+/// 8 threads × 50 token issues recorded against an access quota of 89:
+/// exactly 89 are recorded and the share counts 89 accesses.
+pub fn race_record_access_exactly_quota(s: &dyn Storage) {
+    let share = ShareFixture::new(1).build();
+    assert_eq!(
+        s.insert_share(&share, None).unwrap(),
+        InsertOutcome::Inserted
+    );
+    let c = charge(0, QuotaKind::Access, 0, 89);
+    let client = crate::fixtures::client(0);
+    let ok = race(|_| {
+        let record = AccessRecord {
+            share_id: share.id(),
+            expected_epoch: 0,
+            client: &client,
+            charge: Some(&c),
+        };
+        match s.record_access(&record, None).expect("record_access") {
+            AccessOutcome::Recorded(_) => true,
+            AccessOutcome::QuotaExhausted { .. } => false,
+            other => panic!("unexpected {other:?}"),
+        }
+    });
+    assert_eq!(ok, 89);
+    assert_eq!(s.quota_used(&c.key).unwrap(), 89);
+    assert_eq!(
+        s.get_share(share.id()).unwrap().unwrap().counters().access,
+        89
+    );
+}

@@ -65,16 +65,23 @@ fn a_failed_create_stores_nothing_and_charges_nothing() {
 
 #[test]
 fn a_failed_write_during_token_issue_yields_no_token() {
-    // Writes: 1 = insert; token issue on a password-less share then makes
-    // 2 = access quota, 3 = access counter. Fail each in turn.
+    // Writes for a password share: 1 = insert, 2 = throttle admission,
+    // 3 = the access record (settle + quota + counter). Fail each of 2 and 3.
     for n in 2..=3 {
         let store = Arc::new(FailingStorage::new(MemoryStorage::new(), n));
         let (engine, alice, drive) = engine(store.clone());
-        let share = create(&engine, &alice, &drive).unwrap();
+        let mut req = CreateShareRequest::new(
+            alice.tenant.clone(),
+            Creator::new(alice.user_id.clone()),
+            drive.clone(),
+            ShareFiles::listed(vec![FileId::new("f1").unwrap()]).unwrap(),
+        );
+        req.password = Some(SharePassword::new("1234").unwrap());
+        let share = engine.create_share_link(req).unwrap();
         let err = engine
             .get_share_token(TokenRequest {
                 share_id: share.id().clone(),
-                password: None,
+                password: Some(SharePassword::new("1234").unwrap()),
                 expire_sec: None,
                 client: ClientKey::new("c").unwrap(),
                 caller: None,
@@ -86,6 +93,14 @@ fn a_failed_write_during_token_issue_yields_no_token() {
             stored.counters().access,
             0,
             "write {n}: no token, no access counted"
+        );
+        assert_eq!(
+            engine
+                .quota_usage(&alice.tenant, QuotaKind::Access)
+                .unwrap()
+                .0,
+            0,
+            "write {n}: no token, no quota charged"
         );
     }
 }

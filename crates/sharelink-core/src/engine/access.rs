@@ -10,7 +10,7 @@ use crate::file_policy::PolicyContext;
 use crate::quota::QuotaKind;
 use crate::scope::{FileKind, FileMeta, ListTarget, ROOT_ID, ScopeError, check_in_scope};
 use crate::share::{Action, Member, Share, ShareError, ShareFiles, token_lifetime};
-use crate::storage::{QuotaOutcome, UseOutcome};
+use crate::storage::{AccessOutcome, AccessRecord, StorageError, UseOutcome};
 use crate::throttle::{self, AttemptOutcome, ThrottleRefusal, ThrottleState};
 use crate::token::{ShareToken, TokenError, UnverifiedToken, VerifiedToken};
 
@@ -63,14 +63,8 @@ impl Engine {
         let proof = if share.has_password() {
             self.admit_password_attempt(&req, now)?;
             match share.verify_password(req.password.as_ref()) {
-                Ok(proof) => {
-                    self.storage.update_throttle(
-                        &req.share_id,
-                        &req.client,
-                        &mut |s: ThrottleState| throttle::settle(s, AttemptOutcome::Success),
-                    )?;
-                    proof
-                }
+                // The success is settled below, with the access record.
+                Ok(proof) => proof,
                 Err(e) => {
                     self.emit(Event::PasswordFailed {
                         share_id: req.share_id.clone(),
@@ -83,27 +77,34 @@ impl Engine {
             share.verify_password(None)?
         };
 
-        if let Some(charge) = self.quota_charge(share.tenant(), QuotaKind::Access, now) {
-            if let QuotaOutcome::Exhausted { .. } = self.storage.consume_quota(&charge)? {
-                return Err(self.quota_exhausted(&charge, now));
-            }
-        }
-        let share = match self.storage.count_use(
-            &req.share_id,
-            crate::share::UseKind::Access,
-            share.token_epoch(),
-        )? {
-            UseOutcome::Counted(s) => *s,
-            UseOutcome::NotFound => return Err(Error::ShareNotFound(req.share_id.clone())),
+        // Settle the throttle, charge the access quota and count the access
+        // in one atomic, durable step.
+        let charge = self.quota_charge(share.tenant(), QuotaKind::Access, now);
+        let mut settle = |s: ThrottleState| throttle::settle(s, AttemptOutcome::Success);
+        let settle: Option<&mut dyn FnMut(ThrottleState) -> ThrottleState> = if share.has_password()
+        {
+            Some(&mut settle)
+        } else {
+            None
+        };
+        let record = AccessRecord {
+            share_id: &req.share_id,
+            expected_epoch: share.token_epoch(),
+            client: &req.client,
+            charge: charge.as_ref(),
+        };
+        let share = match self.storage.record_access(&record, settle)? {
+            AccessOutcome::Recorded(s) => *s,
+            AccessOutcome::NotFound => return Err(Error::ShareNotFound(req.share_id.clone())),
             // The password, audience, expiration or status changed while we
             // were checking: the proof is for the old epoch.
-            UseOutcome::EpochMoved => return Err(ShareError::Token(TokenError::Revoked).into()),
-            UseOutcome::LimitReached { limit } => {
-                return Err(ShareError::LimitReached {
-                    kind: crate::share::UseKind::Access,
-                    limit,
-                }
-                .into());
+            AccessOutcome::EpochMoved => return Err(ShareError::Token(TokenError::Revoked).into()),
+            AccessOutcome::QuotaExhausted { .. } => {
+                let charge = charge.ok_or_else(|| StorageError::Corrupt {
+                    what: format!("quota of tenant {}", share.tenant()),
+                    reason: "backend reported exhaustion without a charge".into(),
+                })?;
+                return Err(self.quota_exhausted(&charge, now));
             }
         };
         let claims = share.issue_token(&proof, req.caller.as_ref(), req.expire_sec, now)?;
