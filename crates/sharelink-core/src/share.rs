@@ -607,6 +607,13 @@ impl Share {
         Ok(next.touched(now, true))
     }
 
+    /// The same freshly created share under another id (used when a drawn id
+    /// turns out to be taken). Only valid before the share is stored.
+    pub(crate) fn with_id(mut self, id: ShareId) -> Self {
+        self.id = id;
+        self
+    }
+
     /// Counts one use of `kind`, refusing once the limit is reached.
     /// Bumps the version but not `updated_at` or the token epoch.
     pub fn count_use(mut self, kind: UseKind) -> Result<Self, ShareError> {

@@ -3,13 +3,13 @@
 
 use crate::error::{Error, InputError};
 use crate::events::Event;
-use crate::fields::ShareName;
+use crate::fields::{DriveId, ShareName};
 use crate::id::ShareId;
 use crate::password::{PasswordHash, SharePassword};
 use crate::quota::QuotaKind;
 use crate::scope::ScopeError;
 use crate::share::{Member, Share, ShareFiles, ShareSpec, ShareUpdate};
-use crate::storage::{InsertOutcome, ListMarker, ShareQuery, StorageError};
+use crate::storage::{InsertOutcome, ListMarker, QuotaCharge, ShareQuery, StorageError};
 
 use super::{AnonymousShareView, CreateShareRequest, Engine, SharePageView, UpdateShareRequest};
 
@@ -37,64 +37,70 @@ impl Engine {
                 return Err(self.quota_exhausted(c, now));
             }
         }
-        let name = match req.name {
-            Some(name) => name,
-            None => self.default_name(&req)?,
-        };
-        if let ShareFiles::Listed(ids) = &req.files {
-            for id in ids {
-                if self
-                    .catalog
-                    .file(&req.drive_id, id)
-                    .map_err(ScopeError::from)?
-                    .is_none()
-                {
-                    return Err(ScopeError::NotInShare.into());
-                }
-            }
-        }
-        let password = self.hash_password(req.password.as_ref())?;
-        let spec = ShareSpec {
-            tenant: req.tenant,
-            drive_id: req.drive_id,
-            creator: req.creator,
-            files: req.files,
-            name,
-            description: req.description,
-            expiration: req.expiration,
-            audience: req.audience,
-            permissions: req.permissions,
-            limits: req.limits,
-        };
+        let (spec, password) = self.prepare(req)?;
         for _ in 0..MAX_ID_ATTEMPTS {
             let share = Share::create(self.new_share_id()?, spec.clone(), password.clone(), now)?;
-            match self.storage.insert_share(&share, charge.as_ref())? {
-                InsertOutcome::Inserted => {
-                    self.emit(Event::ShareCreated {
-                        share_id: share.id().clone(),
-                        tenant: share.tenant().clone(),
-                        creator: share.creator().user_id.clone(),
-                    });
-                    return Ok(share);
+            let outcome = self.storage.insert_share(&share, charge.as_ref())?;
+            match self.created(share, outcome, charge.as_ref(), now) {
+                Err(Retry) => continue,
+                Ok(result) => return result,
+            }
+        }
+        Err(id_space_exhausted())
+    }
+
+    /// Group commit: creates many shares with one durable commit (on
+    /// backends that support it), each exactly as
+    /// [`create_share_link`](Self::create_share_link) would. Results are in
+    /// input order; one request's failure does not affect the others.
+    pub fn create_share_links(&self, reqs: Vec<CreateShareRequest>) -> Vec<Result<Share, Error>> {
+        let now = self.clock.now();
+        let mut results: Vec<Option<Result<Share, Error>>> = Vec::with_capacity(reqs.len());
+        let mut batch = Vec::new();
+        let mut slots = Vec::new();
+        for req in reqs {
+            let charge = self.quota_charge(&req.tenant, QuotaKind::Create, now);
+            let prepared = self.prepare(req).and_then(|(spec, password)| {
+                Ok(Share::create(self.new_share_id()?, spec, password, now)?)
+            });
+            match prepared {
+                Ok(share) => {
+                    slots.push(results.len());
+                    results.push(None);
+                    batch.push((share, charge));
                 }
-                InsertOutcome::IdTaken => continue,
-                InsertOutcome::QuotaExhausted { .. } => {
-                    return Err(match &charge {
-                        Some(c) => self.quota_exhausted(c, now),
-                        None => Error::Storage(StorageError::Corrupt {
-                            what: format!("quota of tenant {}", share.tenant()),
-                            reason: "backend reported exhaustion without a charge".into(),
-                        }),
-                    });
+                Err(e) => results.push(Some(Err(e))),
+            }
+        }
+        match self.storage.insert_shares(&batch) {
+            Ok(outcomes) => {
+                for ((slot, (share, charge)), outcome) in slots.iter().zip(batch).zip(outcomes) {
+                    let result = match self.created(share.clone(), outcome, charge.as_ref(), now) {
+                        Ok(result) => result,
+                        // An id collision: retry this one alone.
+                        Err(Retry) => self.retry_create(share, charge.as_ref(), now),
+                    };
+                    if let Some(r) = results.get_mut(*slot) {
+                        *r = Some(result);
+                    }
+                }
+            }
+            Err(e) => {
+                let message = e.to_string();
+                for slot in slots {
+                    if let Some(r) = results.get_mut(slot) {
+                        *r = Some(Err(Error::Storage(StorageError::Backend {
+                            message: message.clone(),
+                            source: None,
+                        })));
+                    }
                 }
             }
         }
-        Err(Error::Storage(StorageError::Backend {
-            message: format!(
-                "no free share id after {MAX_ID_ATTEMPTS} attempts; is the RNG broken?"
-            ),
-            source: None,
-        }))
+        results
+            .into_iter()
+            .map(|r| r.unwrap_or_else(|| Err(id_space_exhausted())))
+            .collect()
     }
 
     /// The creator's view of a share (PDS GetShareLink). Only its creator may read it.
@@ -231,6 +237,85 @@ impl Engine {
         Ok(after)
     }
 
+    /// Validates a request against the catalogue and hashes its password.
+    fn prepare(&self, req: CreateShareRequest) -> Result<(ShareSpec, Option<PasswordHash>), Error> {
+        let name = match req.name {
+            Some(name) => name,
+            None => self.default_name(&req.drive_id, &req.files)?,
+        };
+        if let ShareFiles::Listed(ids) = &req.files {
+            for id in ids {
+                if self
+                    .catalog
+                    .file(&req.drive_id, id)
+                    .map_err(ScopeError::from)?
+                    .is_none()
+                {
+                    return Err(ScopeError::NotInShare.into());
+                }
+            }
+        }
+        let password = self.hash_password(req.password.as_ref())?;
+        let spec = ShareSpec {
+            tenant: req.tenant,
+            drive_id: req.drive_id,
+            creator: req.creator,
+            files: req.files,
+            name,
+            description: req.description,
+            expiration: req.expiration,
+            audience: req.audience,
+            permissions: req.permissions,
+            limits: req.limits,
+        };
+        Ok((spec, password))
+    }
+
+    /// Turns a storage outcome into the operation's result; `Err(Retry)`
+    /// means the id was taken and the caller should draw another.
+    fn created(
+        &self,
+        share: Share,
+        outcome: InsertOutcome,
+        charge: Option<&QuotaCharge>,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Result<Share, Error>, Retry> {
+        match outcome {
+            InsertOutcome::Inserted => {
+                self.emit(Event::ShareCreated {
+                    share_id: share.id().clone(),
+                    tenant: share.tenant().clone(),
+                    creator: share.creator().user_id.clone(),
+                });
+                Ok(Ok(share))
+            }
+            InsertOutcome::IdTaken => Err(Retry),
+            InsertOutcome::QuotaExhausted { .. } => Ok(Err(match charge {
+                Some(c) => self.quota_exhausted(c, now),
+                None => Error::Storage(StorageError::Corrupt {
+                    what: format!("quota of tenant {}", share.tenant()),
+                    reason: "backend reported exhaustion without a charge".into(),
+                }),
+            })),
+        }
+    }
+
+    fn retry_create(
+        &self,
+        share: Share,
+        charge: Option<&QuotaCharge>,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Share, Error> {
+        for _ in 0..MAX_ID_ATTEMPTS {
+            let fresh = share.clone().with_id(self.new_share_id()?);
+            let outcome = self.storage.insert_share(&fresh, charge)?;
+            if let Ok(result) = self.created(fresh, outcome, charge, now) {
+                return result;
+            }
+        }
+        Err(id_space_exhausted())
+    }
+
     fn hash_password(
         &self,
         password: Option<&SharePassword>,
@@ -246,13 +331,13 @@ impl Engine {
         ))
     }
 
-    fn default_name(&self, req: &CreateShareRequest) -> Result<ShareName, Error> {
-        let Some(first) = req.files.ids().first() else {
+    fn default_name(&self, drive: &DriveId, files: &ShareFiles) -> Result<ShareName, Error> {
+        let Some(first) = files.ids().first() else {
             return Ok(ShareName::default());
         };
         let meta = self
             .catalog
-            .file(&req.drive_id, first)
+            .file(drive, first)
             .map_err(ScopeError::from)?
             .ok_or(ScopeError::NotInShare)?;
         // Truncate long file names to the share-name limit rather than fail.
@@ -260,4 +345,14 @@ impl Engine {
         name.retain(|c| !c.is_control());
         Ok(ShareName::new(name)?)
     }
+}
+
+/// The id was taken: draw another.
+struct Retry;
+
+fn id_space_exhausted() -> Error {
+    Error::Storage(StorageError::Backend {
+        message: format!("no free share id after {MAX_ID_ATTEMPTS} attempts; is the RNG broken?"),
+        source: None,
+    })
 }

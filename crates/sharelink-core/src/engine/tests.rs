@@ -735,3 +735,58 @@ fn events_are_emitted_without_secrets() {
         w.engine
     );
 }
+
+#[test]
+fn batch_create_matches_single_creates() {
+    let mut config = fast();
+    config.quota.creations_per_day = 3;
+    let w = world_with(config);
+    let req = |file: &str| {
+        CreateShareRequest::new(
+            w.alice.tenant.clone(),
+            Creator::new(w.alice.user_id.clone()),
+            w.drive.clone(),
+            ShareFiles::listed(vec![fid(file)]).unwrap(),
+        )
+    };
+    let mut with_pw = req("f1");
+    with_pw.password = Some(SharePassword::new("1234").unwrap());
+    let results = w.engine.create_share_links(vec![
+        req("f1"),
+        req("ghost"),
+        with_pw,
+        req("docs"),
+        req("f1"),
+    ]);
+    let codes: Vec<Result<(), ErrorCode>> = results
+        .iter()
+        .map(|r| r.as_ref().map(|_| ()).map_err(Error::code))
+        .collect();
+    assert_eq!(
+        codes,
+        vec![
+            Ok(()),
+            Err(ErrorCode::NotFoundFile),
+            Ok(()),
+            Ok(()),
+            Err(ErrorCode::QuotaExhaustedShareLinkCreate),
+        ]
+    );
+    let created: Vec<&Share> = results.iter().filter_map(|r| r.as_ref().ok()).collect();
+    assert_eq!(created[2].name().as_str(), "Docs");
+    assert!(created[1].has_password());
+    assert_eq!(
+        w.engine
+            .quota_usage(&w.alice.tenant, QuotaKind::Create)
+            .unwrap()
+            .0,
+        3
+    );
+    for share in created {
+        assert_eq!(
+            &w.engine.get_share_link(&w.alice, share.id()).unwrap(),
+            share
+        );
+    }
+    assert!(w.engine.create_share_links(Vec::new()).is_empty());
+}
