@@ -93,7 +93,11 @@ impl FromStr for ShareId {
         }
         // Check the charset before the length so that a long non-ASCII string
         // is reported as malformed, and the length is a byte count of ASCII.
-        if let Some(bad) = s.chars().find(|c| !c.is_ascii_alphanumeric()) {
+        if !s.bytes().all(|b| b.is_ascii_alphanumeric()) {
+            let bad = s
+                .chars()
+                .find(|c| !c.is_ascii_alphanumeric())
+                .unwrap_or('?');
             return Err(InputError::invalid(
                 "share_id",
                 format!("only ASCII letters and digits are allowed, found {bad:?}"),

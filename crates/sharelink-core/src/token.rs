@@ -54,6 +54,9 @@ pub const MAX_CLOCK_SKEW_SECS: i64 = 60;
 pub const MIN_SECRET_LEN: usize = 32;
 
 const VERSION: &str = "v1";
+/// Largest encoded claims record: id (1 + 64) + epoch and two instants
+/// (3 × 8) + member flag, length and id (1 + 2 + 256), rounded up.
+const MAX_CLAIMS_LEN: usize = 384;
 const MAC_LEN: usize = 32;
 const MAX_KEY_ID_LEN: usize = 32;
 
@@ -107,8 +110,10 @@ pub enum TokenError {
 pub struct TokenClaims {
     share_id: ShareId,
     token_epoch: u64,
-    issued_at: DateTime<Utc>,
-    expires_at: DateTime<Utc>,
+    // Unix milliseconds: kept as integers so that verification does no
+    // calendar arithmetic. Always within chrono's range (checked on decode).
+    issued_ms: i64,
+    expires_ms: i64,
     member: Option<UserId>,
 }
 
@@ -117,8 +122,8 @@ impl fmt::Debug for TokenClaims {
         f.debug_struct("TokenClaims")
             .field("share_id", &self.share_id)
             .field("token_epoch", &self.token_epoch)
-            .field("issued_at", &self.issued_at)
-            .field("expires_at", &self.expires_at)
+            .field("issued_at", &self.issued_at())
+            .field("expires_at", &self.expires_at())
             .field("member", &self.member)
             .finish()
     }
@@ -138,8 +143,8 @@ impl TokenClaims {
         Self {
             share_id,
             token_epoch,
-            issued_at: truncate_ms(issued_at),
-            expires_at: truncate_ms(expires_at),
+            issued_ms: issued_at.timestamp_millis(),
+            expires_ms: expires_at.timestamp_millis(),
             member,
         }
     }
@@ -154,11 +159,11 @@ impl TokenClaims {
     }
     /// When it was issued.
     pub fn issued_at(&self) -> DateTime<Utc> {
-        self.issued_at
+        to_datetime(self.issued_ms)
     }
     /// When it stops working.
     pub fn expires_at(&self) -> DateTime<Utc> {
-        self.expires_at
+        to_datetime(self.expires_ms)
     }
     /// The member it is bound to (members-only shares).
     pub fn member(&self) -> Option<&UserId> {
@@ -166,7 +171,7 @@ impl TokenClaims {
     }
     /// Whole seconds from issue to expiry, for PDS `expires_in`.
     pub fn lifetime_secs(&self) -> i64 {
-        (self.expires_at - self.issued_at).num_seconds().max(0)
+        (self.expires_ms - self.issued_ms).max(0) / 1000
     }
 
     fn encode(&self) -> Vec<u8> {
@@ -176,8 +181,8 @@ impl TokenClaims {
         out.push(u8::try_from(id.len()).unwrap_or(u8::MAX));
         out.extend_from_slice(id);
         out.extend_from_slice(&self.token_epoch.to_be_bytes());
-        out.extend_from_slice(&self.issued_at.timestamp_millis().to_be_bytes());
-        out.extend_from_slice(&self.expires_at.timestamp_millis().to_be_bytes());
+        out.extend_from_slice(&self.issued_ms.to_be_bytes());
+        out.extend_from_slice(&self.expires_ms.to_be_bytes());
         match &self.member {
             None => out.push(0),
             Some(m) => {
@@ -198,8 +203,8 @@ impl TokenClaims {
             .map_err(|_| TokenError::Malformed("share id is not UTF-8"))?;
         let share_id = ShareId::from_str(id).map_err(|_| TokenError::Malformed("bad share id"))?;
         let token_epoch = u64::from_be_bytes(r.array()?);
-        let issued_at = millis(i64::from_be_bytes(r.array()?))?;
-        let expires_at = millis(i64::from_be_bytes(r.array()?))?;
+        let issued_ms = millis(i64::from_be_bytes(r.array()?))?;
+        let expires_ms = millis(i64::from_be_bytes(r.array()?))?;
         let member = match r.u8()? {
             0 => None,
             1 => {
@@ -213,25 +218,34 @@ impl TokenClaims {
         if !r.0.is_empty() {
             return Err(TokenError::Malformed("trailing bytes in claims"));
         }
-        if expires_at < issued_at {
+        if expires_ms < issued_ms {
             return Err(TokenError::Malformed("expires before it is issued"));
         }
         Ok(Self {
             share_id,
             token_epoch,
-            issued_at,
-            expires_at,
+            issued_ms,
+            expires_ms,
             member,
         })
     }
 }
 
-fn truncate_ms(t: DateTime<Utc>) -> DateTime<Utc> {
-    DateTime::from_timestamp_millis(t.timestamp_millis()).unwrap_or(t)
+/// chrono's representable range, in Unix milliseconds (`DateTime::<Utc>::MIN_UTC`
+/// and `MAX_UTC`; a unit test keeps these in step with chrono).
+const MIN_MS: i64 = -8_334_601_228_800_000;
+const MAX_MS: i64 = 8_210_266_876_799_999;
+
+fn millis(ms: i64) -> Result<i64, TokenError> {
+    if (MIN_MS..=MAX_MS).contains(&ms) {
+        Ok(ms)
+    } else {
+        Err(TokenError::Malformed("time out of range"))
+    }
 }
 
-fn millis(ms: i64) -> Result<DateTime<Utc>, TokenError> {
-    DateTime::from_timestamp_millis(ms).ok_or(TokenError::Malformed("time out of range"))
+fn to_datetime(ms: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp_millis(ms).unwrap_or(DateTime::<Utc>::MIN_UTC)
 }
 
 struct Reader<'a>(&'a [u8]);
@@ -258,7 +272,7 @@ impl<'a> Reader<'a> {
 
 /// A key id: 1–32 characters of `[A-Za-z0-9_-]`.
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct KeyId(String);
+pub struct KeyId(std::sync::Arc<str>);
 
 impl KeyId {
     /// Parses a key id.
@@ -275,7 +289,7 @@ impl KeyId {
                 "only [A-Za-z0-9_-] is allowed",
             ));
         }
-        Ok(Self(s.to_owned()))
+        Ok(Self(s.into()))
     }
 
     /// The id as text.
@@ -437,7 +451,7 @@ impl KeyRing {
     fn find(&self, id: &str) -> Option<&SigningKey> {
         std::iter::once(&self.active)
             .chain(self.previous.iter())
-            .find(|k| k.id.0 == id)
+            .find(|k| &*k.id.0 == id)
     }
 
     /// Signs `claims` with the active key.
@@ -461,10 +475,11 @@ impl KeyRing {
     }
 
     /// Verifies a parsed token at `now`: known key, matching MAC (constant
-    /// time), not expired, not issued in the future.
+    /// time), not expired, not issued in the future. Consumes the token: its
+    /// claims move into the [`VerifiedToken`].
     pub fn verify(
         &self,
-        token: &UnverifiedToken<'_>,
+        token: UnverifiedToken<'_>,
         now: DateTime<Utc>,
     ) -> Result<VerifiedToken, TokenError> {
         let key = self.find(token.key_id).ok_or(TokenError::UnknownKey)?;
@@ -472,25 +487,26 @@ impl KeyRing {
         mac.update(token.signed.as_bytes());
         mac.verify_slice(&token.tag)
             .map_err(|_| TokenError::BadSignature)?;
-        let claims = &token.claims;
-        if claims.expires_at <= now {
+        let claims = token.claims;
+        let now_ms = now.timestamp_millis();
+        if claims.expires_ms <= now_ms {
             return Err(TokenError::Expired {
-                at: claims.expires_at,
+                at: claims.expires_at(),
                 now,
             });
         }
-        if claims.issued_at > now + Duration::seconds(MAX_CLOCK_SKEW_SECS) {
+        if claims.issued_ms > now_ms.saturating_add(MAX_CLOCK_SKEW_SECS * 1000) {
             return Err(TokenError::NotYetValid);
         }
         Ok(VerifiedToken {
-            claims: claims.clone(),
+            claims,
             key_id: key.id.clone(),
         })
     }
 
     /// Parses and verifies token text in one step.
     pub fn verify_str(&self, text: &str, now: DateTime<Utc>) -> Result<VerifiedToken, TokenError> {
-        self.verify(&UnverifiedToken::parse(text)?, now)
+        self.verify(UnverifiedToken::parse(text)?, now)
     }
 }
 
@@ -538,18 +554,20 @@ impl<'a> UnverifiedToken<'a> {
         if text.len() > MAX_TOKEN_LEN {
             return Err(TokenError::TooLong { len: text.len() });
         }
-        let mut parts = text.split('.');
-        if parts.next() != Some(VERSION) {
+        let shape = || TokenError::Malformed("expected 4 dot-separated parts");
+        let (version, rest) = text.split_once('.').ok_or(TokenError::UnsupportedVersion)?;
+        if version != VERSION {
             return Err(TokenError::UnsupportedVersion);
         }
-        let (Some(key_id), Some(payload_b64), Some(_), None) =
-            (parts.next(), parts.next(), parts.next(), parts.next())
-        else {
-            return Err(TokenError::Malformed("expected 4 dot-separated parts"));
-        };
-        let (signed, tag_b64) = text
-            .rsplit_once('.')
-            .ok_or(TokenError::Malformed("expected 4 dot-separated parts"))?;
+        let (key_id, rest) = rest.split_once('.').ok_or_else(shape)?;
+        let (payload_b64, tag_b64) = rest.split_once('.').ok_or_else(shape)?;
+        if tag_b64.contains('.') {
+            return Err(shape());
+        }
+        // Everything before the last dot is what the MAC covers.
+        let signed = text
+            .get(..text.len() - tag_b64.len() - 1)
+            .ok_or_else(shape)?;
         if key_id.is_empty() || key_id.len() > MAX_KEY_ID_LEN || !key_id.bytes().all(is_key_id_byte)
         {
             return Err(TokenError::Malformed("bad key id"));
@@ -561,10 +579,12 @@ impl<'a> UnverifiedToken<'a> {
         if tag_len != MAC_LEN || tag_b64.len() != 43 {
             return Err(TokenError::Malformed("bad signature length"));
         }
-        let payload = URL_SAFE_NO_PAD
-            .decode(payload_b64)
+        // Claims are at most a few hundred bytes: decode on the stack.
+        let mut payload = [0u8; MAX_CLAIMS_LEN];
+        let len = URL_SAFE_NO_PAD
+            .decode_slice(payload_b64, &mut payload[..])
             .map_err(|_| TokenError::Malformed("bad claims encoding"))?;
-        let claims = TokenClaims::decode(&payload)?;
+        let claims = TokenClaims::decode(payload.get(..len).unwrap_or_default())?;
         Ok(Self {
             signed,
             key_id,

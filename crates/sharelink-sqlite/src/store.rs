@@ -275,7 +275,8 @@ fn write_share(tx: &Connection, share: &Share, insert: bool) -> Result<usize, St
     let sql = if insert {
         "INSERT INTO shares (share_id, tenant, creator, created_at_ms, updated_at_ms, expiration_ms,
                              status, version, token_epoch, body)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+         ON CONFLICT (share_id) DO NOTHING"
     } else {
         "UPDATE shares SET tenant = ?2, creator = ?3, created_at_ms = ?4, updated_at_ms = ?5,
                 expiration_ms = ?6, status = ?7, version = ?8, token_epoch = ?9, body = ?10
@@ -390,34 +391,74 @@ fn write_throttle(
     Ok(())
 }
 
-/// `insert_share` inside an open IMMEDIATE transaction.
+/// `insert_share` inside an open IMMEDIATE transaction: two statements in
+/// the common case (insert the row, charge the quota under its limit). A
+/// refused charge deletes the row again, so the outcome writes nothing.
 fn insert_in(
     tx: &Connection,
     share: &Share,
     charge: Option<&QuotaCharge>,
     faults: &dyn FaultInjector,
 ) -> Result<InsertOutcome, StorageError> {
-    let exists: Option<i64> = tx
-        .query_row(
-            "SELECT 1 FROM shares WHERE share_id = ?1",
-            [share.id().as_str()],
-            |r| r.get(0),
-        )
-        .optional()
-        .map_err(db_err("select share"))?;
-    if exists.is_some() {
-        return Ok(InsertOutcome::IdTaken);
-    }
     if let Some(c) = charge {
-        let used = quota_used(tx, &c.key)?;
-        if quota::consume(used, c.limit).is_none() {
-            return Ok(InsertOutcome::QuotaExhausted { used });
+        if c.limit == 0 {
+            // Nothing can be charged; only the outcome's precedence is left
+            // to decide (a taken id wins, as in every backend).
+            let exists: Option<i64> = tx
+                .query_row(
+                    "SELECT 1 FROM shares WHERE share_id = ?1",
+                    [share.id().as_str()],
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(db_err("select share"))?;
+            return Ok(match exists {
+                Some(_) => InsertOutcome::IdTaken,
+                None => InsertOutcome::QuotaExhausted {
+                    used: quota_used(tx, &c.key)?,
+                },
+            });
         }
     }
-    write_share(tx, share, true)?;
+    insert_steps(tx, share, charge, faults)
+}
+
+fn insert_steps(
+    tx: &Connection,
+    share: &Share,
+    charge: Option<&QuotaCharge>,
+    faults: &dyn FaultInjector,
+) -> Result<InsertOutcome, StorageError> {
+    if write_share(tx, share, true)? == 0 {
+        return Ok(InsertOutcome::IdTaken);
+    }
     faults.check("insert_share:after_share")?;
     if let Some(c) = charge {
-        consume_in(tx, c)?;
+        let used: Option<i64> = tx
+            .query_row(
+                "INSERT INTO quota (tenant, kind, day, used) VALUES (?1, ?2, ?3, 1)
+                 ON CONFLICT (tenant, kind, day) DO UPDATE SET used = used + 1 WHERE used < ?4
+                 RETURNING used",
+                params![
+                    c.key.tenant.as_str(),
+                    c.key.kind.as_str(),
+                    day_text(&c.key),
+                    c.limit
+                ],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(db_err("charge quota"))?;
+        if used.is_none() {
+            tx.execute(
+                "DELETE FROM shares WHERE share_id = ?1",
+                [share.id().as_str()],
+            )
+            .map_err(db_err("undo insert"))?;
+            return Ok(InsertOutcome::QuotaExhausted {
+                used: quota_used(tx, &c.key)?,
+            });
+        }
     }
     faults.check("insert_share:after_quota")?;
     Ok(InsertOutcome::Inserted)

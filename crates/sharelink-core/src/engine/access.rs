@@ -254,7 +254,7 @@ impl Engine {
             self.keys
                 .read()
                 .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .verify(&unverified, now)?
+                .verify(unverified, now)?
         };
         let share = self.load(req.share_id)?;
         share.authorize(&token, req.caller, action, now)?;

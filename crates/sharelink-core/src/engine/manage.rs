@@ -32,7 +32,7 @@ impl Engine {
         let charge = self.quota_charge(&req.tenant, QuotaKind::Create, now);
         // Cheap pre-check, so an exhausted tenant costs no argon2 work. The
         // atomic check happens in `insert_share`.
-        if let Some(c) = &charge {
+        if let (Some(c), Some(_)) = (&charge, &req.password) {
             if self.storage.quota_used(&c.key)? >= c.limit {
                 return Err(self.quota_exhausted(c, now));
             }

@@ -174,6 +174,14 @@ fn debug_output_redacts_secrets() {
 }
 
 #[test]
+fn millisecond_bounds_match_chrono() {
+    assert_eq!(MIN_MS, DateTime::<Utc>::MIN_UTC.timestamp_millis());
+    assert_eq!(MAX_MS, DateTime::<Utc>::MAX_UTC.timestamp_millis());
+    assert!(millis(MIN_MS - 1).is_err());
+    assert!(millis(MAX_MS + 1).is_err());
+}
+
+#[test]
 fn short_secrets_are_refused() {
     assert!(SigningKey::new(KeyId::new("k").unwrap(), &[0u8; 31]).is_err());
     assert!(KeyId::new("bad.id").is_err());

@@ -1,0 +1,555 @@
+//! Prints every engine figure next to its baseline, measured in the same run.
+//!
+//! ```text
+//! cargo run -p sharelink-benches --release --bin report            # quick (CI)
+//! cargo run -p sharelink-benches --release --bin report -- --full  # longer budgets
+//! cargo run -p sharelink-benches --release --bin report -- --scale 10000,100000,1000000
+//! ```
+
+#![allow(
+    clippy::print_stdout,
+    clippy::cast_precision_loss,
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss
+)]
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rand::RngCore;
+use sharelink_benches::baselines::{Jwt, RawSled, RawSqlite, TokenBytes};
+use sharelink_benches::fixtures::{self, Backend, EngineFixture};
+use sharelink_benches::timing::{compare, time};
+use sharelink_core::file_policy::{FileTypePolicy, PolicyContext};
+use sharelink_core::scope::{FileCatalog, check_in_scope};
+use sharelink_core::*;
+
+struct Row {
+    op: String,
+    engine_ns: f64,
+    baseline: String,
+    baseline_ns: Option<f64>,
+    target: String,
+}
+
+fn us(ns: f64) -> String {
+    if ns >= 100_000.0 {
+        format!("{:.0} µs", ns / 1000.0)
+    } else if ns >= 1000.0 {
+        format!("{:.2} µs", ns / 1000.0)
+    } else {
+        format!("{ns:.0} ns")
+    }
+}
+
+fn print(rows: &[Row]) {
+    println!(
+        "| {:<46} | {:>11} | {:<34} | {:>11} | {:>7} | {:<28} |",
+        "operation", "engine", "baseline", "baseline", "ratio", "target"
+    );
+    println!(
+        "|{:-<48}|{:->13}|{:-<36}|{:->13}|{:->9}|{:-<30}|",
+        "", "", "", "", "", ""
+    );
+    for r in rows {
+        let (b, ratio) = match r.baseline_ns {
+            Some(b) => (us(b), format!("{:.2}", r.engine_ns / b)),
+            None => ("—".into(), "—".into()),
+        };
+        println!(
+            "| {:<46} | {:>11} | {:<34} | {:>11} | {:>7} | {:<28} |",
+            r.op,
+            us(r.engine_ns),
+            r.baseline,
+            b,
+            ratio,
+            r.target
+        );
+    }
+    println!(
+        "\nratio = engine time ÷ baseline time (lower is better; 1.25 means 0.8× the baseline's throughput)"
+    );
+}
+
+fn verdict(ok: bool) -> &'static str {
+    if ok { "met" } else { "MISSED" }
+}
+
+fn tokens(budget: Duration, rows: &mut Vec<Row>) {
+    let now = fixtures::now();
+    let ring = fixtures::key_ring();
+    let claims = fixtures::claims(now);
+    let token = ring.sign(&claims);
+    let text = token.expose_secret().to_owned();
+    let raw = TokenBytes::new(&[42u8; 32], &text);
+    let jwt = Jwt::new(&[42u8; 32], claims.share_id().as_str(), now.timestamp());
+    assert!(raw.raw_verify() && raw.raw_verify_prekeyed());
+
+    let verify = || {
+        std::hint::black_box(
+            ring.verify_str(std::hint::black_box(&text), now)
+                .expect("verify"),
+        );
+    };
+    let p = compare(verify, || assert!(raw.raw_verify()), budget);
+    rows.push(Row {
+        op: "token verify (parse + MAC + claims)".into(),
+        engine_ns: p.engine_ns,
+        baseline: "raw HMAC-SHA256, keyed per call".into(),
+        baseline_ns: Some(p.baseline_ns),
+        target: format!("≤ 1.30: {}", verdict(p.engine_ns <= 1.3 * p.baseline_ns)),
+    });
+    let p = compare(verify, || assert!(raw.raw_verify_prekeyed()), budget);
+    rows.push(Row {
+        op: "token verify".into(),
+        engine_ns: p.engine_ns,
+        baseline: "raw HMAC-SHA256, precomputed key".into(),
+        baseline_ns: Some(p.baseline_ns),
+        target: "(informational)".into(),
+    });
+    let p = compare(
+        verify,
+        || {
+            std::hint::black_box(jwt.decode());
+        },
+        budget,
+    );
+    rows.push(Row {
+        op: "token verify".into(),
+        engine_ns: p.engine_ns,
+        baseline: "jsonwebtoken HS256 decode+validate".into(),
+        baseline_ns: Some(p.baseline_ns),
+        target: format!(
+            "≤ 0.167 (6× faster): {}",
+            verdict(p.engine_ns * 6.0 <= p.baseline_ns)
+        ),
+    });
+    let issue = || {
+        std::hint::black_box(ring.sign(std::hint::black_box(&claims)));
+    };
+    let p = compare(
+        issue,
+        || {
+            std::hint::black_box(raw.raw_sign());
+        },
+        budget,
+    );
+    rows.push(Row {
+        op: "token issue (no password hashing)".into(),
+        engine_ns: p.engine_ns,
+        baseline: "raw HMAC-SHA256, keyed per call".into(),
+        baseline_ns: Some(p.baseline_ns),
+        target: format!("≤ 1.50: {}", verdict(p.engine_ns <= 1.5 * p.baseline_ns)),
+    });
+    let p = compare(
+        issue,
+        || {
+            std::hint::black_box(jwt.encode());
+        },
+        budget,
+    );
+    rows.push(Row {
+        op: "token issue".into(),
+        engine_ns: p.engine_ns,
+        baseline: "jsonwebtoken HS256 encode".into(),
+        baseline_ns: Some(p.baseline_ns),
+        target: "(informational)".into(),
+    });
+}
+
+fn ids_and_policy(budget: Duration, rows: &mut Vec<Row>) {
+    let mut rng = rand::rngs::OsRng;
+    let mut rng2 = rand::rngs::OsRng;
+    let p = compare(
+        || {
+            std::hint::black_box(ShareId::generate(&mut rng, ShareId::DEFAULT_LEN).expect("id"));
+        },
+        || {
+            let mut b = [0u8; 16];
+            rng2.fill_bytes(&mut b);
+            std::hint::black_box(b);
+        },
+        budget,
+    );
+    rows.push(Row {
+        op: "share id generate (22 chars, OsRng)".into(),
+        engine_ns: p.engine_ns,
+        baseline: "rand OsRng filling 16 bytes".into(),
+        baseline_ns: Some(p.baseline_ns),
+        target: "(informational)".into(),
+    });
+    let t = time(
+        || {
+            std::hint::black_box(
+                ShareId::parse(std::hint::black_box("O2Nhm5VnC2pmV9CxjETt8S")).expect("id"),
+            );
+        },
+        budget,
+    );
+    rows.push(Row {
+        op: "share id parse".into(),
+        engine_ns: t,
+        baseline: "—".into(),
+        baseline_ns: None,
+        target: "absolute".into(),
+    });
+
+    let policy = FileTypePolicy::default();
+    let ctx = PolicyContext {
+        audience: Audience::Anyone,
+        created_at: fixtures::now(),
+        custom_domain: false,
+    };
+    let t = time(
+        || {
+            std::hint::black_box(
+                policy
+                    .check(
+                        ctx,
+                        Action::Download,
+                        std::hint::black_box("Quarterly Report (final).pdf"),
+                        Some("application/pdf"),
+                    )
+                    .is_ok(),
+            );
+        },
+        budget,
+    );
+    rows.push(Row {
+        op: "file-type policy check".into(),
+        engine_ns: t,
+        baseline: "—".into(),
+        baseline_ns: None,
+        target: "absolute".into(),
+    });
+    for depth in [1usize, 8, 32] {
+        let (catalog, drive, files, leaf) = fixtures::scope_fixture(depth);
+        let t = time(
+            || {
+                let ancestors = catalog.ancestors(&drive, &leaf, 64).expect("ancestors");
+                check_in_scope(&files, &leaf.file_id, &ancestors, 64).expect("in scope");
+            },
+            budget,
+        );
+        rows.push(Row {
+            op: format!("scope check, depth {depth} (MemoryCatalog walk)"),
+            engine_ns: t,
+            baseline: "—".into(),
+            baseline_ns: None,
+            target: "absolute".into(),
+        });
+    }
+}
+
+fn storage(budget: Duration, rows: &mut Vec<Row>) {
+    for backend in Backend::ALL {
+        let fx = EngineFixture::new(backend);
+        let dir = tempfile::tempdir().expect("tempdir");
+        let body = serde_json::to_string(&fx.share).expect("json");
+        let mut value = vec![1u8];
+        value.extend_from_slice(body.as_bytes());
+        enum Raw {
+            None,
+            Sqlite(RawSqlite),
+            Sled(RawSled),
+        }
+        let mut raw = match backend {
+            Backend::Memory => Raw::None,
+            Backend::SqliteFull => Raw::Sqlite(RawSqlite::open(dir.path(), "FULL", body.clone())),
+            Backend::SqliteNormal => {
+                Raw::Sqlite(RawSqlite::open(dir.path(), "NORMAL", body.clone()))
+            }
+            Backend::SledFlush => Raw::Sled(RawSled::open(dir.path(), true, value.clone())),
+            Backend::SledNoFlush => Raw::Sled(RawSled::open(dir.path(), false, value.clone())),
+        };
+        let charge = fixtures::unlimited_charge(QuotaKind::Access);
+        type Op<'a> = (&'a str, Box<dyn Fn() + 'a>, fn(&mut Raw));
+        let ops: [Op<'_>; 4] = [
+            ("create_share_link", Box::new(|| fx.create()), |r| match r {
+                Raw::Sqlite(s) => s.create(),
+                Raw::Sled(s) => s.create(),
+                Raw::None => {}
+            }),
+            (
+                "get_share_token (argon2 at minimum cost)",
+                Box::new(|| fx.get_token()),
+                |r| match r {
+                    Raw::Sqlite(s) => s.token(),
+                    Raw::Sled(s) => s.token(),
+                    Raw::None => {}
+                },
+            ),
+            (
+                "authorize_download",
+                Box::new(|| fx.download()),
+                |r| match r {
+                    Raw::Sqlite(s) => s.download(),
+                    Raw::Sled(s) => s.download(),
+                    Raw::None => {}
+                },
+            ),
+            (
+                "quota consume",
+                Box::new(|| fx.consume_quota(&charge)),
+                |r| match r {
+                    Raw::Sqlite(s) => s.quota(),
+                    Raw::Sled(s) => s.quota(),
+                    Raw::None => {}
+                },
+            ),
+        ];
+        for (name, engine, raw_op) in ops {
+            let op = format!("{name} [{}]", backend.name());
+            match &mut raw {
+                Raw::None => {
+                    let t = time(|| engine(), budget);
+                    rows.push(Row {
+                        op,
+                        engine_ns: t,
+                        baseline: "—".into(),
+                        baseline_ns: None,
+                        target: "absolute".into(),
+                    });
+                }
+                r => {
+                    let label = match r {
+                        Raw::Sqlite(_) => "raw rusqlite, same rows, 1 tx",
+                        _ => "raw sled, same keys, same flush",
+                    };
+                    let p = compare(|| engine(), || raw_op(r), budget);
+                    rows.push(Row {
+                        op,
+                        engine_ns: p.engine_ns,
+                        baseline: label.into(),
+                        baseline_ns: Some(p.baseline_ns),
+                        target: format!("≤ 1.25: {}", verdict(p.engine_ns <= 1.25 * p.baseline_ns)),
+                    });
+                }
+            }
+        }
+    }
+}
+
+fn group_commit(budget: Duration, rows: &mut Vec<Row>) {
+    const BATCH: usize = 100;
+    for backend in [Backend::SqliteFull, Backend::SledFlush] {
+        let fx = EngineFixture::new(backend);
+        let reqs = || (0..BATCH).map(|_| fx.request()).collect::<Vec<_>>();
+        let p = compare(
+            || {
+                for r in fx.engine.create_share_links(reqs()) {
+                    r.expect("batch create");
+                }
+            },
+            || {
+                for r in reqs() {
+                    fx.engine.create_share_link(r).expect("create");
+                }
+            },
+            budget,
+        );
+        rows.push(Row {
+            op: format!(
+                "create_share_links ×{BATCH}, per share [{}]",
+                backend.name()
+            ),
+            engine_ns: p.engine_ns / BATCH as f64,
+            baseline: format!("{BATCH} × create_share_link"),
+            baseline_ns: Some(p.baseline_ns / BATCH as f64),
+            target: format!("gain {:.1}×", p.baseline_ns / p.engine_ns),
+        });
+        let id = fx.share.id().clone();
+        let epoch = fx.share.token_epoch();
+        let batch: Vec<(ShareId, UseKind, u64)> = (0..BATCH)
+            .map(|_| (id.clone(), UseKind::Download, epoch))
+            .collect();
+        let p = compare(
+            || {
+                fx.storage.count_uses(&batch).expect("count_uses");
+            },
+            || {
+                for (id, kind, epoch) in &batch {
+                    fx.storage.count_use(id, *kind, *epoch).expect("count_use");
+                }
+            },
+            budget,
+        );
+        rows.push(Row {
+            op: format!("count_uses ×{BATCH}, per use [{}]", backend.name()),
+            engine_ns: p.engine_ns / BATCH as f64,
+            baseline: format!("{BATCH} × count_use"),
+            baseline_ns: Some(p.baseline_ns / BATCH as f64),
+            target: format!("gain {:.1}×", p.baseline_ns / p.engine_ns),
+        });
+    }
+}
+
+// ----- scale mode ------------------------------------------------------------
+
+fn dir_size(path: &std::path::Path) -> u64 {
+    let mut total = 0;
+    if let Ok(entries) = std::fs::read_dir(path) {
+        for e in entries.flatten() {
+            let m = e.metadata().expect("metadata");
+            total += if m.is_dir() {
+                dir_size(&e.path())
+            } else {
+                m.len()
+            };
+        }
+    }
+    total
+}
+
+fn peak_rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
+        })
+        .unwrap_or(0)
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted.get(i).copied().unwrap_or(f64::NAN)
+}
+
+fn scale_one(backend: Backend, n: usize) {
+    let fx = EngineFixture::new(backend);
+    let started = Instant::now();
+    let template = fx.share.clone();
+    let mut rng = rand::rngs::OsRng;
+    let mut ids = Vec::with_capacity(n);
+    let mut loaded = 0;
+    while loaded < n {
+        let chunk = (n - loaded).min(5000);
+        let batch: Vec<(Share, Option<QuotaCharge>)> = (0..chunk)
+            .map(|_| {
+                let id = ShareId::generate(&mut rng, ShareId::DEFAULT_LEN).expect("id");
+                let json = serde_json::to_string(&template)
+                    .expect("json")
+                    .replace(template.id().as_str(), id.as_str());
+                ids.push(id);
+                (serde_json::from_str::<Share>(&json).expect("share"), None)
+            })
+            .collect();
+        fx.storage.insert_shares(&batch).expect("load");
+        loaded += chunk;
+    }
+    let load_secs = started.elapsed().as_secs_f64();
+    let bytes = dir_size(fx._dir.path());
+    let sample = 2000.min(n);
+    let mut token_ns = Vec::with_capacity(sample);
+    let mut download_ns = Vec::with_capacity(sample);
+    let ring = fixtures::key_ring();
+    for i in 0..sample {
+        let id = &ids[(i * 7919) % ids.len()];
+        let mut req = EngineFixture::token_request(&fx.share);
+        req.share_id = id.clone();
+        let t = Instant::now();
+        let issued = fx.engine.get_share_token(req).expect("token");
+        token_ns.push(t.elapsed().as_nanos() as f64);
+        let t = Instant::now();
+        fx.engine
+            .authorize_download(&AccessRequest {
+                token: issued.token.expose_secret(),
+                share_id: id,
+                file_id: &fx.file,
+                caller: None,
+            })
+            .expect("download");
+        download_ns.push(t.elapsed().as_nanos() as f64);
+    }
+    let _ = ring;
+    token_ns.sort_by(f64::total_cmp);
+    download_ns.sort_by(f64::total_cmp);
+    println!(
+        "| {:<14} | {:>9} | {:>8.1} s | {:>10.0} | {:>10} | {:>10} | {:>10} | {:>10} | {:>9} MiB |",
+        backend.name(),
+        n,
+        load_secs,
+        bytes as f64 / n as f64,
+        us(percentile(&token_ns, 0.5)),
+        us(percentile(&token_ns, 0.99)),
+        us(percentile(&download_ns, 0.5)),
+        us(percentile(&download_ns, 0.99)),
+        peak_rss_kib() / 1024,
+    );
+}
+
+fn scale(sizes: &[usize]) {
+    println!(
+        "| {:<14} | {:>9} | {:>10} | {:>10} | {:>10} | {:>10} | {:>10} | {:>10} | {:>13} |",
+        "backend",
+        "shares",
+        "load",
+        "bytes/share",
+        "token p50",
+        "token p99",
+        "dl p50",
+        "dl p99",
+        "peak RSS"
+    );
+    println!(
+        "|{:-<16}|{:->11}|{:->12}|{:->12}|{:->12}|{:->12}|{:->12}|{:->12}|{:->15}|",
+        "", "", "", "", "", "", "", "", ""
+    );
+    let exe = std::env::current_exe().expect("exe");
+    for backend in ["sqlite", "sled"] {
+        for &n in sizes {
+            // One process per size, so that peak RSS is per size.
+            let status = std::process::Command::new(&exe)
+                .args(["--scale-one", backend, &n.to_string()])
+                .status()
+                .expect("spawn");
+            assert!(status.success(), "scale run {backend} {n} failed");
+        }
+    }
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    match args.get(1).map(String::as_str) {
+        Some("--scale-one") => {
+            let backend = if args[2] == "sled" {
+                Backend::SledFlush
+            } else {
+                Backend::SqliteFull
+            };
+            scale_one(backend, args[3].parse().expect("size"));
+            return;
+        }
+        Some("--scale") => {
+            let sizes: Vec<usize> = args
+                .get(2)
+                .map_or("10000,100000,1000000", String::as_str)
+                .split(',')
+                .map(|s| s.parse().expect("size"))
+                .collect();
+            scale(&sizes);
+            return;
+        }
+        _ => {}
+    }
+    let full = args.iter().any(|a| a == "--full");
+    let budget = if full {
+        Duration::from_secs(2)
+    } else {
+        Duration::from_millis(250)
+    };
+    let mut rows = Vec::new();
+    tokens(budget, &mut rows);
+    ids_and_policy(budget, &mut rows);
+    storage(budget, &mut rows);
+    group_commit(budget, &mut rows);
+    println!(
+        "sharelink bench report ({} mode, {} per comparison)\n",
+        if full { "full" } else { "quick" },
+        if full { "2 s" } else { "250 ms" }
+    );
+    print(&rows);
+    let _ = Arc::new(());
+}

@@ -1,0 +1,9 @@
+//! Shared fixtures for the criterion benches and the `report` binary: the
+//! engine operations and, for each, the baseline a user would otherwise
+//! write, set up so that both do the same work on the same bytes.
+
+#![allow(missing_docs, clippy::missing_panics_doc)]
+
+pub mod baselines;
+pub mod fixtures;
+pub mod timing;

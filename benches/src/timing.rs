@@ -1,0 +1,67 @@
+//! A small interleaved timer for the report: engine and baseline run in
+//! alternating batches so that machine noise hits both alike.
+
+use std::time::{Duration, Instant};
+
+/// Nanoseconds per call of `f`, as the median over `rounds` batches, each
+/// lasting about `budget / rounds`.
+pub struct Pair {
+    pub engine_ns: f64,
+    pub baseline_ns: f64,
+}
+
+fn batch<F: FnMut()>(f: &mut F, iters: u64) -> f64 {
+    let start = Instant::now();
+    for _ in 0..iters {
+        f();
+    }
+    start.elapsed().as_nanos() as f64 / iters as f64
+}
+
+fn calibrate<F: FnMut()>(f: &mut F, target: Duration) -> u64 {
+    let mut iters = 1u64;
+    loop {
+        let start = Instant::now();
+        for _ in 0..iters {
+            f();
+        }
+        let took = start.elapsed();
+        if took >= target / 4 || iters >= 1 << 24 {
+            let per = took.as_nanos().max(1) as f64 / iters as f64;
+            return ((target.as_nanos() as f64 / per) as u64).max(1);
+        }
+        iters *= 4;
+    }
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
+}
+
+/// Times `engine` against `baseline`, interleaved.
+pub fn compare<A: FnMut(), B: FnMut()>(mut engine: A, mut baseline: B, budget: Duration) -> Pair {
+    const ROUNDS: u32 = 7;
+    let slice = budget / (2 * ROUNDS);
+    let (ia, ib) = (
+        calibrate(&mut engine, slice),
+        calibrate(&mut baseline, slice),
+    );
+    let (mut a, mut b) = (Vec::new(), Vec::new());
+    for _ in 0..ROUNDS {
+        a.push(batch(&mut engine, ia));
+        b.push(batch(&mut baseline, ib));
+    }
+    Pair {
+        engine_ns: median(a),
+        baseline_ns: median(b),
+    }
+}
+
+/// Times one function alone.
+pub fn time<A: FnMut()>(mut f: A, budget: Duration) -> f64 {
+    const ROUNDS: u32 = 5;
+    let slice = budget / ROUNDS;
+    let iters = calibrate(&mut f, slice);
+    median((0..ROUNDS).map(|_| batch(&mut f, iters)).collect())
+}
