@@ -13,7 +13,6 @@
     clippy::cast_sign_loss
 )]
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rand::RngCore;
@@ -302,7 +301,7 @@ fn storage(budget: Duration, rows: &mut Vec<Row>) {
             let op = format!("{name} [{}]", backend.name());
             match &mut raw {
                 Raw::None => {
-                    let t = time(|| engine(), budget);
+                    let t = time(&engine, budget);
                     rows.push(Row {
                         op,
                         engine_ns: t,
@@ -316,7 +315,7 @@ fn storage(budget: Duration, rows: &mut Vec<Row>) {
                         Raw::Sqlite(_) => "raw rusqlite, same rows, 1 tx",
                         _ => "raw sled, same keys, same flush",
                     };
-                    let p = compare(|| engine(), || raw_op(r), budget);
+                    let p = compare(&engine, || raw_op(r), budget);
                     rows.push(Row {
                         op,
                         engine_ns: p.engine_ns,
@@ -444,7 +443,6 @@ fn scale_one(backend: Backend, n: usize) {
     let sample = 2000.min(n);
     let mut token_ns = Vec::with_capacity(sample);
     let mut download_ns = Vec::with_capacity(sample);
-    let ring = fixtures::key_ring();
     for i in 0..sample {
         let id = &ids[(i * 7919) % ids.len()];
         let mut req = EngineFixture::token_request(&fx.share);
@@ -463,7 +461,6 @@ fn scale_one(backend: Backend, n: usize) {
             .expect("download");
         download_ns.push(t.elapsed().as_nanos() as f64);
     }
-    let _ = ring;
     token_ns.sort_by(f64::total_cmp);
     download_ns.sort_by(f64::total_cmp);
     println!(
@@ -551,5 +548,4 @@ fn main() {
         if full { "2 s" } else { "250 ms" }
     );
     print(&rows);
-    let _ = Arc::new(());
 }
