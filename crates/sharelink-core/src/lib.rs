@@ -125,7 +125,8 @@ pub use share::{
 };
 pub use storage::{
     AccessOutcome, AccessRecord, InsertOutcome, ListMarker, PurgeReport, PurgeRequest, QuotaCharge,
-    QuotaOutcome, SharePage, ShareQuery, Storage, StorageError, UpdateOutcome, UseOutcome,
+    QuotaOutcome, SharePage, ShareQuery, Storage, StorageError, UpdateOutcome, UseCount,
+    UseOutcome,
 };
 pub use throttle::{ThrottlePolicy, ThrottleRefusal, ThrottleScope};
 pub use token::{

@@ -14,8 +14,8 @@ use crate::quota::{self, QuotaKey};
 use crate::share::{Share, ShareError, ShareStatus, UseKind};
 use crate::storage::{
     AccessOutcome, AccessRecord, InsertOutcome, ListMarker, PurgeReport, PurgeRequest, QuotaCharge,
-    QuotaOutcome, SharePage, ShareQuery, Storage, StorageError, UpdateOutcome, UseOutcome,
-    share_is_purgeable,
+    QuotaOutcome, SharePage, ShareQuery, Storage, StorageError, UpdateOutcome, UseCount,
+    UseOutcome, share_is_purgeable,
 };
 use crate::throttle::{self, ClientThrottle, ShareThrottle, ThrottleState};
 
@@ -203,7 +203,7 @@ impl Storage for MemoryStorage {
         match current.clone().count_use(kind) {
             Ok(next) => {
                 *current = next.clone();
-                Ok(UseOutcome::Counted(Box::new(next)))
+                Ok(UseOutcome::Counted(UseCount::from(&next)))
             }
             Err(ShareError::LimitReached { limit, .. }) => Ok(UseOutcome::LimitReached { limit }),
             Err(e) => Err(StorageError::Corrupt {
@@ -285,7 +285,7 @@ impl Storage for MemoryStorage {
         inner
             .shares
             .insert(access.share_id.clone(), counted.clone());
-        Ok(AccessOutcome::Recorded(Box::new(counted)))
+        Ok(AccessOutcome::Recorded(UseCount::from(&counted)))
     }
 
     fn purge(&self, request: &PurgeRequest) -> Result<PurgeReport, StorageError> {

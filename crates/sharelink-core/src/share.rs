@@ -614,6 +614,16 @@ impl Share {
         self
     }
 
+    /// The share with counters and version as a storage backend keeps them
+    /// outside the encoded share (in columns, say). For backends and for
+    /// applying a [`UseCount`](crate::storage::UseCount); nothing else
+    /// changes.
+    pub fn restore_counters(mut self, counters: Counters, version: u64) -> Self {
+        self.counters = counters;
+        self.version = version;
+        self
+    }
+
     /// Counts one use of `kind`, refusing once the limit is reached.
     /// Bumps the version but not `updated_at` or the token epoch.
     pub fn count_use(mut self, kind: UseKind) -> Result<Self, ShareError> {

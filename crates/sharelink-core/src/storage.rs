@@ -118,11 +118,31 @@ pub enum QuotaOutcome {
     },
 }
 
+/// A share's counters and version after a counted use: all a caller needs
+/// to bring its copy of the share up to date
+/// ([`Share::restore_counters`]), without the backend re-reading the share.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UseCount {
+    /// All counters after the use.
+    pub counters: crate::share::Counters,
+    /// The share's version after the use.
+    pub version: u64,
+}
+
+impl From<&Share> for UseCount {
+    fn from(share: &Share) -> Self {
+        Self {
+            counters: share.counters(),
+            version: share.version(),
+        }
+    }
+}
+
 /// Result of [`Storage::count_use`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum UseOutcome {
-    /// Counted; the share as stored afterwards.
-    Counted(Box<Share>),
+    /// Counted; the share's counters and version as stored afterwards.
+    Counted(UseCount),
     /// The share's limit for this use is reached; nothing changed.
     LimitReached {
         /// The limit.
@@ -138,8 +158,8 @@ pub enum UseOutcome {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AccessOutcome {
     /// Recorded: the throttle settled, the quota charged and the access
-    /// counted; the share as stored afterwards.
-    Recorded(Box<Share>),
+    /// counted; the share's counters and version as stored afterwards.
+    Recorded(UseCount),
     /// The quota was at its limit; nothing was written.
     QuotaExhausted {
         /// The counter's value (at the limit).

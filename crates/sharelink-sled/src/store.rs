@@ -10,7 +10,7 @@ use sharelink_core::throttle::{self, ClientThrottle, ShareThrottle, ThrottleStat
 use sharelink_core::{
     AccessOutcome, AccessRecord, ClientKey, InsertOutcome, PurgeReport, PurgeRequest, QuotaCharge,
     QuotaKey, QuotaOutcome, Share, ShareError, ShareId, SharePage, ShareQuery, ShareStatus,
-    Storage, StorageError, UpdateOutcome, UseKind, UseOutcome,
+    Storage, StorageError, UpdateOutcome, UseCount, UseKind, UseOutcome,
 };
 use sled::transaction::{
     ConflictableTransactionError, TransactionError, TransactionResult, Transactional,
@@ -264,7 +264,7 @@ fn count_in(
     match current.count_use(kind) {
         Ok(next) => {
             shares.insert(key, abort(codec::encode(&next))?)?;
-            Ok(UseOutcome::Counted(Box::new(next)))
+            Ok(UseOutcome::Counted(UseCount::from(&next)))
         }
         Err(ShareError::LimitReached { limit, .. }) => Ok(UseOutcome::LimitReached { limit }),
         Err(e) => abort(Err(StorageError::Corrupt {
@@ -521,7 +521,7 @@ impl Storage for SledStorage {
                         }
                     }))?;
                     shares.insert(id, abort(codec::encode(&counted))?)?;
-                    Ok(AccessOutcome::Recorded(Box::new(counted)))
+                    Ok(AccessOutcome::Recorded(UseCount::from(&counted)))
                 }),
         )?;
         match outcome {

@@ -18,6 +18,13 @@ CREATE TABLE shares (
     status        TEXT NOT NULL,
     version       INTEGER NOT NULL,
     token_epoch   INTEGER NOT NULL,
+    access_count   INTEGER NOT NULL,
+    preview_count  INTEGER NOT NULL,
+    download_count INTEGER NOT NULL,
+    save_count     INTEGER NOT NULL,
+    preview_limit  INTEGER NOT NULL,
+    download_limit INTEGER NOT NULL,
+    save_limit     INTEGER NOT NULL,
     body          TEXT NOT NULL
 ) WITHOUT ROWID;
 CREATE INDEX shares_by_creator ON shares (tenant, creator, created_at_ms DESC, share_id DESC);

@@ -9,13 +9,12 @@ use rusqlite::{
     Connection, OpenFlags, OptionalExtension, Transaction, TransactionBehavior, params,
 };
 use sharelink_core::fault::{FaultInjector, NoFaults};
-use sharelink_core::quota;
 use sharelink_core::storage::{ListMarker, share_is_purgeable};
 use sharelink_core::throttle::{self, ClientThrottle, ShareThrottle, ThrottleState};
 use sharelink_core::{
-    AccessOutcome, AccessRecord, ClientKey, InsertOutcome, PurgeReport, PurgeRequest, QuotaCharge,
-    QuotaKey, QuotaOutcome, Share, ShareError, ShareId, SharePage, ShareQuery, ShareStatus,
-    Storage, StorageError, UpdateOutcome, UseKind, UseOutcome,
+    AccessOutcome, AccessRecord, ClientKey, Counters, InsertOutcome, PurgeReport, PurgeRequest,
+    QuotaCharge, QuotaKey, QuotaOutcome, Share, ShareId, SharePage, ShareQuery, ShareStatus,
+    Storage, StorageError, UpdateOutcome, UseCount, UseKind, UseOutcome,
 };
 
 use crate::schema::{db_err, migrate};
@@ -147,6 +146,25 @@ impl SqliteStorage {
         run_tx(&mut conn, f)
     }
 
+    /// Like [`write`](Self::write), but `f` decides whether to commit: the
+    /// transaction is rolled back when it returns `Ok((_, false))`.
+    fn write_if<T>(
+        &self,
+        f: impl FnOnce(&Transaction<'_>) -> Result<(T, bool), StorageError>,
+    ) -> Result<T, StorageError> {
+        let mut conn = lock(&self.writer);
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(db_err("begin"))?;
+        let (out, commit) = f(&tx)?;
+        if commit {
+            tx.commit().map_err(db_err("commit"))?;
+        } else {
+            tx.rollback().map_err(db_err("rollback"))?;
+        }
+        Ok(out)
+    }
+
     /// Like [`write`](Self::write), for advisory state that need not be
     /// durable: the commit skips the fsync (`synchronous=NORMAL` for this
     /// transaction). The next durable commit makes it durable too.
@@ -259,32 +277,95 @@ fn day_text(key: &QuotaKey) -> String {
 
 // ----- statements -----------------------------------------------------------
 
+/// The columns a share is rebuilt from, after `share_id`.
+const SHARE_COLUMNS: &str =
+    "body, access_count, preview_count, download_count, save_count, version";
+
+/// A share row: the JSON body plus the counters and version, which live in
+/// columns so that counting is one SQL statement and needs no JSON.
+struct ShareRow {
+    id: String,
+    body: String,
+    counters: [i64; 4],
+    version: i64,
+}
+
+impl ShareRow {
+    /// Reads `share_id, SHARE_COLUMNS` starting at column 0.
+    fn read(r: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+        Ok(Self {
+            id: r.get(0)?,
+            body: r.get(1)?,
+            counters: [r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?],
+            version: r.get(6)?,
+        })
+    }
+
+    fn decode(self) -> Result<Share, StorageError> {
+        let share = decode_share(&self.id, &self.body)?;
+        let corrupt = |e: std::num::TryFromIntError| StorageError::Corrupt {
+            what: format!("share {}", self.id),
+            reason: format!("negative counter or version: {e}"),
+        };
+        let [access, preview, download, save] = self.counters;
+        let counters = Counters {
+            access: u64::try_from(access).map_err(corrupt)?,
+            preview: u64::try_from(preview).map_err(corrupt)?,
+            download: u64::try_from(download).map_err(corrupt)?,
+            save: u64::try_from(save).map_err(corrupt)?,
+        };
+        Ok(share.restore_counters(counters, u64::try_from(self.version).map_err(corrupt)?))
+    }
+}
+
+/// Reads the counters and version returned by a counting statement.
+fn use_count(id: &ShareId, r: [i64; 5]) -> Result<UseCount, StorageError> {
+    let corrupt = |e: std::num::TryFromIntError| StorageError::Corrupt {
+        what: format!("share {id}"),
+        reason: format!("negative counter or version: {e}"),
+    };
+    let [access, preview, download, save, version] = r;
+    Ok(UseCount {
+        counters: Counters {
+            access: u64::try_from(access).map_err(corrupt)?,
+            preview: u64::try_from(preview).map_err(corrupt)?,
+            download: u64::try_from(download).map_err(corrupt)?,
+            save: u64::try_from(save).map_err(corrupt)?,
+        },
+        version: u64::try_from(version).map_err(corrupt)?,
+    })
+}
+
 fn select_share(conn: &Connection, id: &ShareId) -> Result<Option<Share>, StorageError> {
-    let body: Option<String> = conn
-        .query_row(
-            "SELECT body FROM shares WHERE share_id = ?1",
-            [id.as_str()],
-            |r| r.get(0),
-        )
-        .optional()
+    let row = conn
+        .prepare_cached(&format!(
+            "SELECT share_id, {SHARE_COLUMNS} FROM shares WHERE share_id = ?1"
+        ))
+        .and_then(|mut stmt| stmt.query_row([id.as_str()], ShareRow::read).optional())
         .map_err(db_err("select share"))?;
-    body.map(|b| decode_share(id.as_str(), &b)).transpose()
+    row.map(ShareRow::decode).transpose()
 }
 
 fn write_share(tx: &Connection, share: &Share, insert: bool) -> Result<usize, StorageError> {
     let sql = if insert {
         "INSERT INTO shares (share_id, tenant, creator, created_at_ms, updated_at_ms, expiration_ms,
-                             status, version, token_epoch, body)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+                             status, version, token_epoch, body, access_count, preview_count,
+                             download_count, save_count, preview_limit, download_limit, save_limit)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)
          ON CONFLICT (share_id) DO NOTHING"
     } else {
         "UPDATE shares SET tenant = ?2, creator = ?3, created_at_ms = ?4, updated_at_ms = ?5,
-                expiration_ms = ?6, status = ?7, version = ?8, token_epoch = ?9, body = ?10
+                expiration_ms = ?6, status = ?7, version = ?8, token_epoch = ?9, body = ?10,
+                access_count = ?11, preview_count = ?12, download_count = ?13, save_count = ?14,
+                preview_limit = ?15, download_limit = ?16, save_limit = ?17
          WHERE share_id = ?1"
     };
-    tx.execute(
-        sql,
-        params![
+    let (c, l) = (share.counters(), share.limits());
+    let stmt = tx
+        .prepare_cached(sql)
+        .map_err(db_err("prepare write share"));
+    stmt?
+        .execute(params![
             share.id().as_str(),
             share.tenant().as_str(),
             share.creator().user_id.as_str(),
@@ -295,9 +376,15 @@ fn write_share(tx: &Connection, share: &Share, insert: bool) -> Result<usize, St
             i64_of(share.version(), "version")?,
             i64_of(share.token_epoch(), "token epoch")?,
             encode_share(share)?,
-        ],
-    )
-    .map_err(db_err("write share"))
+            i64_of(c.access, "counter")?,
+            i64_of(c.preview, "counter")?,
+            i64_of(c.download, "counter")?,
+            i64_of(c.save, "counter")?,
+            i64_of(l.preview, "limit")?,
+            i64_of(l.download, "limit")?,
+            i64_of(l.save, "limit")?,
+        ])
+        .map_err(db_err("write share"))
 }
 
 fn quota_used(conn: &Connection, key: &QuotaKey) -> Result<u32, StorageError> {
@@ -317,22 +404,42 @@ fn quota_used(conn: &Connection, key: &QuotaKey) -> Result<u32, StorageError> {
 
 /// Takes one unit if `used < limit`; call inside an IMMEDIATE transaction.
 fn consume_in(tx: &Connection, charge: &QuotaCharge) -> Result<QuotaOutcome, StorageError> {
-    let used = quota_used(tx, &charge.key)?;
-    let Some(next) = quota::consume(used, charge.limit) else {
-        return Ok(QuotaOutcome::Exhausted { used });
-    };
-    tx.execute(
-        "INSERT INTO quota (tenant, kind, day, used) VALUES (?1, ?2, ?3, ?4)
-         ON CONFLICT (tenant, kind, day) DO UPDATE SET used = excluded.used",
-        params![
-            charge.key.tenant.as_str(),
-            charge.key.kind.as_str(),
-            day_text(&charge.key),
-            next
-        ],
-    )
-    .map_err(db_err("write quota"))?;
-    Ok(QuotaOutcome::Consumed { used: next })
+    if charge.limit == 0 {
+        return Ok(QuotaOutcome::Exhausted {
+            used: quota_used(tx, &charge.key)?,
+        });
+    }
+    // One statement: the WHERE keeps the counter under its limit.
+    let used: Option<i64> = tx
+        .prepare_cached(
+            "INSERT INTO quota (tenant, kind, day, used) VALUES (?1, ?2, ?3, 1)
+             ON CONFLICT (tenant, kind, day) DO UPDATE SET used = used + 1 WHERE used < ?4
+             RETURNING used",
+        )
+        .and_then(|mut stmt| {
+            stmt.query_row(
+                params![
+                    charge.key.tenant.as_str(),
+                    charge.key.kind.as_str(),
+                    day_text(&charge.key),
+                    charge.limit
+                ],
+                |r| r.get(0),
+            )
+            .optional()
+        })
+        .map_err(db_err("charge quota"))?;
+    match used {
+        Some(n) => Ok(QuotaOutcome::Consumed {
+            used: u32::try_from(n).map_err(|e| StorageError::Corrupt {
+                what: format!("quota of tenant {}", charge.key.tenant),
+                reason: e.to_string(),
+            })?,
+        }),
+        None => Ok(QuotaOutcome::Exhausted {
+            used: quota_used(tx, &charge.key)?,
+        }),
+    }
 }
 
 fn read_throttle(
@@ -434,60 +541,74 @@ fn insert_steps(
     }
     faults.check("insert_share:after_share")?;
     if let Some(c) = charge {
-        let used: Option<i64> = tx
-            .query_row(
-                "INSERT INTO quota (tenant, kind, day, used) VALUES (?1, ?2, ?3, 1)
-                 ON CONFLICT (tenant, kind, day) DO UPDATE SET used = used + 1 WHERE used < ?4
-                 RETURNING used",
-                params![
-                    c.key.tenant.as_str(),
-                    c.key.kind.as_str(),
-                    day_text(&c.key),
-                    c.limit
-                ],
-                |r| r.get(0),
-            )
-            .optional()
-            .map_err(db_err("charge quota"))?;
-        if used.is_none() {
+        if let QuotaOutcome::Exhausted { used } = consume_in(tx, c)? {
             tx.execute(
                 "DELETE FROM shares WHERE share_id = ?1",
                 [share.id().as_str()],
             )
             .map_err(db_err("undo insert"))?;
-            return Ok(InsertOutcome::QuotaExhausted {
-                used: quota_used(tx, &c.key)?,
-            });
+            return Ok(InsertOutcome::QuotaExhausted { used });
         }
     }
     faults.check("insert_share:after_quota")?;
     Ok(InsertOutcome::Inserted)
 }
 
-/// `count_use` inside an open IMMEDIATE transaction.
+/// `count_use` inside an open IMMEDIATE transaction: one `UPDATE … RETURNING`
+/// that checks the epoch and the limit in its `WHERE`, and needs no JSON.
 fn count_in(
     tx: &Connection,
     id: &ShareId,
     kind: UseKind,
     expected_epoch: u64,
 ) -> Result<UseOutcome, StorageError> {
-    let Some(share) = select_share(tx, id)? else {
-        return Ok(UseOutcome::NotFound);
+    let (count, limit) = match kind {
+        UseKind::Access => ("access_count", None),
+        UseKind::Preview => ("preview_count", Some("preview_limit")),
+        UseKind::Download => ("download_count", Some("download_limit")),
+        UseKind::Save => ("save_count", Some("save_limit")),
     };
-    if share.token_epoch() != expected_epoch {
-        return Ok(UseOutcome::EpochMoved);
+    let under_limit = limit.map_or(String::new(), |l| {
+        format!(" AND ({l} = 0 OR {count} < {l})")
+    });
+    let epoch = i64_of(expected_epoch, "token epoch")?;
+    let counted: Option<[i64; 5]> = tx
+        .prepare_cached(&format!(
+            "UPDATE shares SET {count} = {count} + 1, version = version + 1
+             WHERE share_id = ?1 AND token_epoch = ?2{under_limit}
+             RETURNING access_count, preview_count, download_count, save_count, version"
+        ))
+        .and_then(|mut stmt| {
+            stmt.query_row(params![id.as_str(), epoch], |r| {
+                Ok([r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?])
+            })
+            .optional()
+        })
+        .map_err(db_err("count use"))?;
+    if let Some(row) = counted {
+        return Ok(UseOutcome::Counted(use_count(id, row)?));
     }
-    match share.count_use(kind) {
-        Ok(next) => {
-            write_share(tx, &next, false)?;
-            Ok(UseOutcome::Counted(Box::new(next)))
-        }
-        Err(ShareError::LimitReached { limit, .. }) => Ok(UseOutcome::LimitReached { limit }),
-        Err(e) => Err(StorageError::Corrupt {
-            what: format!("share {id}"),
-            reason: e.to_string(),
-        }),
-    }
+    // Nothing counted: say why.
+    let state: Option<(i64, i64)> = tx
+        .prepare_cached(&format!(
+            "SELECT token_epoch, {} FROM shares WHERE share_id = ?1",
+            limit.unwrap_or("0")
+        ))
+        .and_then(|mut stmt| {
+            stmt.query_row([id.as_str()], |r| Ok((r.get(0)?, r.get(1)?)))
+                .optional()
+        })
+        .map_err(db_err("select share"))?;
+    Ok(match state {
+        None => UseOutcome::NotFound,
+        Some((e, _)) if e != epoch => UseOutcome::EpochMoved,
+        Some((_, l)) => UseOutcome::LimitReached {
+            limit: u64::try_from(l).map_err(|e| StorageError::Corrupt {
+                what: format!("share {id}"),
+                reason: e.to_string(),
+            })?,
+        },
+    })
 }
 
 fn to_json<T: serde::Serialize>(v: &T) -> Result<String, StorageError> {
@@ -559,7 +680,8 @@ impl Storage for SqliteStorage {
             };
             let mut stmt = conn
                 .prepare_cached(
-                    "SELECT share_id, body FROM shares
+                    "SELECT share_id, body, access_count, preview_count, download_count, save_count,
+                            version FROM shares
                      WHERE tenant = ?1 AND creator = ?2
                        AND (?3 OR status <> 'cancelled')
                        AND (?4 IS NULL OR created_at_ms < ?4 OR (created_at_ms = ?4 AND share_id < ?5))
@@ -577,13 +699,12 @@ impl Storage for SqliteStorage {
                         after_id,
                         i64::try_from(limit + 1).unwrap_or(i64::MAX),
                     ],
-                    |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)),
+                    ShareRow::read,
                 )
                 .map_err(db_err("list"))?;
             let mut items = Vec::with_capacity(limit + 1);
             for row in rows {
-                let (id, body) = row.map_err(db_err("list row"))?;
-                items.push(decode_share(&id, &body)?);
+                items.push(row.map_err(db_err("list row"))?.decode()?);
             }
             let more = items.len() > limit;
             items.truncate(limit);
@@ -626,16 +747,24 @@ impl Storage for SqliteStorage {
         access: &AccessRecord<'_>,
         settle: Option<&mut dyn FnMut(ThrottleState) -> ThrottleState>,
     ) -> Result<AccessOutcome, StorageError> {
-        self.write(|tx| {
-            let Some(share) = select_share(tx, access.share_id)? else {
-                return Ok(AccessOutcome::NotFound);
+        self.write_if(|tx| {
+            // Counting first checks existence and epoch in the same statement.
+            let count = match count_in(tx, access.share_id, UseKind::Access, access.expected_epoch)?
+            {
+                UseOutcome::Counted(c) => c,
+                UseOutcome::NotFound => return Ok((AccessOutcome::NotFound, false)),
+                UseOutcome::EpochMoved => return Ok((AccessOutcome::EpochMoved, false)),
+                UseOutcome::LimitReached { .. } => {
+                    return Err(StorageError::Corrupt {
+                        what: format!("share {}", access.share_id),
+                        reason: "accesses have no per-share limit".into(),
+                    });
+                }
             };
-            if share.token_epoch() != access.expected_epoch {
-                return Ok(AccessOutcome::EpochMoved);
-            }
             if let Some(c) = access.charge {
                 if let QuotaOutcome::Exhausted { used } = consume_in(tx, c)? {
-                    return Ok(AccessOutcome::QuotaExhausted { used });
+                    // Roll the counted access back with the transaction.
+                    return Ok((AccessOutcome::QuotaExhausted { used }, false));
                 }
             }
             self.faults.check("record_access:after_quota")?;
@@ -643,14 +772,7 @@ impl Storage for SqliteStorage {
                 let next = settle(read_throttle(tx, access.share_id, access.client)?);
                 write_throttle(tx, access.share_id, access.client, &next, &*self.faults)?;
             }
-            let counted = share
-                .count_use(UseKind::Access)
-                .map_err(|e| StorageError::Corrupt {
-                    what: format!("share {}", access.share_id),
-                    reason: e.to_string(),
-                })?;
-            write_share(tx, &counted, false)?;
-            Ok(AccessOutcome::Recorded(Box::new(counted)))
+            Ok((AccessOutcome::Recorded(count), true))
         })
     }
 

@@ -265,8 +265,8 @@ pub fn count_use_stops_at_limit(s: &dyn Storage) {
     for n in 1..=2u64 {
         match s.count_use(share.id(), UseKind::Download, 0).unwrap() {
             UseOutcome::Counted(after) => {
-                assert_eq!(after.counters().download, n);
-                assert_eq!(after.version(), share.version() + n);
+                assert_eq!(after.counters.download, n);
+                assert_eq!(after.version, share.version() + n);
             }
             other => panic!("expected Counted, got {other:?}"),
         }
@@ -444,8 +444,8 @@ pub fn record_access_is_all_or_nothing(s: &dyn Storage) {
         .unwrap()
     {
         AccessOutcome::Recorded(after) => {
-            assert_eq!(after.counters().access, 1);
-            assert_eq!(after.version(), share.version() + 1);
+            assert_eq!(after.counters.access, 1);
+            assert_eq!(after.version, share.version() + 1);
         }
         other => panic!("expected Recorded, got {other:?}"),
     }
@@ -524,5 +524,5 @@ pub fn batches_match_single_calls(s: &dyn Storage) {
     assert_eq!(out[1], UseOutcome::LimitReached { limit: 1 });
     assert_eq!(out[2], UseOutcome::NotFound);
     assert_eq!(out[3], UseOutcome::EpochMoved);
-    assert!(matches!(&out[4], UseOutcome::Counted(sh) if sh.counters().save == 1));
+    assert!(matches!(&out[4], UseOutcome::Counted(c) if c.counters.save == 1));
 }

@@ -59,7 +59,7 @@ pub fn crash_child(s: &dyn Storage) -> ! {
             .count_use(counter.id(), UseKind::Download, 0)
             .expect("count_use")
         {
-            ack(&mut out, &format!("use {}", after.counters().download));
+            ack(&mut out, &format!("use {}", after.counters.download));
         }
     }
 }

@@ -94,7 +94,7 @@ impl Engine {
             charge: charge.as_ref(),
         };
         let share = match self.storage.record_access(&record, settle)? {
-            AccessOutcome::Recorded(s) => *s,
+            AccessOutcome::Recorded(c) => share.restore_counters(c.counters, c.version),
             AccessOutcome::NotFound => return Err(Error::ShareNotFound(req.share_id.clone())),
             // The password, audience, expiration or status changed while we
             // were checking: the proof is for the old epoch.
@@ -225,7 +225,7 @@ impl Engine {
                 .storage
                 .count_use(share.id(), kind, share.token_epoch())?
             {
-                UseOutcome::Counted(s) => *s,
+                UseOutcome::Counted(c) => share.restore_counters(c.counters, c.version),
                 UseOutcome::LimitReached { limit } => {
                     return Err(ShareError::LimitReached { kind, limit }.into());
                 }
