@@ -440,6 +440,12 @@ fn scale_one(backend: Backend, n: usize) {
     }
     let load_secs = started.elapsed().as_secs_f64();
     let bytes = dir_size(fx._dir.path());
+    // Warm up (caches, background compaction after the bulk load) before sampling.
+    for i in 0..500.min(n) {
+        let mut req = EngineFixture::token_request(&fx.share);
+        req.share_id = ids[(i * 104_729) % ids.len()].clone();
+        fx.engine.get_share_token(req).expect("warm-up token");
+    }
     let sample = 2000.min(n);
     let mut token_ns = Vec::with_capacity(sample);
     let mut download_ns = Vec::with_capacity(sample);

@@ -176,16 +176,30 @@ impl SqliteStorage {
         if self.synchronous == Synchronous::Normal {
             return run_tx(&mut conn, f);
         }
-        conn.pragma_update(None, "synchronous", "NORMAL")
-            .map_err(db_err("synchronous"))?;
+        exec(&conn, "PRAGMA synchronous = NORMAL", []).map_err(db_err("synchronous"))?;
         let out = run_tx(&mut conn, f);
-        let restored = conn
-            .pragma_update(None, "synchronous", "FULL")
+        let restored = exec(&conn, "PRAGMA synchronous = FULL", [])
+            .map(drop)
             .map_err(db_err("synchronous"));
         let out = out?;
         restored?;
         Ok(out)
     }
+}
+
+/// `execute` through the connection's statement cache (no re-parsing).
+fn exec<P: rusqlite::Params>(conn: &Connection, sql: &str, params: P) -> rusqlite::Result<usize> {
+    conn.prepare_cached(sql)?.execute(params)
+}
+
+/// `query_row` through the connection's statement cache (no re-parsing).
+fn query_row<T, P: rusqlite::Params>(
+    conn: &Connection,
+    sql: &str,
+    params: P,
+    f: impl FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+) -> rusqlite::Result<T> {
+    conn.prepare_cached(sql)?.query_row(params, f)
 }
 
 fn run_tx<T>(
@@ -388,14 +402,14 @@ fn write_share(tx: &Connection, share: &Share, insert: bool) -> Result<usize, St
 }
 
 fn quota_used(conn: &Connection, key: &QuotaKey) -> Result<u32, StorageError> {
-    let used: Option<i64> = conn
-        .query_row(
-            "SELECT used FROM quota WHERE tenant = ?1 AND kind = ?2 AND day = ?3",
-            params![key.tenant.as_str(), key.kind.as_str(), day_text(key)],
-            |r| r.get(0),
-        )
-        .optional()
-        .map_err(db_err("select quota"))?;
+    let used: Option<i64> = query_row(
+        conn,
+        "SELECT used FROM quota WHERE tenant = ?1 AND kind = ?2 AND day = ?3",
+        params![key.tenant.as_str(), key.kind.as_str(), day_text(key)],
+        |r| r.get(0),
+    )
+    .optional()
+    .map_err(db_err("select quota"))?;
     u32::try_from(used.unwrap_or(0)).map_err(|e| StorageError::Corrupt {
         what: format!("quota {} {} {}", key.tenant, key.kind, key.day),
         reason: e.to_string(),
@@ -447,22 +461,22 @@ fn read_throttle(
     share: &ShareId,
     client: &ClientKey,
 ) -> Result<ThrottleState, StorageError> {
-    let share_part: Option<String> = conn
-        .query_row(
-            "SELECT body FROM throttle_share WHERE share_id = ?1",
-            [share.as_str()],
-            |r| r.get(0),
-        )
-        .optional()
-        .map_err(db_err("select throttle_share"))?;
-    let client_part: Option<String> = conn
-        .query_row(
-            "SELECT body FROM throttle_client WHERE share_id = ?1 AND client = ?2",
-            [share.as_str(), client.as_str()],
-            |r| r.get(0),
-        )
-        .optional()
-        .map_err(db_err("select throttle_client"))?;
+    let share_part: Option<String> = query_row(
+        conn,
+        "SELECT body FROM throttle_share WHERE share_id = ?1",
+        [share.as_str()],
+        |r| r.get(0),
+    )
+    .optional()
+    .map_err(db_err("select throttle_share"))?;
+    let client_part: Option<String> = query_row(
+        conn,
+        "SELECT body FROM throttle_client WHERE share_id = ?1 AND client = ?2",
+        [share.as_str(), client.as_str()],
+        |r| r.get(0),
+    )
+    .optional()
+    .map_err(db_err("select throttle_client"))?;
     Ok(ThrottleState {
         share: match share_part {
             Some(b) => decode_json(|| format!("throttle of share {share}"), &b)?,
@@ -482,14 +496,16 @@ fn write_throttle(
     state: &ThrottleState,
     faults: &dyn FaultInjector,
 ) -> Result<(), StorageError> {
-    tx.execute(
+    exec(
+        tx,
         "INSERT INTO throttle_share (share_id, body) VALUES (?1, ?2)
          ON CONFLICT (share_id) DO UPDATE SET body = excluded.body",
         params![share.as_str(), to_json(&state.share)?],
     )
     .map_err(db_err("write throttle_share"))?;
     faults.check("update_throttle:after_share_part")?;
-    tx.execute(
+    exec(
+        tx,
         "INSERT INTO throttle_client (share_id, client, body) VALUES (?1, ?2, ?3)
          ON CONFLICT (share_id, client) DO UPDATE SET body = excluded.body",
         params![share.as_str(), client.as_str(), to_json(&state.client)?],
@@ -511,14 +527,14 @@ fn insert_in(
         if c.limit == 0 {
             // Nothing can be charged; only the outcome's precedence is left
             // to decide (a taken id wins, as in every backend).
-            let exists: Option<i64> = tx
-                .query_row(
-                    "SELECT 1 FROM shares WHERE share_id = ?1",
-                    [share.id().as_str()],
-                    |r| r.get(0),
-                )
-                .optional()
-                .map_err(db_err("select share"))?;
+            let exists: Option<i64> = query_row(
+                tx,
+                "SELECT 1 FROM shares WHERE share_id = ?1",
+                [share.id().as_str()],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(db_err("select share"))?;
             return Ok(match exists {
                 Some(_) => InsertOutcome::IdTaken,
                 None => InsertOutcome::QuotaExhausted {
@@ -542,7 +558,8 @@ fn insert_steps(
     faults.check("insert_share:after_share")?;
     if let Some(c) = charge {
         if let QuotaOutcome::Exhausted { used } = consume_in(tx, c)? {
-            tx.execute(
+            exec(
+                tx,
                 "DELETE FROM shares WHERE share_id = ?1",
                 [share.id().as_str()],
             )
@@ -646,14 +663,14 @@ impl Storage for SqliteStorage {
         expected_version: u64,
     ) -> Result<UpdateOutcome, StorageError> {
         self.write(|tx| {
-            let current: Option<i64> = tx
-                .query_row(
-                    "SELECT version FROM shares WHERE share_id = ?1",
-                    [share.id().as_str()],
-                    |r| r.get(0),
-                )
-                .optional()
-                .map_err(db_err("select version"))?;
+            let current: Option<i64> = query_row(
+                tx,
+                "SELECT version FROM shares WHERE share_id = ?1",
+                [share.id().as_str()],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(db_err("select version"))?;
             let Some(current) = current else {
                 return Ok(UpdateOutcome::NotFound);
             };
