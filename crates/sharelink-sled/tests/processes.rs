@@ -71,20 +71,7 @@ fn main() {
                 ("crash_flush", || crash_test(true)),
                 ("crash_no_flush_stays_consistent", || crash_test(false)),
             ];
-            let mut failed = 0;
-            for (name, test) in tests {
-                match std::panic::catch_unwind(test) {
-                    Ok(()) => println!("test {name} ... ok"),
-                    Err(_) => {
-                        println!("test {name} ... FAILED");
-                        failed += 1;
-                    }
-                }
-            }
-            println!("{} passed, {failed} failed", tests.len() - failed);
-            if failed > 0 {
-                std::process::exit(1);
-            }
+            crash::run_named_tests(&tests);
         }
     }
 }

@@ -317,18 +317,9 @@ impl ShareRow {
 
     fn decode(self) -> Result<Share, StorageError> {
         let share = decode_share(&self.id, &self.body)?;
-        let corrupt = |e: std::num::TryFromIntError| StorageError::Corrupt {
-            what: format!("share {}", self.id),
-            reason: format!("negative counter or version: {e}"),
-        };
         let [access, preview, download, save] = self.counters;
-        let counters = Counters {
-            access: u64::try_from(access).map_err(corrupt)?,
-            preview: u64::try_from(preview).map_err(corrupt)?,
-            download: u64::try_from(download).map_err(corrupt)?,
-            save: u64::try_from(save).map_err(corrupt)?,
-        };
-        Ok(share.restore_counters(counters, u64::try_from(self.version).map_err(corrupt)?))
+        let count = use_count(share.id(), [access, preview, download, save, self.version])?;
+        Ok(share.restore_counters(count.counters, count.version))
     }
 }
 

@@ -106,20 +106,7 @@ fn main() {
                 ("crash_normal_sync", || crash_test("normal")),
                 ("two_process_race", race_test),
             ];
-            let mut failed = 0;
-            for (name, test) in tests {
-                match std::panic::catch_unwind(test) {
-                    Ok(()) => println!("test {name} ... ok"),
-                    Err(_) => {
-                        println!("test {name} ... FAILED");
-                        failed += 1;
-                    }
-                }
-            }
-            println!("{} passed, {failed} failed", tests.len() - failed);
-            if failed > 0 {
-                std::process::exit(1);
-            }
+            crash::run_named_tests(&tests);
         }
     }
 }

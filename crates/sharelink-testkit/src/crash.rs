@@ -281,3 +281,23 @@ pub fn race_parent(children: Vec<Command>) -> (usize, usize) {
     }
     (q, u)
 }
+
+/// Runs named tests in a `harness = false` test binary, prints one line per
+/// test and the closing `N passed, N failed` line, and exits non-zero if
+/// any failed.
+pub fn run_named_tests(tests: &[(&str, fn())]) {
+    let mut failed = 0;
+    for (name, test) in tests {
+        match std::panic::catch_unwind(test) {
+            Ok(()) => println!("test {name} ... ok"),
+            Err(_) => {
+                println!("test {name} ... FAILED");
+                failed += 1;
+            }
+        }
+    }
+    println!("{} passed, {failed} failed", tests.len() - failed);
+    if failed > 0 {
+        std::process::exit(1);
+    }
+}
