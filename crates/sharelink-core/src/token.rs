@@ -54,8 +54,8 @@ pub const MAX_CLOCK_SKEW_SECS: i64 = 60;
 pub const MIN_SECRET_LEN: usize = 32;
 
 const VERSION: &str = "v1";
-/// Largest encoded claims record: id (1 + 64) + epoch and two instants
-/// (3 × 8) + member flag, length and id (1 + 2 + 256), rounded up.
+/// Largest encoded claims record: id (1 + 64) + three varints (3 × 10) +
+/// member flag, length and id (1 + 2 + 256), rounded up.
 const MAX_CLAIMS_LEN: usize = 384;
 const MAC_LEN: usize = 32;
 const MAX_KEY_ID_LEN: usize = 32;
@@ -110,10 +110,10 @@ pub enum TokenError {
 pub struct TokenClaims {
     share_id: ShareId,
     token_epoch: u64,
-    // Unix milliseconds: kept as integers so that verification does no
-    // calendar arithmetic. Always within chrono's range (checked on decode).
-    issued_ms: i64,
-    expires_ms: i64,
+    // Unix seconds: kept as integers so that verification does no calendar
+    // arithmetic. Always within chrono's range (checked on decode).
+    issued_s: i64,
+    expires_s: i64,
     member: Option<UserId>,
 }
 
@@ -132,7 +132,7 @@ impl fmt::Debug for TokenClaims {
 impl TokenClaims {
     /// Claims for `share_id` at `token_epoch`, valid from `issued_at` until
     /// `expires_at`, optionally bound to a member. Times are kept to the
-    /// millisecond (sub-millisecond parts are truncated).
+    /// second, rounded down (so a token never outlives `expires_at`).
     pub fn new(
         share_id: ShareId,
         token_epoch: u64,
@@ -143,8 +143,8 @@ impl TokenClaims {
         Self {
             share_id,
             token_epoch,
-            issued_ms: issued_at.timestamp_millis(),
-            expires_ms: expires_at.timestamp_millis(),
+            issued_s: issued_at.timestamp(),
+            expires_s: expires_at.timestamp().max(issued_at.timestamp()),
             member,
         }
     }
@@ -159,11 +159,11 @@ impl TokenClaims {
     }
     /// When it was issued.
     pub fn issued_at(&self) -> DateTime<Utc> {
-        to_datetime(self.issued_ms)
+        to_datetime(self.issued_s)
     }
     /// When it stops working.
     pub fn expires_at(&self) -> DateTime<Utc> {
-        to_datetime(self.expires_ms)
+        to_datetime(self.expires_s)
     }
     /// The member it is bound to (members-only shares).
     pub fn member(&self) -> Option<&UserId> {
@@ -171,18 +171,22 @@ impl TokenClaims {
     }
     /// Whole seconds from issue to expiry, for PDS `expires_in`.
     pub fn lifetime_secs(&self) -> i64 {
-        (self.expires_ms - self.issued_ms).max(0) / 1000
+        self.expires_s - self.issued_s
     }
 
+    /// The claims record: `len(id) ++ id ++ varint(epoch) ++ zigzag varint(iat
+    /// seconds) ++ varint(lifetime seconds) ++ member flag [++ be16 len ++
+    /// member]`. Compact on purpose: with a default 22-character id and a
+    /// short key id, the MAC'd text fits one SHA-256 block.
     fn encode(&self) -> Vec<u8> {
         let id = self.share_id.as_str().as_bytes();
-        let mut out = Vec::with_capacity(1 + id.len() + 8 * 3 + 3);
+        let mut out = Vec::with_capacity(1 + id.len() + 10 * 3 + 3);
         // ShareId::MAX_LEN is 64, so the length fits in a byte.
         out.push(u8::try_from(id.len()).unwrap_or(u8::MAX));
         out.extend_from_slice(id);
-        out.extend_from_slice(&self.token_epoch.to_be_bytes());
-        out.extend_from_slice(&self.issued_ms.to_be_bytes());
-        out.extend_from_slice(&self.expires_ms.to_be_bytes());
+        push_varint(&mut out, self.token_epoch);
+        push_varint(&mut out, zigzag(self.issued_s));
+        push_varint(&mut out, self.expires_s.abs_diff(self.issued_s));
         match &self.member {
             None => out.push(0),
             Some(m) => {
@@ -202,9 +206,15 @@ impl TokenClaims {
         let id = std::str::from_utf8(r.take(id_len)?)
             .map_err(|_| TokenError::Malformed("share id is not UTF-8"))?;
         let share_id = ShareId::from_str(id).map_err(|_| TokenError::Malformed("bad share id"))?;
-        let token_epoch = u64::from_be_bytes(r.array()?);
-        let issued_ms = millis(i64::from_be_bytes(r.array()?))?;
-        let expires_ms = millis(i64::from_be_bytes(r.array()?))?;
+        let token_epoch = r.varint()?;
+        let issued_s = seconds(unzigzag(r.varint()?))?;
+        let lifetime = i64::try_from(r.varint()?)
+            .map_err(|_| TokenError::Malformed("lifetime out of range"))?;
+        let expires_s = seconds(
+            issued_s
+                .checked_add(lifetime)
+                .ok_or(TokenError::Malformed("time out of range"))?,
+        )?;
         let member = match r.u8()? {
             0 => None,
             1 => {
@@ -218,34 +228,47 @@ impl TokenClaims {
         if !r.0.is_empty() {
             return Err(TokenError::Malformed("trailing bytes in claims"));
         }
-        if expires_ms < issued_ms {
-            return Err(TokenError::Malformed("expires before it is issued"));
-        }
         Ok(Self {
             share_id,
             token_epoch,
-            issued_ms,
-            expires_ms,
+            issued_s,
+            expires_s,
             member,
         })
     }
 }
 
-/// chrono's representable range, in Unix milliseconds (`DateTime::<Utc>::MIN_UTC`
+/// chrono's representable range, in Unix seconds (`DateTime::<Utc>::MIN_UTC`
 /// and `MAX_UTC`; a unit test keeps these in step with chrono).
-const MIN_MS: i64 = -8_334_601_228_800_000;
-const MAX_MS: i64 = 8_210_266_876_799_999;
+const MIN_S: i64 = -8_334_601_228_800;
+const MAX_S: i64 = 8_210_266_876_799;
 
-fn millis(ms: i64) -> Result<i64, TokenError> {
-    if (MIN_MS..=MAX_MS).contains(&ms) {
-        Ok(ms)
+fn seconds(s: i64) -> Result<i64, TokenError> {
+    if (MIN_S..=MAX_S).contains(&s) {
+        Ok(s)
     } else {
         Err(TokenError::Malformed("time out of range"))
     }
 }
 
-fn to_datetime(ms: i64) -> DateTime<Utc> {
-    DateTime::from_timestamp_millis(ms).unwrap_or(DateTime::<Utc>::MIN_UTC)
+fn zigzag(n: i64) -> u64 {
+    u64::from_ne_bytes(((n << 1) ^ (n >> 63)).to_ne_bytes())
+}
+
+fn unzigzag(n: u64) -> i64 {
+    i64::from_ne_bytes((n >> 1).to_ne_bytes()) ^ -i64::from_ne_bytes((n & 1).to_ne_bytes())
+}
+
+fn push_varint(out: &mut Vec<u8>, mut n: u64) {
+    while n >= 0x80 {
+        out.push(u8::try_from(n & 0x7F).unwrap_or(0) | 0x80);
+        n >>= 7;
+    }
+    out.push(u8::try_from(n).unwrap_or(0));
+}
+
+fn to_datetime(secs: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp(secs, 0).unwrap_or(DateTime::<Utc>::MIN_UTC)
 }
 
 struct Reader<'a>(&'a [u8]);
@@ -259,6 +282,26 @@ impl<'a> Reader<'a> {
         self.0 = tail;
         Ok(head)
     }
+    /// A canonical LEB128 varint (no overlong encodings, at most 10 bytes), so
+    /// that each claims value has exactly one encoding.
+    fn varint(&mut self) -> Result<u64, TokenError> {
+        let mut n = 0u64;
+        for i in 0..10u32 {
+            let b = self.u8()?;
+            if i == 9 && b > 1 {
+                return Err(TokenError::Malformed("varint overflows"));
+            }
+            n |= u64::from(b & 0x7F) << (7 * i);
+            if b & 0x80 == 0 {
+                if b == 0 && i > 0 {
+                    return Err(TokenError::Malformed("overlong varint"));
+                }
+                return Ok(n);
+            }
+        }
+        Err(TokenError::Malformed("varint too long"))
+    }
+
     fn u8(&mut self) -> Result<u8, TokenError> {
         let [b] = self.array::<1>()?;
         Ok(b)
@@ -489,13 +532,14 @@ impl KeyRing {
             .map_err(|_| TokenError::BadSignature)?;
         let claims = token.claims;
         let now_ms = now.timestamp_millis();
-        if claims.expires_ms <= now_ms {
+        if claims.expires_s.saturating_mul(1000) <= now_ms {
             return Err(TokenError::Expired {
                 at: claims.expires_at(),
                 now,
             });
         }
-        if claims.issued_ms > now_ms.saturating_add(MAX_CLOCK_SKEW_SECS * 1000) {
+        if claims.issued_s.saturating_mul(1000) > now_ms.saturating_add(MAX_CLOCK_SKEW_SECS * 1000)
+        {
             return Err(TokenError::NotYetValid);
         }
         Ok(VerifiedToken {

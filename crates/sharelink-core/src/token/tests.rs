@@ -175,11 +175,42 @@ fn debug_output_redacts_secrets() {
 }
 
 #[test]
-fn millisecond_bounds_match_chrono() {
-    assert_eq!(MIN_MS, DateTime::<Utc>::MIN_UTC.timestamp_millis());
-    assert_eq!(MAX_MS, DateTime::<Utc>::MAX_UTC.timestamp_millis());
-    assert!(millis(MIN_MS - 1).is_err());
-    assert!(millis(MAX_MS + 1).is_err());
+fn second_bounds_match_chrono() {
+    assert_eq!(MIN_S, DateTime::<Utc>::MIN_UTC.timestamp());
+    assert_eq!(MAX_S, DateTime::<Utc>::MAX_UTC.timestamp());
+    assert!(seconds(MIN_S - 1).is_err());
+    assert!(seconds(MAX_S + 1).is_err());
+}
+
+#[test]
+fn varints_and_zigzag_roundtrip_and_are_canonical() {
+    for n in [0u64, 1, 127, 128, 300, u64::from(u32::MAX), u64::MAX] {
+        let mut buf = Vec::new();
+        push_varint(&mut buf, n);
+        let mut r = Reader(&buf);
+        assert_eq!(r.varint().unwrap(), n);
+        assert!(r.0.is_empty());
+    }
+    for n in [0i64, -1, 1, i64::MIN, i64::MAX, 1_772_337_600] {
+        assert_eq!(unzigzag(zigzag(n)), n);
+    }
+    // 0 in two bytes is overlong; 11 bytes are too many; bit 64 overflows.
+    assert!(Reader(&[0x80, 0x00]).varint().is_err());
+    assert!(Reader(&[0xFF; 11]).varint().is_err());
+    assert!(
+        Reader(&[0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x02])
+            .varint()
+            .is_err()
+    );
+}
+
+#[test]
+fn default_tokens_fit_one_sha256_block() {
+    // 55 bytes of message fit one 64-byte block with SHA-256 padding.
+    let ring = KeyRing::new(key("k1", 1));
+    let token = ring.sign(&claims(None));
+    let (signed, _) = token.expose_secret().rsplit_once('.').unwrap();
+    assert!(signed.len() <= 55, "{} bytes", signed.len());
 }
 
 #[test]
