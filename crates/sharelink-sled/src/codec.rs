@@ -138,3 +138,82 @@ fn check_version(version: u8, what: &impl Fn() -> String) -> Result<(), StorageE
         }),
     }
 }
+
+/// A share's counters, limits, token epoch and version, kept in the
+/// `counters` tree as `[v] ++ 9 × be64` so that counting needs no JSON.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Counts {
+    pub(crate) counters: sharelink_core::Counters,
+    pub(crate) limits: sharelink_core::Limits,
+    pub(crate) epoch: u64,
+    pub(crate) version: u64,
+}
+
+impl Counts {
+    pub(crate) fn of(share: &sharelink_core::Share) -> Self {
+        Self {
+            counters: share.counters(),
+            limits: share.limits(),
+            epoch: share.token_epoch(),
+            version: share.version(),
+        }
+    }
+
+    pub(crate) fn encode(&self) -> [u8; 73] {
+        let c = self.counters;
+        let l = self.limits;
+        let fields = [
+            c.access,
+            c.preview,
+            c.download,
+            c.save,
+            l.preview,
+            l.download,
+            l.save,
+            self.epoch,
+            self.version,
+        ];
+        let mut out = [0u8; 73];
+        out[0] = FORMAT_VERSION;
+        for (chunk, v) in out[1..].chunks_exact_mut(8).zip(fields) {
+            chunk.copy_from_slice(&v.to_be_bytes());
+        }
+        out
+    }
+
+    pub(crate) fn decode(what: impl Fn() -> String, bytes: &[u8]) -> Result<Self, StorageError> {
+        let (&version, body) = bytes.split_first().ok_or_else(|| StorageError::Corrupt {
+            what: what(),
+            reason: "empty counters".into(),
+        })?;
+        check_version(version, &what)?;
+        if body.len() != 72 {
+            return Err(StorageError::Corrupt {
+                what: what(),
+                reason: format!("counters are {} bytes, expected 72", body.len()),
+            });
+        }
+        let mut f = [0u64; 9];
+        for (slot, chunk) in f.iter_mut().zip(body.chunks_exact(8)) {
+            let mut b = [0u8; 8];
+            b.copy_from_slice(chunk);
+            *slot = u64::from_be_bytes(b);
+        }
+        let [access, preview, download, save, lp, ld, ls, epoch, version] = f;
+        Ok(Self {
+            counters: sharelink_core::Counters {
+                access,
+                preview,
+                download,
+                save,
+            },
+            limits: sharelink_core::Limits {
+                preview: lp,
+                download: ld,
+                save: ls,
+            },
+            epoch,
+            version,
+        })
+    }
+}

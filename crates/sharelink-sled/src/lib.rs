@@ -7,7 +7,8 @@
 //!
 //! | tree | key | value |
 //! |---|---|---|
-//! | `shares` | share id | `[v] ++ JSON(share)` |
+//! | `shares` | share id | `[v] ++ JSON(share)` (its counters and version are stale: see `counters`) |
+//! | `counters` | share id | `[v] ++ 9 × be64`: access, preview, download, save counts; preview, download, save limits; token epoch; version |
 //! | `shares_by_creator` | `str(tenant) ++ str(creator) ++ be64(created_at_ms ^ 1<<63) ++ share id` | empty |
 //! | `quota` | `str(tenant) ++ kind ++ day (YYYY-MM-DD)` | `[v] ++ be32(used)` |
 //! | `throttle_share` | share id | `[v] ++ JSON(share part)` |
@@ -30,8 +31,10 @@
 //!
 //! ## Concurrency
 //!
-//! Every multi-key change (a share with its creator index and quota charge;
-//! a counter; both halves of a throttle record) is one sled transaction,
+//! Every multi-key change (a share with its counters, creator index and
+//! quota charge; a counted access with its quota and throttle record) is one
+//! sled transaction, and counting touches only the fixed-width `counters`
+//! value (no JSON),
 //! which sled retries on conflict, so counters never pass their limits
 //! across threads. sled locks its directory: one process at a time.
 

@@ -9,8 +9,8 @@ use sharelink_core::storage::{ListMarker, share_is_purgeable};
 use sharelink_core::throttle::{self, ClientThrottle, ShareThrottle, ThrottleState};
 use sharelink_core::{
     AccessOutcome, AccessRecord, ClientKey, InsertOutcome, PurgeReport, PurgeRequest, QuotaCharge,
-    QuotaKey, QuotaOutcome, Share, ShareError, ShareId, SharePage, ShareQuery, ShareStatus,
-    Storage, StorageError, UpdateOutcome, UseCount, UseKind, UseOutcome,
+    QuotaKey, QuotaOutcome, Share, ShareId, SharePage, ShareQuery, ShareStatus, Storage,
+    StorageError, UpdateOutcome, UseCount, UseKind, UseOutcome,
 };
 use sled::transaction::{
     ConflictableTransactionError, TransactionError, TransactionResult, Transactional,
@@ -18,7 +18,7 @@ use sled::transaction::{
 };
 use sled::{Db, Tree};
 
-use crate::codec::{self, FORMAT_VERSION};
+use crate::codec::{self, Counts, FORMAT_VERSION};
 
 /// Options for [`SledStorage::open`].
 #[derive(Debug, Clone)]
@@ -42,6 +42,7 @@ impl Default for SledOptions {
 pub struct SledStorage {
     db: Db,
     shares: Tree,
+    counters: Tree,
     by_creator: Tree,
     quota: Tree,
     throttle_share: Tree,
@@ -160,6 +161,7 @@ impl SledStorage {
         let tree = |name: &'static str| db.open_tree(name).map_err(sled_err("open tree"));
         Ok(Self {
             shares: tree("shares")?,
+            counters: tree("counters")?,
             by_creator: tree("shares_by_creator")?,
             quota: tree("quota")?,
             throttle_share: tree("throttle_share")?,
@@ -217,9 +219,12 @@ impl<'a> PreparedInsert<'a> {
 impl SledStorage {
     fn insert_in(
         &self,
-        shares: &TransactionalTree,
-        idx: &TransactionalTree,
-        quota: &TransactionalTree,
+        (shares, counts, idx, quota): (
+            &TransactionalTree,
+            &TransactionalTree,
+            &TransactionalTree,
+            &TransactionalTree,
+        ),
         item: &PreparedInsert<'_>,
     ) -> TxResult<InsertOutcome> {
         let id = item.share.id().as_str().as_bytes();
@@ -238,6 +243,7 @@ impl SledStorage {
             }
         }
         shares.insert(id, item.value.as_slice())?;
+        counts.insert(id, &Counts::of(item.share).encode()[..])?;
         idx.insert(item.index.as_slice(), &[])?;
         self.fault("insert_share:after_share")?;
         if let (Some(n), Some((_, k))) = (next_used, &item.charge) {
@@ -248,30 +254,41 @@ impl SledStorage {
     }
 }
 
+fn counts_what(id: &str) -> impl Fn() -> String + '_ {
+    move || format!("counters of share {id}")
+}
+
+/// `count_use` on the counters tree: fixed-width integers, no JSON.
 fn count_in(
-    shares: &TransactionalTree,
+    counts: &TransactionalTree,
     key: &str,
     kind: UseKind,
     expected_epoch: u64,
 ) -> TxResult<UseOutcome> {
-    let Some(current) = shares.get(key)? else {
+    let Some(current) = counts.get(key)? else {
         return Ok(UseOutcome::NotFound);
     };
-    let current = abort(decode_share(key, &current))?;
-    if current.token_epoch() != expected_epoch {
+    let mut c = abort(Counts::decode(counts_what(key), &current))?;
+    if c.epoch != expected_epoch {
         return Ok(UseOutcome::EpochMoved);
     }
-    match current.count_use(kind) {
-        Ok(next) => {
-            shares.insert(key, abort(codec::encode(&next))?)?;
-            Ok(UseOutcome::Counted(UseCount::from(&next)))
-        }
-        Err(ShareError::LimitReached { limit, .. }) => Ok(UseOutcome::LimitReached { limit }),
-        Err(e) => abort(Err(StorageError::Corrupt {
-            what: format!("share {key}"),
-            reason: e.to_string(),
-        })),
+    let limit = c.limits.of(kind);
+    let slot = match kind {
+        UseKind::Access => &mut c.counters.access,
+        UseKind::Preview => &mut c.counters.preview,
+        UseKind::Download => &mut c.counters.download,
+        UseKind::Save => &mut c.counters.save,
+    };
+    if limit != 0 && *slot >= limit {
+        return Ok(UseOutcome::LimitReached { limit });
     }
+    *slot = slot.saturating_add(1);
+    c.version += 1;
+    counts.insert(key, &c.encode()[..])?;
+    Ok(UseOutcome::Counted(UseCount {
+        counters: c.counters,
+        version: c.version,
+    }))
 }
 
 fn read_throttle_tx(
@@ -303,8 +320,8 @@ impl Storage for SledStorage {
     ) -> Result<InsertOutcome, StorageError> {
         let item = PreparedInsert::new(share, charge)?;
         let outcome = finish(
-            (&self.shares, &self.by_creator, &self.quota)
-                .transaction(|(shares, idx, quota)| self.insert_in(shares, idx, quota, &item)),
+            (&self.shares, &self.counters, &self.by_creator, &self.quota)
+                .transaction(|(s, c, i, q)| self.insert_in((s, c, i, q), &item)),
         )?;
         self.durable(outcome)
     }
@@ -317,23 +334,38 @@ impl Storage for SledStorage {
             .iter()
             .map(|(share, charge)| PreparedInsert::new(share, charge.as_ref()))
             .collect::<Result<Vec<_>, _>>()?;
-        let outcomes = finish((&self.shares, &self.by_creator, &self.quota).transaction(
-            |(shares, idx, quota)| {
-                items
-                    .iter()
-                    .map(|item| self.insert_in(shares, idx, quota, item))
-                    .collect::<TxResult<Vec<_>>>()
-            },
-        ))?;
+        let outcomes = finish(
+            (&self.shares, &self.counters, &self.by_creator, &self.quota).transaction(
+                |(s, c, i, q)| {
+                    items
+                        .iter()
+                        .map(|item| self.insert_in((s, c, i, q), item))
+                        .collect::<TxResult<Vec<_>>>()
+                },
+            ),
+        )?;
         self.durable(outcomes)
     }
 
     fn get_share(&self, id: &ShareId) -> Result<Option<Share>, StorageError> {
-        self.shares
+        let Some(value) = self
+            .shares
             .get(id.as_str())
             .map_err(sled_err("get share"))?
-            .map(|v| decode_share(id.as_str(), &v))
-            .transpose()
+        else {
+            return Ok(None);
+        };
+        let share = decode_share(id.as_str(), &value)?;
+        let counts = self
+            .counters
+            .get(id.as_str())
+            .map_err(sled_err("get counters"))?
+            .ok_or_else(|| StorageError::Corrupt {
+                what: format!("share {id}"),
+                reason: "its counters are missing".into(),
+            })?;
+        let c = Counts::decode(counts_what(id.as_str()), &counts)?;
+        Ok(Some(share.restore_counters(c.counters, c.version)))
     }
 
     fn update_share(
@@ -343,17 +375,19 @@ impl Storage for SledStorage {
     ) -> Result<UpdateOutcome, StorageError> {
         let id = share.id().as_str();
         let value = codec::encode(share)?;
-        let outcome = finish(self.shares.transaction(|shares| {
-            let Some(current) = shares.get(id)? else {
+        let counts = Counts::of(share).encode();
+        let outcome = finish((&self.shares, &self.counters).transaction(|(shares, c)| {
+            let Some(current) = c.get(id)? else {
                 return Ok(UpdateOutcome::NotFound);
             };
-            let current = abort(decode_share(id, &current))?;
-            if current.version() != expected_version {
+            let current = abort(Counts::decode(counts_what(id), &current))?;
+            if current.version != expected_version {
                 return Ok(UpdateOutcome::Conflict {
-                    current_version: current.version(),
+                    current_version: current.version,
                 });
             }
             shares.insert(id, value.as_slice())?;
+            c.insert(id, &counts[..])?;
             Ok(UpdateOutcome::Updated)
         }))?;
         self.durable(outcome)
@@ -446,8 +480,8 @@ impl Storage for SledStorage {
         expected_epoch: u64,
     ) -> Result<UseOutcome, StorageError> {
         let outcome = finish(
-            self.shares
-                .transaction(|shares| count_in(shares, id.as_str(), kind, expected_epoch)),
+            self.counters
+                .transaction(|counts| count_in(counts, id.as_str(), kind, expected_epoch)),
         )?;
         match outcome {
             UseOutcome::Counted(_) => self.durable(outcome),
@@ -459,10 +493,10 @@ impl Storage for SledStorage {
         &self,
         batch: &[(ShareId, UseKind, u64)],
     ) -> Result<Vec<UseOutcome>, StorageError> {
-        let outcomes = finish(self.shares.transaction(|shares| {
+        let outcomes = finish(self.counters.transaction(|counts| {
             batch
                 .iter()
-                .map(|(id, kind, epoch)| count_in(shares, id.as_str(), *kind, *epoch))
+                .map(|(id, kind, epoch)| count_in(counts, id.as_str(), *kind, *epoch))
                 .collect::<TxResult<Vec<_>>>()
         }))?;
         self.durable(outcomes)
@@ -479,17 +513,20 @@ impl Storage for SledStorage {
         let settle = std::cell::RefCell::new(settle);
         let outcome = finish(
             (
-                &self.shares,
+                &self.counters,
                 &self.quota,
                 &self.throttle_share,
                 &self.throttle_client,
             )
-                .transaction(|(shares, quota, ts, tc)| {
-                    let Some(current) = shares.get(id)? else {
+                .transaction(|(counts, quota, ts, tc)| {
+                    // Check in the reference order (share, epoch, quota)
+                    // before writing anything, so that every refusal commits
+                    // nothing.
+                    let Some(current) = counts.get(id)? else {
                         return Ok(AccessOutcome::NotFound);
                     };
-                    let current = abort(decode_share(id, &current))?;
-                    if current.token_epoch() != access.expected_epoch {
+                    let c = abort(Counts::decode(counts_what(id), &current))?;
+                    if c.epoch != access.expected_epoch {
                         return Ok(AccessOutcome::EpochMoved);
                     }
                     if let (Some(c), Some(k)) = (access.charge, &qkey) {
@@ -506,6 +543,14 @@ impl Storage for SledStorage {
                             None => return Ok(AccessOutcome::QuotaExhausted { used }),
                         }
                     }
+                    let UseOutcome::Counted(count) =
+                        count_in(counts, id, UseKind::Access, access.expected_epoch)?
+                    else {
+                        return abort(Err(StorageError::Corrupt {
+                            what: format!("share {id}"),
+                            reason: "the access could not be counted".into(),
+                        }));
+                    };
                     self.fault("record_access:after_quota")?;
                     if let Some(settle) = settle.borrow_mut().as_mut() {
                         let state = read_throttle_tx(ts, tc, id, &ckey)?;
@@ -514,14 +559,7 @@ impl Storage for SledStorage {
                         self.fault("update_throttle:after_share_part")?;
                         tc.insert(ckey.as_slice(), abort(codec::encode(&next.client))?)?;
                     }
-                    let counted = abort(current.count_use(UseKind::Access).map_err(|e| {
-                        StorageError::Corrupt {
-                            what: format!("share {id}"),
-                            reason: e.to_string(),
-                        }
-                    }))?;
-                    shares.insert(id, abort(codec::encode(&counted))?)?;
-                    Ok(AccessOutcome::Recorded(UseCount::from(&counted)))
+                    Ok(AccessOutcome::Recorded(count))
                 }),
         )?;
         match outcome {
@@ -569,14 +607,19 @@ impl Storage for SledStorage {
             let id = share.id().as_str();
             let index = index_key(share);
             let removed = finish(
-                (&self.shares, &self.by_creator, &self.throttle_share).transaction(
-                    |(shares, idx, ts)| {
+                (
+                    &self.shares,
+                    &self.counters,
+                    &self.by_creator,
+                    &self.throttle_share,
+                )
+                    .transaction(|(shares, counts, idx, ts)| {
                         let gone = shares.remove(id)?.is_some();
+                        counts.remove(id)?;
                         idx.remove(index.as_slice())?;
                         let throttle = ts.remove(id)?.is_some();
                         Ok((gone, throttle))
-                    },
-                ),
+                    }),
             )?;
             report.shares += usize::from(removed.0);
             report.throttle_records += usize::from(removed.1);
