@@ -383,6 +383,83 @@ fn group_commit(budget: Duration, rows: &mut Vec<Row>) {
     }
 }
 
+/// SQLite's connection strategy: a writer plus a reader pool, against every
+/// read going through the single writer connection, with two threads reading.
+fn connection_strategy(budget: Duration, rows: &mut Vec<Row>) {
+    use sharelink_sqlite::{SqliteOptions, SqliteStorage};
+    use sharelink_testkit::fixtures::{ShareFixture, share_id};
+    const SHARES: u32 = 1000;
+    const PER_THREAD: u32 = 200;
+    let open = |readers| {
+        let dir = tempfile::tempdir().expect("dir");
+        let options = SqliteOptions {
+            readers,
+            ..SqliteOptions::default()
+        };
+        let store = SqliteStorage::open(dir.path().join("db.sqlite"), &options).expect("open");
+        let batch: Vec<(Share, Option<QuotaCharge>)> = (0..SHARES)
+            .map(|i| (ShareFixture::new(i).build(), None))
+            .collect();
+        store.insert_shares(&batch).expect("load");
+        (store, dir)
+    };
+    let (pooled, _d1) = open(4);
+    let (single, _d2) = open(0);
+    let reads = |store: &SqliteStorage| {
+        std::thread::scope(|scope| {
+            for t in 0..2u32 {
+                scope.spawn(move || {
+                    for i in 0..PER_THREAD {
+                        let id = share_id((i * 7 + t * 13) % SHARES);
+                        std::hint::black_box(store.get_share(&id).expect("get"));
+                    }
+                });
+            }
+        });
+    };
+    let p = compare(|| reads(&pooled), || reads(&single), budget);
+    let per = f64::from(2 * PER_THREAD);
+    rows.push(Row {
+        op: "get_share, 2 reader threads [sqlite, writer + 4 readers]".into(),
+        engine_ns: p.engine_ns / per,
+        baseline: "every read on the writer connection".into(),
+        baseline_ns: Some(p.baseline_ns / per),
+        target: "(connection strategy)".into(),
+    });
+    // The case the pool exists for: reads while a writer is committing (FULL).
+    const WRITES: u32 = 20;
+    let mixed = |store: &SqliteStorage| {
+        std::thread::scope(|scope| {
+            scope.spawn(|| {
+                for i in 0..WRITES {
+                    store
+                        .count_use(&share_id(i), UseKind::Preview, 0)
+                        .expect("count");
+                }
+            });
+            for t in 0..2u32 {
+                scope.spawn(move || {
+                    for i in 0..PER_THREAD {
+                        let id = share_id((i * 7 + t * 13) % SHARES);
+                        std::hint::black_box(store.get_share(&id).expect("get"));
+                    }
+                });
+            }
+        });
+    };
+    let p = compare(|| mixed(&pooled), || mixed(&single), budget);
+    rows.push(Row {
+        op: format!(
+            "{} reads + {WRITES} durable writes, per read [sqlite]",
+            2 * PER_THREAD
+        ),
+        engine_ns: p.engine_ns / per,
+        baseline: "every read on the writer connection".into(),
+        baseline_ns: Some(p.baseline_ns / per),
+        target: "(connection strategy)".into(),
+    });
+}
+
 // ----- scale mode ------------------------------------------------------------
 
 fn dir_size(path: &std::path::Path) -> u64 {
@@ -548,6 +625,7 @@ fn main() {
     ids_and_policy(budget, &mut rows);
     storage(budget, &mut rows);
     group_commit(budget, &mut rows);
+    connection_strategy(budget, &mut rows);
     println!(
         "sharelink bench report ({} mode, {} per comparison)\n",
         if full { "full" } else { "quick" },
