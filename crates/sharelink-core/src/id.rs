@@ -21,8 +21,40 @@ const ALPHABET: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmn
 ///
 /// A value of this type is always valid; the only constructors are
 /// [`ShareId::generate`] and the fallible [`FromStr`] / [`TryFrom`] parsers.
-#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct ShareId(String);
+/// It is stored inline (no heap allocation), which keeps token verification
+/// allocation-free for shares that are not members-only.
+#[derive(Clone)]
+pub struct ShareId {
+    len: u8,
+    bytes: [u8; ShareId::MAX_LEN],
+}
+
+impl PartialEq for ShareId {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_bytes() == other.as_bytes()
+    }
+}
+
+impl Eq for ShareId {}
+
+impl PartialOrd for ShareId {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for ShareId {
+    /// The order of the id strings.
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.as_bytes().cmp(other.as_bytes())
+    }
+}
+
+impl std::hash::Hash for ShareId {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.as_str().hash(state);
+    }
+}
 
 impl ShareId {
     /// Shortest accepted id (the PDS style, about 65 bits).
@@ -41,21 +73,25 @@ impl ShareId {
         len: usize,
     ) -> Result<Self, InputError> {
         check_len(len)?;
-        let mut out = String::with_capacity(len);
+        let mut out = [0u8; Self::MAX_LEN];
+        let mut filled = 0;
         let mut buf = [0u8; 32];
-        while out.len() < len {
+        while filled < len {
             rng.fill_bytes(&mut buf);
             for &b in &buf {
                 // 248 = 4 * 62: values at or above it would bias the digits.
                 if let Some(&digit) = ALPHABET.get(usize::from(b % 62)).filter(|_| b < 248) {
-                    out.push(char::from(digit));
-                    if out.len() == len {
+                    if let Some(slot) = out.get_mut(filled) {
+                        *slot = digit;
+                    }
+                    filled += 1;
+                    if filled == len {
                         break;
                     }
                 }
             }
         }
-        Ok(Self(out))
+        Ok(Self::from_checked(out.get(..len).unwrap_or_default()))
     }
 
     /// Parses an untrusted string. Never panics.
@@ -65,7 +101,25 @@ impl ShareId {
 
     /// The id as text.
     pub fn as_str(&self) -> &str {
-        &self.0
+        // Only ASCII alphanumerics are ever stored, so this cannot fail.
+        std::str::from_utf8(self.as_bytes()).unwrap_or_default()
+    }
+
+    fn as_bytes(&self) -> &[u8] {
+        self.bytes.get(..usize::from(self.len)).unwrap_or_default()
+    }
+
+    /// Builds an id from bytes already checked to be 11..=64 ASCII alphanumerics.
+    fn from_checked(bytes: &[u8]) -> Self {
+        let mut out = [0u8; Self::MAX_LEN];
+        let len = bytes.len().min(Self::MAX_LEN);
+        if let (Some(dst), Some(src)) = (out.get_mut(..len), bytes.get(..len)) {
+            dst.copy_from_slice(src);
+        }
+        Self {
+            len: u8::try_from(len).unwrap_or(u8::MAX),
+            bytes: out,
+        }
     }
 }
 
@@ -104,7 +158,7 @@ impl FromStr for ShareId {
             ));
         }
         check_len(s.len())?;
-        Ok(Self(s.to_owned()))
+        Ok(Self::from_checked(s.as_bytes()))
     }
 }
 
@@ -124,25 +178,25 @@ impl TryFrom<String> for ShareId {
 
 impl fmt::Display for ShareId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(self.as_str())
     }
 }
 
 impl fmt::Debug for ShareId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "ShareId({})", self.0)
+        write!(f, "ShareId({})", self.as_str())
     }
 }
 
 impl AsRef<str> for ShareId {
     fn as_ref(&self) -> &str {
-        &self.0
+        self.as_str()
     }
 }
 
 impl Serialize for ShareId {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.0)
+        s.serialize_str(self.as_str())
     }
 }
 
