@@ -121,6 +121,16 @@ CREATE TABLE IF NOT EXISTS throttle_client (share_id TEXT NOT NULL, client TEXT 
     PRIMARY KEY (share_id, client)) WITHOUT ROWID;
 ";
 
+/// One unit of a quota counter, under its limit, in one statement.
+fn charge_quota(conn: &Connection, kind: &str, day: &str) {
+    conn.execute(
+        "INSERT INTO quota (tenant, kind, day, used) VALUES ('acme', ?1, ?2, 1)
+         ON CONFLICT (tenant, kind, day) DO UPDATE SET used = used + 1 WHERE used < 4294967295",
+        [kind, day],
+    )
+    .expect("quota");
+}
+
 /// Hand-written rusqlite: the same rows as the engine, in one transaction
 /// each, with the same pragmas (WAL, the given `synchronous`).
 pub struct RawSqlite {
@@ -167,12 +177,7 @@ impl RawSqlite {
             params![id, 1_700_000_000_000i64 + self.next as i64, self.body],
         )
         .expect("insert");
-        tx.execute(
-            "INSERT INTO quota (tenant, kind, day, used) VALUES ('acme', 'create', '2026-01-01', 1)
-             ON CONFLICT (tenant, kind, day) DO UPDATE SET used = used + 1 WHERE used < 4294967295",
-            [],
-        )
-        .expect("quota");
+        charge_quota(&tx, "create", "2026-01-01");
         tx.commit().expect("commit");
     }
 
@@ -200,12 +205,7 @@ impl RawSqlite {
             [],
         )
         .expect("throttle");
-        tx.execute(
-            "INSERT INTO quota (tenant, kind, day, used) VALUES ('acme', 'access', '2026-01-01', 1)
-             ON CONFLICT (tenant, kind, day) DO UPDATE SET used = used + 1 WHERE used < 4294967295",
-            [],
-        )
-        .expect("quota");
+        charge_quota(&tx, "access", "2026-01-01");
         tx.execute(
             "UPDATE shares SET access_count = access_count + 1, version = version + 1 WHERE share_id = 's0'",
             [],
@@ -240,12 +240,7 @@ impl RawSqlite {
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .expect("tx");
-        tx.execute(
-            "INSERT INTO quota (tenant, kind, day, used) VALUES ('acme', 'access', '2026-01-02', 1)
-             ON CONFLICT (tenant, kind, day) DO UPDATE SET used = used + 1 WHERE used < 4294967295",
-            [],
-        )
-        .expect("quota");
+        charge_quota(&tx, "access", "2026-01-02");
         tx.commit().expect("commit");
     }
 }

@@ -110,6 +110,11 @@ impl World {
         self.engine.create_share_link(req).unwrap()
     }
 
+    /// Applies a creator's update that must succeed.
+    fn update(&self, id: &ShareId, req: UpdateShareRequest) -> Share {
+        self.engine.update_share_link(&self.alice, id, req).unwrap()
+    }
+
     fn token(&self, share: &Share, pw: Option<&str>, client: &str) -> Result<IssuedToken, Error> {
         self.engine.get_share_token(TokenRequest {
             share_id: share.id().clone(),
@@ -239,29 +244,23 @@ fn tokens_die_when_the_share_changes() {
     assert!(w.download(&share, &tok, "f1").is_ok());
 
     // A rename keeps tokens alive.
-    w.engine
-        .update_share_link(
-            &w.alice,
-            share.id(),
-            UpdateShareRequest {
-                name: Some(crate::fields::ShareName::new("renamed").unwrap()),
-                ..Default::default()
-            },
-        )
-        .unwrap();
+    w.update(
+        share.id(),
+        UpdateShareRequest {
+            name: Some(crate::fields::ShareName::new("renamed").unwrap()),
+            ..Default::default()
+        },
+    );
     assert!(w.download(&share, &tok, "f1").is_ok());
 
     // A password change revokes them.
-    w.engine
-        .update_share_link(
-            &w.alice,
-            share.id(),
-            UpdateShareRequest {
-                password: Some(Some(SharePassword::new("5678").unwrap())),
-                ..Default::default()
-            },
-        )
-        .unwrap();
+    w.update(
+        share.id(),
+        UpdateShareRequest {
+            password: Some(Some(SharePassword::new("5678").unwrap())),
+            ..Default::default()
+        },
+    );
     assert_eq!(
         w.download(&share, &tok, "f1").unwrap_err().code(),
         ErrorCode::ShareLinkTokenInvalid
@@ -322,16 +321,13 @@ fn only_the_creator_manages_a_share() {
 fn token_expires_with_the_clock_and_share_expiry() {
     let w = world();
     let share = w.create(&["f1"], None);
-    w.engine
-        .update_share_link(
-            &w.alice,
-            share.id(),
-            UpdateShareRequest {
-                expiration: Some(Some(t0() + Duration::seconds(600))),
-                ..Default::default()
-            },
-        )
-        .unwrap();
+    w.update(
+        share.id(),
+        UpdateShareRequest {
+            expiration: Some(Some(t0() + Duration::seconds(600))),
+            ..Default::default()
+        },
+    );
     let tok = w.token(&share, None, "c").unwrap();
     assert_eq!(tok.expires_in, 600, "capped by the share's expiration");
     w.clock.advance(Duration::seconds(599));
@@ -351,16 +347,13 @@ fn token_expires_with_the_clock_and_share_expiry() {
 fn download_limit_is_exact() {
     let w = world();
     let share = w.create(&["f1"], None);
-    w.engine
-        .update_share_link(
-            &w.alice,
-            share.id(),
-            UpdateShareRequest {
-                download_limit: Some(2),
-                ..Default::default()
-            },
-        )
-        .unwrap();
+    w.update(
+        share.id(),
+        UpdateShareRequest {
+            download_limit: Some(2),
+            ..Default::default()
+        },
+    );
     let tok = w.token(&share, None, "c").unwrap();
     assert!(w.download(&share, &tok, "f1").is_ok());
     assert!(w.download(&share, &tok, "f1").is_ok());
@@ -466,16 +459,13 @@ fn share_wide_ceiling_bounds_guesses_from_many_clients() {
 fn members_only_share() {
     let w = world();
     let share = w.create(&["f1"], None);
-    w.engine
-        .update_share_link(
-            &w.alice,
-            share.id(),
-            UpdateShareRequest {
-                audience: Some(Audience::MembersOnly),
-                ..Default::default()
-            },
-        )
-        .unwrap();
+    w.update(
+        share.id(),
+        UpdateShareRequest {
+            audience: Some(Audience::MembersOnly),
+            ..Default::default()
+        },
+    );
     assert_eq!(
         w.token(&share, None, "c").unwrap_err().code(),
         ErrorCode::ForbiddenNoPermissionShareLink
@@ -675,16 +665,13 @@ fn purge_removes_only_old_expired_and_cancelled_shares() {
     w.engine
         .cancel_share_link(&w.alice, cancelled.id())
         .unwrap();
-    w.engine
-        .update_share_link(
-            &w.alice,
-            expiring.id(),
-            UpdateShareRequest {
-                expiration: Some(Some(t0() + Duration::hours(1))),
-                ..Default::default()
-            },
-        )
-        .unwrap();
+    w.update(
+        expiring.id(),
+        UpdateShareRequest {
+            expiration: Some(Some(t0() + Duration::hours(1))),
+            ..Default::default()
+        },
+    );
     w.clock.advance(Duration::days(2));
     let report = w.engine.purge(Duration::days(7)).unwrap();
     assert_eq!(report.shares, 0, "nothing is older than the retention yet");
