@@ -9,6 +9,7 @@
 use chrono::{DateTime, Utc};
 
 use crate::file_policy::PolicyRefusal;
+use crate::grant::GrantError;
 use crate::id::ShareId;
 use crate::quota::QuotaExhausted;
 use crate::scope::ScopeError;
@@ -66,6 +67,8 @@ pub enum ErrorCode {
     QuotaExhaustedShareLinkCreate,
     /// The tenant's daily share-access quota is used up.
     QuotaExhaustedShareLinkAccess,
+    /// A download URL is malformed, expired, revoked or for another file.
+    DownloadUrlInvalid,
     /// The storage backend failed.
     InternalError,
     /// Optimistic concurrency kept conflicting after bounded retries.
@@ -97,6 +100,7 @@ impl ErrorCode {
             Self::ForbiddenFileTypeDownload => "ForbiddenFileType.Download",
             Self::QuotaExhaustedShareLinkCreate => "QuotaExhausted.ShareLinkCreate",
             Self::QuotaExhaustedShareLinkAccess => "QuotaExhausted.ShareLinkAccess",
+            Self::DownloadUrlInvalid => "DownloadUrlInvalid",
             Self::InternalError => "InternalError",
             Self::ServiceUnavailable => "ServiceUnavailable",
         }
@@ -120,7 +124,8 @@ impl ErrorCode {
             | Self::ShareLinkPreviewLimitExceeded
             | Self::ShareLinkDownloadLimitExceeded
             | Self::ShareLinkSaveLimitExceeded
-            | Self::ForbiddenFileTypeDownload => 403,
+            | Self::ForbiddenFileTypeDownload
+            | Self::DownloadUrlInvalid => 403,
             Self::NotFoundShareLink | Self::NotFoundFile => 404,
             Self::TooManyRequests
             | Self::QuotaExhaustedShareLinkCreate
@@ -131,7 +136,7 @@ impl ErrorCode {
     }
 
     /// Every code, for exhaustive tests and documentation tables.
-    pub const ALL: [ErrorCode; 23] = [
+    pub const ALL: [ErrorCode; 24] = [
         Self::InvalidParameter,
         Self::InvalidParameterMissing,
         Self::InvalidParameterOutOfRange,
@@ -153,6 +158,7 @@ impl ErrorCode {
         Self::ForbiddenFileTypeDownload,
         Self::QuotaExhaustedShareLinkCreate,
         Self::QuotaExhaustedShareLinkAccess,
+        Self::DownloadUrlInvalid,
         Self::InternalError,
         Self::ServiceUnavailable,
     ];
@@ -251,6 +257,9 @@ pub enum Error {
     /// The file-type policy refused a download.
     #[error(transparent)]
     Policy(#[from] PolicyRefusal),
+    /// A download URL was refused.
+    #[error(transparent)]
+    Grant(#[from] GrantError),
     /// Password guessing is being throttled.
     #[error(transparent)]
     Throttled(#[from] ThrottleRefusal),
@@ -282,6 +291,7 @@ impl Error {
             Self::Token(_) => ErrorCode::ShareLinkTokenInvalid,
             Self::Quota(e) => e.code(),
             Self::Policy(_) => ErrorCode::ForbiddenFileTypeDownload,
+            Self::Grant(e) => e.code(),
             Self::Throttled(_) => ErrorCode::TooManyRequests,
             Self::Scope(e) => e.code(),
             Self::Storage(_) => ErrorCode::InternalError,

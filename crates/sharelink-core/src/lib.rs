@@ -90,6 +90,7 @@ pub mod events;
 pub mod fault;
 pub mod fields;
 pub mod file_policy;
+pub mod grant;
 pub mod id;
 pub mod memory;
 pub mod memory_catalog;
@@ -105,14 +106,15 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::EngineConfig;
 pub use engine::{
     AccessRequest, AnonymousShareView, CreateShareRequest, Engine, EngineBuilder,
-    FileAuthorization, IssuedToken, ListAuthorization, SecureRng, SharePageView, TokenRequest,
-    UpdateShareRequest,
+    FileAuthorization, IssuedGrant, IssuedToken, ListAuthorization, RedeemedGrant, SecureRng,
+    SharePageView, TokenRequest, UpdateShareRequest,
 };
 pub use error::{Error, ErrorCode, InputError};
 pub use events::{Event, EventSink, NoEvents, RecordedEvents};
 pub use fault::{FaultInjector, NoFaults};
 pub use fields::{ClientKey, Creator, Description, DriveId, FileId, ShareName, TenantId, UserId};
 pub use file_policy::{FileTypePolicy, MatchedRule, PolicyRefusal};
+pub use grant::{DownloadGrant, GrantError, GrantedShare, SignedGrant};
 pub use id::ShareId;
 pub use memory::MemoryStorage;
 pub use memory_catalog::MemoryCatalog;

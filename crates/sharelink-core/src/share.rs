@@ -210,7 +210,8 @@ pub struct Permissions {
 }
 
 impl Permissions {
-    fn disables(&self, action: Action) -> bool {
+    /// Whether `action` is switched off on the share.
+    pub fn disables(&self, action: Action) -> bool {
         match action {
             Action::Preview => self.disable_preview,
             Action::Download => self.disable_download,

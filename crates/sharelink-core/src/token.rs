@@ -499,22 +499,43 @@ impl KeyRing {
 
     /// Signs `claims` with the active key.
     pub fn sign(&self, claims: &TokenClaims) -> ShareToken {
+        ShareToken(self.seal(VERSION, &claims.encode()))
+    }
+
+    /// Builds `<version>.<active key id>.<b64 payload>.<b64 MAC>`. Each kind
+    /// of signed text has its own `version` prefix, which the MAC covers, so
+    /// one kind can never be replayed as another.
+    pub(crate) fn seal(&self, version: &str, payload: &[u8]) -> String {
         let key = self.active();
-        let payload = claims.encode();
         let mut text = String::with_capacity(
-            VERSION.len() + key.id.0.len() + payload.len() * 4 / 3 + 4 + 2 + 44,
+            version.len() + key.id.0.len() + payload.len() * 4 / 3 + 4 + 2 + 44,
         );
-        text.push_str(VERSION);
+        text.push_str(version);
         text.push('.');
         text.push_str(&key.id.0);
         text.push('.');
-        URL_SAFE_NO_PAD.encode_string(&payload, &mut text);
+        URL_SAFE_NO_PAD.encode_string(payload, &mut text);
         let mut mac = key.mac.clone();
         mac.update(text.as_bytes());
         let tag = mac.finalize().into_bytes();
         text.push('.');
         URL_SAFE_NO_PAD.encode_string(tag, &mut text);
-        ShareToken(text)
+        text
+    }
+
+    /// Checks an envelope's MAC under the key it names, in constant time.
+    pub(crate) fn check_seal(&self, envelope: &Envelope<'_>) -> Result<&KeyId, TokenError> {
+        let key = self.find(envelope.key_id).ok_or(TokenError::UnknownKey)?;
+        let mut mac = key.mac.clone();
+        mac.update(envelope.signed.as_bytes());
+        // Constant time: `constant_time_eq` folds the XOR of all 32 bytes
+        // behind an optimization barrier (cheaper than `subtle`'s per-byte
+        // volatile reads, same guarantee for a fixed-length tag).
+        let computed: [u8; MAC_LEN] = mac.finalize().into_bytes().into();
+        if !constant_time_eq::constant_time_eq_32(&computed, &envelope.tag) {
+            return Err(TokenError::BadSignature);
+        }
+        Ok(&key.id)
     }
 
     /// Verifies a parsed token at `now`: known key, matching MAC (constant
@@ -525,16 +546,7 @@ impl KeyRing {
         token: UnverifiedToken<'_>,
         now: DateTime<Utc>,
     ) -> Result<VerifiedToken, TokenError> {
-        let key = self.find(token.key_id).ok_or(TokenError::UnknownKey)?;
-        let mut mac = key.mac.clone();
-        mac.update(token.signed.as_bytes());
-        // Constant time: `constant_time_eq` folds the XOR of all 32 bytes
-        // behind an optimization barrier (cheaper than `subtle`'s per-byte
-        // volatile reads, same guarantee for a fixed-length tag).
-        let computed: [u8; MAC_LEN] = mac.finalize().into_bytes().into();
-        if !constant_time_eq::constant_time_eq_32(&computed, &token.tag) {
-            return Err(TokenError::BadSignature);
-        }
+        let key_id = self.check_seal(&token.envelope)?.clone();
         let claims = token.claims;
         let now_ms = now.timestamp_millis();
         if claims.expires_s.saturating_mul(1000) <= now_ms {
@@ -547,10 +559,7 @@ impl KeyRing {
         {
             return Err(TokenError::NotYetValid);
         }
-        Ok(VerifiedToken {
-            claims,
-            key_id: key.id.clone(),
-        })
+        Ok(VerifiedToken { claims, key_id })
     }
 
     /// Parses and verifies token text in one step.
@@ -578,16 +587,14 @@ impl fmt::Debug for ShareToken {
 
 /// A token that has the right shape but is not yet trusted.
 pub struct UnverifiedToken<'a> {
-    signed: &'a str,
-    key_id: &'a str,
-    tag: [u8; MAC_LEN],
+    envelope: Envelope<'a>,
     claims: TokenClaims,
 }
 
 impl fmt::Debug for UnverifiedToken<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("UnverifiedToken")
-            .field("key_id", &self.key_id)
+            .field("key_id", &self.envelope.key_id)
             .field("claims", &self.claims)
             .finish_non_exhaustive()
     }
@@ -597,15 +604,50 @@ impl<'a> UnverifiedToken<'a> {
     /// Parses untrusted text. Checks the length cap first, then the shape.
     /// Never panics.
     pub fn parse(text: &'a str) -> Result<Self, TokenError> {
+        let envelope = Envelope::parse(text, VERSION, MAX_TOKEN_LEN)?;
+        // Claims are at most a few hundred bytes: decode on the stack.
+        let mut payload = [0u8; MAX_CLAIMS_LEN];
+        let len = URL_SAFE_NO_PAD
+            .decode_slice(envelope.payload_b64, &mut payload[..])
+            .map_err(|_| TokenError::Malformed("bad claims encoding"))?;
+        let claims = TokenClaims::decode(payload.get(..len).unwrap_or_default())?;
+        Ok(Self { envelope, claims })
+    }
+
+    /// The claims, unverified: do not trust them for anything but routing.
+    pub fn claims_unverified(&self) -> &TokenClaims {
+        &self.claims
+    }
+
+    /// The key id the token names.
+    pub fn key_id(&self) -> &str {
+        self.envelope.key_id
+    }
+}
+
+/// The outer shape shared by every signed text:
+/// `<version>.<key id>.<b64 payload>.<b64 MAC>`, checked but not yet trusted.
+pub(crate) struct Envelope<'a> {
+    /// Everything the MAC covers (all but the last dot and the tag).
+    signed: &'a str,
+    pub(crate) key_id: &'a str,
+    pub(crate) payload_b64: &'a str,
+    tag: [u8; MAC_LEN],
+}
+
+impl<'a> Envelope<'a> {
+    /// Splits untrusted text. Checks the length cap first, then the shape.
+    /// Never panics.
+    pub(crate) fn parse(text: &'a str, version: &str, max_len: usize) -> Result<Self, TokenError> {
         if text.is_empty() {
             return Err(TokenError::Missing);
         }
-        if text.len() > MAX_TOKEN_LEN {
+        if text.len() > max_len {
             return Err(TokenError::TooLong { len: text.len() });
         }
         let shape = || TokenError::Malformed("expected 4 dot-separated parts");
-        let (version, rest) = text.split_once('.').ok_or(TokenError::UnsupportedVersion)?;
-        if version != VERSION {
+        let (found, rest) = text.split_once('.').ok_or(TokenError::UnsupportedVersion)?;
+        if found != version {
             return Err(TokenError::UnsupportedVersion);
         }
         let (key_id, rest) = rest.split_once('.').ok_or_else(shape)?;
@@ -628,28 +670,12 @@ impl<'a> UnverifiedToken<'a> {
         if tag_len != MAC_LEN || tag_b64.len() != 43 {
             return Err(TokenError::Malformed("bad signature length"));
         }
-        // Claims are at most a few hundred bytes: decode on the stack.
-        let mut payload = [0u8; MAX_CLAIMS_LEN];
-        let len = URL_SAFE_NO_PAD
-            .decode_slice(payload_b64, &mut payload[..])
-            .map_err(|_| TokenError::Malformed("bad claims encoding"))?;
-        let claims = TokenClaims::decode(payload.get(..len).unwrap_or_default())?;
         Ok(Self {
             signed,
             key_id,
+            payload_b64,
             tag,
-            claims,
         })
-    }
-
-    /// The claims, unverified: do not trust them for anything but routing.
-    pub fn claims_unverified(&self) -> &TokenClaims {
-        &self.claims
-    }
-
-    /// The key id the token names.
-    pub fn key_id(&self) -> &str {
-        self.key_id
     }
 }
 

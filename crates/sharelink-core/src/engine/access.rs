@@ -262,7 +262,7 @@ impl Engine {
     }
 
     /// Finds a file and checks that it lies inside the share.
-    fn locate(&self, share: &Share, file_id: &FileId) -> Result<FileMeta, Error> {
+    pub(super) fn locate(&self, share: &Share, file_id: &FileId) -> Result<FileMeta, Error> {
         let depth = self.config.max_scope_depth;
         let meta = self
             .catalog

@@ -7,6 +7,7 @@
 //! rules live in the pure modules, not here.
 
 mod access;
+mod grants;
 mod manage;
 mod requests;
 
@@ -17,6 +18,7 @@ use chrono::{DateTime, Utc};
 use rand::{CryptoRng, RngCore};
 
 pub use access::{FileAuthorization, IssuedToken, ListAuthorization};
+pub use grants::{IssuedGrant, RedeemedGrant};
 pub use manage::MAX_LIST_LIMIT;
 pub use requests::{
     AccessRequest, AnonymousShareView, CreateShareRequest, SharePageView, TokenRequest,

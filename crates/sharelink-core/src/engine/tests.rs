@@ -777,3 +777,109 @@ fn batch_create_matches_single_creates() {
     }
     assert!(w.engine.create_share_links(Vec::new()).is_empty());
 }
+
+#[test]
+fn download_grant_counts_once_and_dies_with_the_share() {
+    let w = world();
+    let share = w.create(&["docs"], Some("pw"));
+    let token = w.token(&share, Some("pw"), "c1").unwrap();
+    let auth = w.download(&share, &token, "deep").unwrap();
+    assert_eq!(auth.share.counters().download, 1);
+    let issued = w.engine.grant_shared_download(&auth, Some(60)).unwrap();
+    assert_eq!(issued.expires_at, t0() + Duration::seconds(60));
+    let text = issued.grant.expose_secret();
+
+    // Fetching twice counts nothing more.
+    for _ in 0..2 {
+        let redeemed = w.engine.redeem_download_grant(text, &fid("deep")).unwrap();
+        assert_eq!(redeemed.file.name, "deep.txt");
+        assert_eq!(redeemed.share.unwrap().counters().download, 1);
+    }
+    // Another file id in the URL is refused.
+    let err = w
+        .engine
+        .redeem_download_grant(text, &fid("secret"))
+        .unwrap_err();
+    assert_eq!(err.code(), ErrorCode::DownloadUrlInvalid);
+
+    // Disabling download refuses the URL; re-enabling lets it work again.
+    w.update(
+        share.id(),
+        UpdateShareRequest {
+            disable_download: Some(true),
+            ..Default::default()
+        },
+    );
+    let err = w
+        .engine
+        .redeem_download_grant(text, &fid("deep"))
+        .unwrap_err();
+    assert_eq!(err.code(), ErrorCode::DownloadUrlInvalid);
+    w.update(
+        share.id(),
+        UpdateShareRequest {
+            disable_download: Some(false),
+            ..Default::default()
+        },
+    );
+    assert!(w.engine.redeem_download_grant(text, &fid("deep")).is_ok());
+
+    // A password change revokes it; so does cancel.
+    w.update(
+        share.id(),
+        UpdateShareRequest {
+            password: Some(Some(SharePassword::new("new").unwrap())),
+            ..Default::default()
+        },
+    );
+    let err = w
+        .engine
+        .redeem_download_grant(text, &fid("deep"))
+        .unwrap_err();
+    assert_eq!(err.code(), ErrorCode::DownloadUrlInvalid);
+    w.engine.cancel_share_link(&w.alice, share.id()).unwrap();
+    let err = w
+        .engine
+        .redeem_download_grant(text, &fid("deep"))
+        .unwrap_err();
+    assert_eq!(err.code(), ErrorCode::ShareLinkCancelled);
+}
+
+#[test]
+fn download_grant_expires() {
+    let w = world();
+    let share = w.create(&["f1"], None);
+    let token = w.token(&share, None, "c1").unwrap();
+    let auth = w.download(&share, &token, "f1").unwrap();
+    let issued = w.engine.grant_shared_download(&auth, None).unwrap();
+    w.clock.advance(Duration::seconds(899));
+    assert!(
+        w.engine
+            .redeem_download_grant(issued.grant.expose_secret(), &fid("f1"))
+            .is_ok()
+    );
+    w.clock.advance(Duration::seconds(1));
+    let err = w
+        .engine
+        .redeem_download_grant(issued.grant.expose_secret(), &fid("f1"))
+        .unwrap_err();
+    assert!(matches!(
+        err,
+        Error::Grant(crate::grant::GrantError::Expired { .. })
+    ));
+    // Drive grants need the file to exist.
+    assert!(
+        w.engine
+            .grant_drive_download(&w.drive, &fid("nope"), None)
+            .is_err()
+    );
+    let g = w
+        .engine
+        .grant_drive_download(&w.drive, &fid("f1"), None)
+        .unwrap();
+    let r = w
+        .engine
+        .redeem_download_grant(g.grant.expose_secret(), &fid("f1"))
+        .unwrap();
+    assert!(r.share.is_none());
+}

@@ -1,0 +1,141 @@
+//! Download URLs: issue a signed grant after an authorized download, and
+//! redeem it when the URL is fetched.
+//!
+//! A download is **counted once, when the grant is issued** (through
+//! [`Engine::authorize_download`]). Fetching the URL, however often within
+//! its lifetime (resumed or ranged downloads), counts nothing more; it only
+//! checks that the share is still usable at the same token epoch, that
+//! download is still enabled and that the file is still inside the share.
+
+use chrono::{DateTime, Utc};
+
+use crate::error::Error;
+use crate::fields::{DriveId, FileId};
+use crate::grant::{DownloadGrant, GrantError, GrantedShare, SignedGrant};
+use crate::scope::{FileMeta, ScopeError};
+use crate::share::{Action, Share};
+
+use super::{Engine, FileAuthorization};
+
+/// A freshly signed download grant.
+#[derive(Debug, Clone)]
+pub struct IssuedGrant {
+    /// The grant text, for the download URL.
+    pub grant: SignedGrant,
+    /// When it expires.
+    pub expires_at: DateTime<Utc>,
+}
+
+/// A verified download grant: the file to stream.
+#[derive(Debug, Clone)]
+pub struct RedeemedGrant {
+    /// The file.
+    pub file: FileMeta,
+    /// The share it was granted through, as it is now.
+    pub share: Option<Share>,
+}
+
+impl Engine {
+    /// Signs a download URL grant for a download the engine already
+    /// authorized (and counted). `expire_sec`: `None`/0 = 900, at most 115200.
+    pub fn grant_shared_download(
+        &self,
+        auth: &FileAuthorization,
+        expire_sec: Option<u32>,
+    ) -> Result<IssuedGrant, Error> {
+        let share = GrantedShare {
+            share_id: auth.share.id().clone(),
+            token_epoch: auth.share.token_epoch(),
+        };
+        self.sign_grant(
+            auth.share.drive_id().clone(),
+            auth.file.file_id.clone(),
+            Some(share),
+            expire_sec,
+        )
+    }
+
+    /// Signs a download URL grant for a drive owner's own file. The host must
+    /// have checked that the caller may read `drive`.
+    pub fn grant_drive_download(
+        &self,
+        drive: &DriveId,
+        file: &FileId,
+        expire_sec: Option<u32>,
+    ) -> Result<IssuedGrant, Error> {
+        if self
+            .catalog
+            .file(drive, file)
+            .map_err(ScopeError::from)?
+            .is_none()
+        {
+            return Err(ScopeError::NotInShare.into());
+        }
+        self.sign_grant(drive.clone(), file.clone(), None, expire_sec)
+    }
+
+    /// Verifies grant text from a download URL that names `file_id`. Counts
+    /// nothing: the download was counted when the grant was issued.
+    pub fn redeem_download_grant(
+        &self,
+        text: &str,
+        file_id: &FileId,
+    ) -> Result<RedeemedGrant, Error> {
+        let now = self.clock.now();
+        let grant = {
+            let keys = self
+                .keys
+                .read()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            DownloadGrant::verify(text, &keys, now)?
+        };
+        if grant.file_id() != file_id {
+            return Err(GrantError::WrongFile.into());
+        }
+        let Some(granted) = grant.share() else {
+            let file = self
+                .catalog
+                .file(grant.drive_id(), file_id)
+                .map_err(ScopeError::from)?
+                .ok_or(ScopeError::NotInShare)?;
+            return Ok(RedeemedGrant { file, share: None });
+        };
+        let share = self.load(&granted.share_id)?;
+        if share.drive_id() != grant.drive_id() {
+            return Err(GrantError::WrongFile.into());
+        }
+        share.check_usable(now)?;
+        if share.token_epoch() != granted.token_epoch {
+            return Err(GrantError::Revoked.into());
+        }
+        if share.permissions().disables(Action::Download) {
+            return Err(GrantError::DownloadDisabled.into());
+        }
+        let file = self.locate(&share, file_id)?;
+        Ok(RedeemedGrant {
+            file,
+            share: Some(share),
+        })
+    }
+
+    fn sign_grant(
+        &self,
+        drive: DriveId,
+        file: FileId,
+        share: Option<GrantedShare>,
+        expire_sec: Option<u32>,
+    ) -> Result<IssuedGrant, Error> {
+        let now = self.clock.now();
+        let grant = DownloadGrant::new(drive, file, share, expire_sec, now)?;
+        let signed = grant.sign(
+            &self
+                .keys
+                .read()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        );
+        Ok(IssuedGrant {
+            grant: signed,
+            expires_at: grant.expires_at(),
+        })
+    }
+}
