@@ -97,6 +97,7 @@ pub mod memory_catalog;
 pub mod password;
 pub mod quota;
 pub mod scope;
+pub mod search;
 pub mod share;
 pub mod storage;
 pub mod throttle;
@@ -121,6 +122,7 @@ pub use memory_catalog::MemoryCatalog;
 pub use password::{PasswordHash, PasswordHasher, SharePassword};
 pub use quota::{QuotaExhausted, QuotaKey, QuotaKind, QuotaPolicy, TenantPolicy};
 pub use scope::{CatalogError, FileCatalog, FileKind, FileMeta, ListTarget, ScopeError};
+pub use search::ShareFilter;
 pub use share::{
     Action, Audience, Counters, Limits, Member, Moderation, Permissions, Share, ShareError,
     ShareFiles, ShareStatus, UseKind,

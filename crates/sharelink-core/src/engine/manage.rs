@@ -8,6 +8,7 @@ use crate::id::ShareId;
 use crate::password::{PasswordHash, SharePassword};
 use crate::quota::QuotaKind;
 use crate::scope::ScopeError;
+use crate::search::ShareFilter;
 use crate::share::{Member, Share, ShareFiles, ShareSpec, ShareUpdate};
 use crate::storage::{InsertOutcome, ListMarker, QuotaCharge, ShareQuery, StorageError};
 
@@ -208,6 +209,66 @@ impl Engine {
             items: page.items,
             next_marker: page.next_marker.map(|m| m.encode()).unwrap_or_default(),
         })
+    }
+
+    /// The caller's shares that match `filter`, newest first (PDS
+    /// SearchShareLink). Cancelled shares are included unless the filter
+    /// asks for a status. `limit` is 1..=100 (0 means 100). With
+    /// `count_total`, the page also carries the number of matching shares
+    /// (this reads every share of the caller).
+    pub fn search_share_links(
+        &self,
+        caller: &Member,
+        filter: &ShareFilter,
+        limit: usize,
+        marker: &str,
+        count_total: bool,
+    ) -> Result<(SharePageView, Option<u64>), Error> {
+        if limit > MAX_LIST_LIMIT {
+            return Err(InputError::out_of_range("limit", format!("0..={MAX_LIST_LIMIT}")).into());
+        }
+        let limit = if limit == 0 { MAX_LIST_LIMIT } else { limit };
+        let mut cursor = if marker.is_empty() {
+            None
+        } else {
+            Some(ListMarker::decode(marker)?)
+        };
+        let mut items = Vec::new();
+        let mut more = false;
+        let mut total = 0u64;
+        loop {
+            let page = self.storage.list_shares(&ShareQuery {
+                tenant: caller.tenant.clone(),
+                creator: caller.user_id.clone(),
+                include_cancelled: true,
+                limit: MAX_LIST_LIMIT,
+                marker: cursor.take(),
+            })?;
+            for share in page.items {
+                if !filter.matches(&share) {
+                    continue;
+                }
+                if items.len() < limit {
+                    items.push(share);
+                } else {
+                    more = true;
+                    total += 1;
+                    if !count_total {
+                        break;
+                    }
+                }
+            }
+            match page.next_marker {
+                Some(next) if !(more && !count_total) => cursor = Some(next),
+                _ => break,
+            }
+        }
+        let next_marker = match items.last() {
+            Some(last) if more => ListMarker::after(last).encode(),
+            _ => String::new(),
+        };
+        let total = count_total.then(|| total + items.len() as u64);
+        Ok((SharePageView { items, next_marker }, total))
     }
 
     /// The public view of a share (PDS GetShareLinkByAnonymous): masked

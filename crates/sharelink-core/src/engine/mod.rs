@@ -158,6 +158,12 @@ impl Engine {
             .unwrap_or(self.config.default_tenant)
     }
 
+    /// The current instant on the engine's clock (for hosts that compute
+    /// `Retry-After` or display times consistently with the engine).
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
     /// The configuration.
     pub fn config(&self) -> &EngineConfig {
         &self.config

@@ -1,0 +1,235 @@
+//! Wire errors: always a JSON body `{"code", "message", "requestId"}` plus
+//! the `x-ca-request-id` header, with the status of the core's error table.
+//!
+//! Core errors map through [`ErrorCode`]; the few codes that exist only at
+//! the HTTP layer (authentication, malformed bodies, unknown routes) are the
+//! constants of [`WireCode`].
+
+use std::borrow::Cow;
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Utc};
+use sharelink_core::{Error, ErrorCode, InputError};
+
+use crate::host::{AuthError, CopyError};
+
+/// Codes the HTTP layer adds to the core's table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum WireCode {
+    /// 401: the access token is missing, unknown or expired.
+    AccessTokenInvalid,
+    /// 403: the caller may not use that drive (or act for another user).
+    ForbiddenNoPermission,
+    /// 400: the body is not valid JSON, or not a JSON object.
+    InvalidParameterWrongFormat,
+    /// 400: a field or value this server does not support.
+    InvalidParameterNotSupported,
+    /// 413: the body exceeds the configured limit.
+    RequestBodyTooLarge,
+    /// 404: no such route.
+    NotFound,
+    /// 405: the route exists with another method.
+    MethodNotAllowed,
+    /// 409: a file with that name exists in the copy target.
+    AlreadyExistFile,
+}
+
+impl WireCode {
+    /// The code string.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::AccessTokenInvalid => "AccessTokenInvalid",
+            Self::ForbiddenNoPermission => "ForbiddenNoPermission",
+            Self::InvalidParameterWrongFormat => "InvalidParameterWrongFormat",
+            Self::InvalidParameterNotSupported => "InvalidParameterNotSupported",
+            Self::RequestBodyTooLarge => "RequestBodyTooLarge",
+            Self::NotFound => "NotFound",
+            Self::MethodNotAllowed => "MethodNotAllowed",
+            Self::AlreadyExistFile => "AlreadyExist.File",
+        }
+    }
+
+    /// Its HTTP status.
+    pub const fn http_status(self) -> u16 {
+        match self {
+            Self::AccessTokenInvalid => 401,
+            Self::ForbiddenNoPermission => 403,
+            Self::InvalidParameterWrongFormat | Self::InvalidParameterNotSupported => 400,
+            Self::RequestBodyTooLarge => 413,
+            Self::NotFound => 404,
+            Self::MethodNotAllowed => 405,
+            Self::AlreadyExistFile => 409,
+        }
+    }
+
+    /// Every HTTP-layer code, for tests and documentation.
+    pub const ALL: [WireCode; 8] = [
+        Self::AccessTokenInvalid,
+        Self::ForbiddenNoPermission,
+        Self::InvalidParameterWrongFormat,
+        Self::InvalidParameterNotSupported,
+        Self::RequestBodyTooLarge,
+        Self::NotFound,
+        Self::MethodNotAllowed,
+        Self::AlreadyExistFile,
+    ];
+}
+
+/// An error on its way to the wire.
+#[derive(Debug, Clone)]
+pub struct ApiError {
+    status: StatusCode,
+    code: Cow<'static, str>,
+    message: String,
+    retry_after_secs: Option<u64>,
+}
+
+impl ApiError {
+    /// An error with an explicit status, code and message.
+    pub fn new(
+        status: u16,
+        code: impl Into<Cow<'static, str>>,
+        message: impl Into<String>,
+    ) -> Self {
+        Self {
+            status: StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+            code: code.into(),
+            message: message.into(),
+            retry_after_secs: None,
+        }
+    }
+
+    /// An HTTP-layer error.
+    pub fn wire(code: WireCode, message: impl Into<String>) -> Self {
+        Self::new(code.http_status(), code.as_str(), message)
+    }
+
+    /// A core error code with a message.
+    pub fn core(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self::new(code.http_status(), code.as_str(), message)
+    }
+
+    /// A malformed or missing input.
+    pub fn input(e: InputError) -> Self {
+        Self::core(e.code(), e.to_string())
+    }
+
+    /// `500 InternalError`, with a message that reveals nothing internal.
+    pub fn internal() -> Self {
+        Self::core(
+            ErrorCode::InternalError,
+            "The request has been failed due to some unknown error.",
+        )
+    }
+
+    /// Maps an engine error, keeping its retry-after for 429s. Internal
+    /// failures are logged here (without secrets) and answered generically.
+    pub fn from_engine(e: &Error, now: DateTime<Utc>) -> Self {
+        let code = e.code();
+        if code == ErrorCode::InternalError {
+            tracing::error!(error = %e, "engine failure");
+            return Self::internal();
+        }
+        let mut out = Self::core(code, e.to_string());
+        out.retry_after_secs = e.retry_after().map(|at| {
+            let ms = u64::try_from((at - now).num_milliseconds()).unwrap_or(0);
+            ms.div_ceil(1000).max(1)
+        });
+        out
+    }
+
+    /// The HTTP status.
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+    /// The code string.
+    pub fn code(&self) -> &str {
+        &self.code
+    }
+    /// The message.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+    /// Seconds until a refused caller may retry (sent as `Retry-After`).
+    pub fn retry_after_secs(&self) -> Option<u64> {
+        self.retry_after_secs
+    }
+}
+
+impl From<InputError> for ApiError {
+    fn from(e: InputError) -> Self {
+        Self::input(e)
+    }
+}
+
+impl From<AuthError> for ApiError {
+    fn from(e: AuthError) -> Self {
+        match e {
+            AuthError::InvalidToken(_) => Self::wire(WireCode::AccessTokenInvalid, e.to_string()),
+            AuthError::Unavailable(_) => {
+                tracing::error!(error = %e, "authenticator failure");
+                Self::internal()
+            }
+        }
+    }
+}
+
+impl From<CopyError> for ApiError {
+    fn from(e: CopyError) -> Self {
+        match &e {
+            CopyError::NameTaken { .. } => Self::wire(WireCode::AlreadyExistFile, e.to_string()),
+            CopyError::ParentNotFound(_) => Self::core(ErrorCode::NotFoundFile, e.to_string()),
+            CopyError::ParentNotFolder(_) | CopyError::IntoItself => {
+                Self::core(ErrorCode::InvalidParameter, e.to_string())
+            }
+            CopyError::Store(_) => {
+                tracing::error!(error = %e, "drive store failure during copy");
+                Self::internal()
+            }
+        }
+    }
+}
+
+impl From<sharelink_core::CatalogError> for ApiError {
+    fn from(e: sharelink_core::CatalogError) -> Self {
+        tracing::error!(error = %e, "drive store failure");
+        Self::internal()
+    }
+}
+
+/// The error as it sits in a response until the request-id middleware
+/// writes the body (it is the one that knows the request id).
+#[derive(Debug, Clone)]
+pub(crate) struct PendingError(pub(crate) ApiError);
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut res = self.status.into_response();
+        if let Some(secs) = self.retry_after_secs {
+            if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
+                res.headers_mut().insert(header::RETRY_AFTER, v);
+            }
+        }
+        // Rendered without a request id here; `observe` re-renders it with one.
+        let body = render(&self, "");
+        res.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        res.extensions_mut().insert(PendingError(self));
+        *res.body_mut() = body.into();
+        res
+    }
+}
+
+/// The JSON body of an error.
+pub(crate) fn render(e: &ApiError, request_id: &str) -> String {
+    serde_json::json!({
+        "code": e.code,
+        "message": e.message,
+        "requestId": request_id,
+    })
+    .to_string()
+}

@@ -1,0 +1,541 @@
+//! `POST /v2/file/*` and `GET /v2/file/download`.
+//!
+//! With `share_id`, the share token comes from `x-share-token` and the
+//! engine decides; with `drive_id`, the caller's access token and the
+//! host's [`DriveStore::may_access`] decide.
+
+use std::io::Read;
+
+use axum::Json;
+use axum::body::Body;
+use axum::extract::{Query, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use sharelink_core::{
+    AccessRequest, DriveId, FileAuthorization, FileId, FileKind, FileMeta, InputError, ListTarget,
+    Share, ShareId,
+};
+
+use super::{Api, blocking, page_limit, seconds};
+use crate::ShareApi;
+use crate::error::ApiError;
+use crate::extract::{RequestHead, json_body, required};
+use crate::files::{MAX_FILE_PAGE, page_entries};
+use crate::host::{
+    Authenticator, Category, ChildPage, ChildQuery, DriveStore, FileEntry, FileOrder,
+};
+use crate::wire::{
+    CopyFileBody, CopyWire, DownloadQuery, DownloadUrlWire, FilePage, FileWire, GetDownloadUrlBody,
+    GetFileBody, ListFileBody, format_time,
+};
+
+/// Size of the chunks a download is streamed in.
+const CHUNK: usize = 64 * 1024;
+
+/// Whether a file operation goes through a share or straight to a drive.
+enum Target {
+    Share(ShareId),
+    Drive(DriveId),
+}
+
+fn target(share_id: Option<String>, drive_id: Option<String>) -> Result<Target, ApiError> {
+    match (
+        share_id.filter(|s| !s.is_empty()),
+        drive_id.filter(|s| !s.is_empty()),
+    ) {
+        (Some(s), _) => Ok(Target::Share(s.parse().map_err(ApiError::input)?)),
+        (None, Some(d)) => Ok(Target::Drive(DriveId::new(d)?)),
+        (None, None) => Err(ApiError::input(InputError::Missing {
+            field: "share_id or drive_id",
+        })),
+    }
+}
+
+impl<A: Authenticator, D: DriveStore> ShareApi<A, D> {
+    fn entry_of(&self, meta: &FileMeta) -> Result<FileEntry, ApiError> {
+        Ok(self
+            .drives
+            .entry(&meta.drive_id, &meta.file_id)?
+            .ok_or_else(|| not_found_file(&meta.file_id))?)
+    }
+
+    /// A file of a drive the caller may use.
+    fn drive_file(
+        &self,
+        head: &RequestHead,
+        drive: &DriveId,
+        file: &FileId,
+    ) -> Result<FileEntry, ApiError> {
+        let caller = self.caller(head)?;
+        self.check_drive(&caller.member, drive)?;
+        self.drives
+            .entry(drive, file)?
+            .ok_or_else(|| not_found_file(file))
+    }
+
+    fn access<'a>(
+        &self,
+        head: &'a RequestHead,
+        share: &'a ShareId,
+        file: &'a FileId,
+        caller: Option<&'a sharelink_core::Member>,
+    ) -> AccessRequest<'a> {
+        AccessRequest {
+            token: head.share_token.as_ref().map_or("", |t| t.0.as_str()),
+            share_id: share,
+            file_id: file,
+            caller,
+        }
+    }
+
+    /// Authorizes (and counts) a download through a share; folders are
+    /// refused before anything is counted.
+    fn shared_download(
+        &self,
+        head: &RequestHead,
+        share: &ShareId,
+        file: &FileId,
+    ) -> Result<FileAuthorization, ApiError> {
+        let caller = self.optional_caller(head)?.map(|c| c.member);
+        let req = self.access(head, share, file, caller.as_ref());
+        let seen = self.engine.authorize_get(&req).map_err(|e| self.fail(&e))?;
+        if seen.file.kind == FileKind::Folder {
+            return Err(folder_download(file));
+        }
+        self.engine
+            .authorize_download(&req)
+            .map_err(|e| self.fail(&e))
+    }
+
+    fn download_url(&self, head: &RequestHead, file: &FileId, query: &str) -> String {
+        let base = self
+            .config
+            .public_base_url
+            .as_deref()
+            .unwrap_or(&head.base_url)
+            .trim_end_matches('/');
+        format!(
+            "{base}/v2/file/download?file_id={}&{query}",
+            percent_encode(file.as_str())
+        )
+    }
+}
+
+/// ListFile.
+pub(crate) async fn list<A: Authenticator, D: DriveStore>(
+    State(api): State<Api<A, D>>,
+    head: RequestHead,
+    body: Body,
+) -> Result<Json<FilePage>, ApiError> {
+    let b: ListFileBody = json_body(body, api.config.max_body_bytes).await?;
+    blocking(move || {
+        let target = target(b.share_id, b.drive_id)?;
+        let parent = FileId::new(required(b.parent_file_id, "parent_file_id")?)?;
+        let query = ChildQuery {
+            limit: page_limit(b.limit, MAX_FILE_PAGE)?,
+            marker: b.marker.unwrap_or_default(),
+            order_by: match b.order_by.as_deref().filter(|s| !s.is_empty()) {
+                None => FileOrder::CreatedAt,
+                Some(o) => FileOrder::from_wire(o)?,
+            },
+            descending: match b.order_direction.as_deref().unwrap_or("") {
+                "" | "ASC" | "asc" => false,
+                "DESC" | "desc" => true,
+                other => {
+                    return Err(ApiError::input(InputError::Invalid {
+                        field: "order_direction",
+                        reason: format!("expected ASC or DESC, got {other:?}"),
+                    }));
+                }
+            },
+            kind: match b.kind.as_deref().unwrap_or("") {
+                "" => None,
+                "file" => Some(FileKind::File),
+                "folder" => Some(FileKind::Folder),
+                other => {
+                    return Err(ApiError::input(InputError::Invalid {
+                        field: "type",
+                        reason: format!("expected file or folder, got {other:?}"),
+                    }));
+                }
+            },
+            category: match b.category.as_deref().filter(|s| !s.is_empty()) {
+                None => None,
+                Some(c) => Some(Category::from_wire(c)?),
+            },
+        };
+        let uploading = match b.status.as_deref().unwrap_or("") {
+            "" | "available" => false,
+            "uploading" => true,
+            other => {
+                return Err(ApiError::input(InputError::Invalid {
+                    field: "status",
+                    reason: format!("expected available or uploading, got {other:?}"),
+                }));
+            }
+        };
+        let domain = api.config.domain_id.clone();
+        match target {
+            Target::Share(share_id) => {
+                let caller = api.optional_caller(&head)?.map(|c| c.member);
+                let req = api.access(&head, &share_id, &parent, caller.as_ref());
+                let auth = api.engine.authorize_list(&req).map_err(|e| api.fail(&e))?;
+                let drive = auth.share.drive_id().clone();
+                let page = if uploading {
+                    ChildPage::default()
+                } else {
+                    match auth.target {
+                        ListTarget::SharedItems(_) => {
+                            let metas = api
+                                .engine
+                                .shared_items(&auth.share)
+                                .map_err(|e| api.fail(&e))?;
+                            let mut entries = Vec::with_capacity(metas.len());
+                            for m in &metas {
+                                if let Some(e) = api.drives.entry(&drive, &m.file_id)? {
+                                    entries.push(e);
+                                }
+                            }
+                            page_entries(entries, &query)?
+                        }
+                        ListTarget::DriveRoot => api.drives.list_children(&drive, None, &query)?,
+                        ListTarget::Folder(folder) => {
+                            api.drives.list_children(&drive, Some(&folder), &query)?
+                        }
+                    }
+                };
+                Ok(Json(file_page(page, &domain, Some(&auth.share))))
+            }
+            Target::Drive(drive) => {
+                let caller = api.caller(&head)?;
+                api.check_drive(&caller.member, &drive)?;
+                let folder = if parent.as_str() == sharelink_core::scope::ROOT_ID {
+                    None
+                } else {
+                    let e = api
+                        .drives
+                        .entry(&drive, &parent)?
+                        .ok_or_else(|| not_found_file(&parent))?;
+                    if e.meta.kind != FileKind::Folder {
+                        return Err(ApiError::input(InputError::Invalid {
+                            field: "parent_file_id",
+                            reason: "not a folder".into(),
+                        }));
+                    }
+                    Some(parent)
+                };
+                let page = if uploading {
+                    ChildPage::default()
+                } else {
+                    api.drives.list_children(&drive, folder.as_ref(), &query)?
+                };
+                Ok(Json(file_page(page, &domain, None)))
+            }
+        }
+    })
+    .await
+}
+
+/// GetFile.
+pub(crate) async fn get<A: Authenticator, D: DriveStore>(
+    State(api): State<Api<A, D>>,
+    head: RequestHead,
+    body: Body,
+) -> Result<Json<FileWire>, ApiError> {
+    let b: GetFileBody = json_body(body, api.config.max_body_bytes).await?;
+    blocking(move || {
+        let target = target(b.share_id, b.drive_id)?;
+        let file = FileId::new(required(b.file_id, "file_id")?)?;
+        let domain = &api.config.domain_id;
+        match target {
+            Target::Share(share_id) => {
+                let caller = api.optional_caller(&head)?.map(|c| c.member);
+                let req = api.access(&head, &share_id, &file, caller.as_ref());
+                let auth = api.engine.authorize_get(&req).map_err(|e| api.fail(&e))?;
+                let entry = api.entry_of(&auth.file)?;
+                Ok(Json(FileWire::of(&entry, domain, Some(&auth.share))))
+            }
+            Target::Drive(drive) => {
+                let entry = api.drive_file(&head, &drive, &file)?;
+                Ok(Json(FileWire::of(&entry, domain, None)))
+            }
+        }
+    })
+    .await
+}
+
+/// GetDownloadUrl: authorizes (and, through a share, counts) the download
+/// and returns a signed URL on this server that counts nothing when fetched.
+pub(crate) async fn get_download_url<A: Authenticator, D: DriveStore>(
+    State(api): State<Api<A, D>>,
+    head: RequestHead,
+    body: Body,
+) -> Result<Json<DownloadUrlWire>, ApiError> {
+    let b: GetDownloadUrlBody = json_body(body, api.config.max_body_bytes).await?;
+    blocking(move || {
+        let target = target(b.share_id, b.drive_id)?;
+        let file = FileId::new(required(b.file_id, "file_id")?)?;
+        let expire_sec = seconds(b.expire_sec, "expire_sec")?;
+        // Checked before anything is counted.
+        sharelink_core::grant::grant_lifetime(expire_sec)?;
+        let (entry, issued, scope) = match target {
+            Target::Share(share_id) => {
+                let auth = api.shared_download(&head, &share_id, &file)?;
+                let issued = api
+                    .engine
+                    .grant_shared_download(&auth, expire_sec)
+                    .map_err(|e| api.fail(&e))?;
+                (
+                    api.entry_of(&auth.file)?,
+                    issued,
+                    format!("share_id={share_id}"),
+                )
+            }
+            Target::Drive(drive) => {
+                let entry = api.drive_file(&head, &drive, &file)?;
+                if entry.meta.kind == FileKind::Folder {
+                    return Err(folder_download(&file));
+                }
+                let issued = api
+                    .engine
+                    .grant_drive_download(&drive, &file, expire_sec)
+                    .map_err(|e| api.fail(&e))?;
+                (
+                    entry,
+                    issued,
+                    format!("drive_id={}", percent_encode(drive.as_str())),
+                )
+            }
+        };
+        let query = format!("{scope}&grant={}", issued.grant.expose_secret());
+        let url = api.download_url(&head, &file, &query);
+        Ok(Json(DownloadUrlWire {
+            internal_url: url.clone(),
+            url,
+            cdn_url: String::new(),
+            expiration: format_time(issued.expires_at),
+            method: "GET",
+            size: entry.meta.size,
+            content_hash_name: if entry.content_hash.is_some() {
+                "sha1".into()
+            } else {
+                String::new()
+            },
+            content_hash: entry.content_hash.unwrap_or_default(),
+        }))
+    })
+    .await
+}
+
+/// DownloadFile: streams the bytes. Accepts a signed URL (`grant`, counted
+/// when it was issued), a share token (counted now) or, for a drive, the
+/// owner's access token.
+pub(crate) async fn download<A: Authenticator, D: DriveStore>(
+    State(api): State<Api<A, D>>,
+    head: RequestHead,
+    query: Result<Query<DownloadQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, ApiError> {
+    let Query(q) = query.map_err(|e| {
+        ApiError::input(InputError::Invalid {
+            field: "query",
+            reason: e.body_text(),
+        })
+    })?;
+    let drives = api.drives.clone();
+    let (meta, reader) = blocking(move || {
+        let file = FileId::new(required(q.file_id, "file_id")?)?;
+        let meta = if let Some(grant) = q.grant.filter(|g| !g.is_empty()) {
+            let redeemed = api
+                .engine
+                .redeem_download_grant(&grant, &file)
+                .map_err(|e| api.fail(&e))?;
+            redeemed.file
+        } else {
+            match target(q.share_id, q.drive_id)? {
+                Target::Share(share_id) => api.shared_download(&head, &share_id, &file)?.file,
+                Target::Drive(drive) => {
+                    let entry = api.drive_file(&head, &drive, &file)?;
+                    if entry.meta.kind == FileKind::Folder {
+                        return Err(folder_download(&file));
+                    }
+                    entry.meta
+                }
+            }
+        };
+        let reader = drives.open(&meta)?;
+        Ok((meta, reader))
+    })
+    .await?;
+    Ok(stream_file(&meta, reader))
+}
+
+/// CopyFile ("save to my drive"): needs the access token, and with
+/// `share_id` the share token too. 201 for a file; 202 and `async_task_id`
+/// for a folder.
+pub(crate) async fn copy<A: Authenticator, D: DriveStore>(
+    State(api): State<Api<A, D>>,
+    head: RequestHead,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let b: CopyFileBody = json_body(body, api.config.max_body_bytes).await?;
+    let (status, wire) = blocking(move || {
+        let caller = api.caller(&head)?;
+        let target = target(b.share_id, b.drive_id.clone())?;
+        let file = FileId::new(required(b.file_id, "file_id")?)?;
+        let to_drive = match (b.to_drive_id.filter(|s| !s.is_empty()), &target) {
+            (Some(d), _) => DriveId::new(d)?,
+            (None, Target::Drive(d)) => d.clone(),
+            (None, Target::Share(_)) => {
+                return Err(ApiError::input(InputError::Missing {
+                    field: "to_drive_id",
+                }));
+            }
+        };
+        let to_parent = FileId::new(required(b.to_parent_file_id, "to_parent_file_id")?)?;
+        api.check_drive(&caller.member, &to_drive)?;
+        let source = match target {
+            Target::Share(share_id) => {
+                let req = api.access(&head, &share_id, &file, Some(&caller.member));
+                api.engine
+                    .authorize_copy(&req, &caller.member)
+                    .map_err(|e| api.fail(&e))?
+                    .file
+            }
+            Target::Drive(drive) => api.drive_file(&head, &drive, &file)?.meta,
+        };
+        let to_parent = (to_parent.as_str() != sharelink_core::scope::ROOT_ID).then_some(to_parent);
+        let outcome = api.drives.copy(
+            &source,
+            &to_drive,
+            to_parent.as_ref(),
+            b.auto_rename.unwrap_or(false),
+        )?;
+        let folder = source.kind == FileKind::Folder;
+        let wire = CopyWire {
+            domain_id: api.config.domain_id.clone(),
+            drive_id: outcome.file.drive_id.to_string(),
+            file_id: outcome.file.file_id.to_string(),
+            async_task_id: if folder {
+                Some(
+                    outcome
+                        .async_task_id
+                        .unwrap_or_else(|| format!("copy-{}", outcome.file.file_id)),
+                )
+            } else {
+                None
+            },
+        };
+        let status = if folder {
+            StatusCode::ACCEPTED
+        } else {
+            StatusCode::CREATED
+        };
+        Ok((status, wire))
+    })
+    .await?;
+    Ok((status, Json(wire)).into_response())
+}
+
+fn file_page(page: ChildPage, domain: &str, share: Option<&Share>) -> FilePage {
+    FilePage {
+        items: page
+            .items
+            .iter()
+            .map(|e| FileWire::of(e, domain, share))
+            .collect(),
+        next_marker: page.next_marker,
+    }
+}
+
+fn not_found_file(file: &FileId) -> ApiError {
+    ApiError::core(
+        sharelink_core::ErrorCode::NotFoundFile,
+        format!("The resource file {file} cannot be found. Please check."),
+    )
+}
+
+fn folder_download(file: &FileId) -> ApiError {
+    ApiError::input(InputError::Invalid {
+        field: "file_id",
+        reason: format!("{file} is a folder; only files can be downloaded"),
+    })
+}
+
+/// Streams `reader` from a blocking thread, in [`CHUNK`]-sized pieces.
+fn stream_file(meta: &FileMeta, mut reader: Box<dyn Read + Send>) -> Response {
+    let (tx, rx) = tokio::sync::mpsc::channel::<std::io::Result<Vec<u8>>>(4);
+    tokio::task::spawn_blocking(move || {
+        loop {
+            let mut buf = vec![0u8; CHUNK];
+            match reader.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => {
+                    buf.truncate(n);
+                    if tx.blocking_send(Ok(buf)).is_err() {
+                        break; // the client went away
+                    }
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    tracing::error!(error = %e, "reading file content failed");
+                    let _ = tx.blocking_send(Err(e));
+                    break;
+                }
+            }
+        }
+    });
+    let stream = futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|item| (item, rx))
+    });
+    let mut res = Response::new(Body::from_stream(stream));
+    let mime = meta
+        .mime_type
+        .as_deref()
+        .unwrap_or("application/octet-stream");
+    if let Ok(v) = HeaderValue::from_str(mime) {
+        res.headers_mut().insert(header::CONTENT_TYPE, v);
+    }
+    let disposition = format!(
+        "attachment; filename*=UTF-8''{}",
+        percent_encode(&meta.name)
+    );
+    if let Ok(v) = HeaderValue::from_str(&disposition) {
+        res.headers_mut().insert(header::CONTENT_DISPOSITION, v);
+    }
+    res.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, no-store"),
+    );
+    res
+}
+
+/// RFC 3986 percent-encoding of everything but unreserved characters.
+fn percent_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percent_encoding() {
+        assert_eq!(percent_encode("a b/ç.txt"), "a%20b%2F%C3%A7.txt");
+        assert_eq!(percent_encode("A-z_0.~"), "A-z_0.~");
+    }
+
+    #[test]
+    fn folder_errors_are_400() {
+        let e = folder_download(&FileId::new("x").unwrap());
+        assert_eq!(e.status(), 400);
+        assert_eq!(crate::WireCode::AlreadyExistFile.http_status(), 409);
+    }
+}

@@ -1,0 +1,186 @@
+//! What the host provides: who the caller is, and its drives.
+//!
+//! Both traits are synchronous: the router always calls them on a blocking
+//! thread (`spawn_blocking`), never on the async runtime's workers, so an
+//! implementation may query a database or a file system directly.
+
+use std::io::Read;
+
+use chrono::{DateTime, Utc};
+use sharelink_core::{
+    CatalogError, Creator, DriveId, FileCatalog, FileId, FileKind, FileMeta, Member,
+};
+
+/// The signed-in caller, as the host's [`Authenticator`] resolves it.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    /// Tenant and user id.
+    pub member: Member,
+    /// Profile shown (masked) to receivers of the caller's shares.
+    pub profile: Creator,
+}
+
+/// Why an access token was refused.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum AuthError {
+    /// The token is unknown, expired or malformed: `401 AccessTokenInvalid`.
+    #[error("AccessToken is invalid. {0}")]
+    InvalidToken(String),
+    /// The authenticator itself failed: `500 InternalError`.
+    #[error("authentication failed: {0}")]
+    Unavailable(String),
+}
+
+/// Resolves `Authorization: Bearer <access token>` to a caller.
+///
+/// The router passes only the token text (after `Bearer `). It never logs
+/// it. Return [`AuthError::InvalidToken`] for any token you do not accept.
+pub trait Authenticator: Send + Sync + 'static {
+    /// The caller this access token belongs to.
+    fn authenticate(&self, access_token: &str) -> Result<Caller, AuthError>;
+}
+
+/// A file as the wire shows it: the engine's [`FileMeta`] plus the
+/// timestamps and content hash PDS clients display.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileEntry {
+    /// Identity, parent, name, kind, MIME type and size.
+    pub meta: FileMeta,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+    /// Last modification time.
+    pub updated_at: DateTime<Utc>,
+    /// Upper-case hex SHA-1 of the content (PDS `content_hash`), if known.
+    pub content_hash: Option<String>,
+}
+
+/// Sort key of a folder listing (PDS `order_by`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileOrder {
+    /// By name.
+    Name,
+    /// By creation time (PDS default).
+    CreatedAt,
+    /// By modification time.
+    UpdatedAt,
+    /// By size.
+    Size,
+}
+
+/// PDS's file categories (`category` of ListFile and of each file).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Category {
+    /// Installation packages (`apk`, `ipa`, ...).
+    App,
+    /// Archives.
+    Zip,
+    /// Images.
+    Image,
+    /// Documents.
+    Doc,
+    /// Video.
+    Video,
+    /// Audio.
+    Audio,
+    /// Anything else.
+    Others,
+}
+
+/// One page request of a folder listing.
+#[derive(Debug, Clone)]
+pub struct ChildQuery {
+    /// Page size, 1..=100.
+    pub limit: usize,
+    /// The previous page's `next_marker`, or empty for the first page.
+    pub marker: String,
+    /// Sort key.
+    pub order_by: FileOrder,
+    /// Descending instead of ascending.
+    pub descending: bool,
+    /// Only files or only folders.
+    pub kind: Option<FileKind>,
+    /// Only this category.
+    pub category: Option<Category>,
+}
+
+/// One page of a folder listing.
+#[derive(Debug, Clone, Default)]
+pub struct ChildPage {
+    /// The entries, in the requested order.
+    pub items: Vec<FileEntry>,
+    /// Marker of the next page; empty on the last page.
+    pub next_marker: String,
+}
+
+/// The result of copying a file or folder into a drive.
+#[derive(Debug, Clone)]
+pub struct CopyOutcome {
+    /// The new file (or folder) in the target drive.
+    pub file: FileMeta,
+    /// For folders copied in the background, the task id the client may
+    /// poll. `None` when the copy is complete on return.
+    pub async_task_id: Option<String>,
+}
+
+/// Why a copy failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CopyError {
+    /// A file with that name exists in the target folder and `auto_rename`
+    /// is off: `409 AlreadyExist.File`.
+    #[error("a file named {name:?} already exists in the target folder")]
+    NameTaken {
+        /// The clashing name.
+        name: String,
+    },
+    /// The target folder does not exist in the target drive: `404 NotFound.File`.
+    #[error("the target folder {0} cannot be found")]
+    ParentNotFound(String),
+    /// The target is a file, not a folder: `400 InvalidParameter`.
+    #[error("the target {0} is not a folder")]
+    ParentNotFolder(String),
+    /// A folder cannot be copied into itself or its own descendants.
+    #[error("a folder cannot be copied into itself")]
+    IntoItself,
+    /// The host's store failed: `500 InternalError`.
+    #[error(transparent)]
+    Store(#[from] CatalogError),
+}
+
+/// The host's drives: metadata (through [`FileCatalog`], which the engine
+/// also uses for scope checks), listings, access checks, copies and content.
+pub trait DriveStore: FileCatalog + 'static {
+    /// Whether `caller` may read and write `drive` (list, get, download,
+    /// share its files, copy into it).
+    fn may_access(&self, caller: &Member, drive: &DriveId) -> Result<bool, CatalogError>;
+
+    /// The wire view of one file, or `Ok(None)` if the drive has no such file.
+    fn entry(&self, drive: &DriveId, file: &FileId) -> Result<Option<FileEntry>, CatalogError>;
+
+    /// One page of the children of `parent` (`None` = the drive's root).
+    /// The parent has been checked to be a folder of the drive.
+    /// [`page_entries`](crate::page_entries) implements ordering, filters
+    /// and markers over an in-memory list.
+    fn list_children(
+        &self,
+        drive: &DriveId,
+        parent: Option<&FileId>,
+        query: &ChildQuery,
+    ) -> Result<ChildPage, CatalogError>;
+
+    /// Copies `source` (and, for a folder, everything below it) into
+    /// `to_parent` (`None` = root) of `to_drive`. With `auto_rename`, a
+    /// clashing name gets a suffix instead of failing.
+    fn copy(
+        &self,
+        source: &FileMeta,
+        to_drive: &DriveId,
+        to_parent: Option<&FileId>,
+        auto_rename: bool,
+    ) -> Result<CopyOutcome, CopyError>;
+
+    /// Opens a file's content for reading. Called on a blocking thread; the
+    /// router streams what it reads.
+    fn open(&self, file: &FileMeta) -> Result<Box<dyn Read + Send>, CatalogError>;
+}

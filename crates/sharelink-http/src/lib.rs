@@ -1,0 +1,219 @@
+//! # sharelink-http
+//!
+//! The PDS wire format over HTTP: an axum [`Router`] that a host mounts, so
+//! that existing PDS clients (the official SDKs, `curl`) work against a
+//! [`sharelink_core::Engine`] unchanged.
+//!
+//! The router is generic over two host traits ([`host`]):
+//! - an [`Authenticator`] that turns `Authorization: Bearer <access token>`
+//!   into a [`Caller`];
+//! - a [`DriveStore`] that owns the files: metadata, listings, copies,
+//!   content, and who may use which drive.
+//!
+//! Share-link rules live in the engine, not here: this crate parses wire
+//! JSON into engine calls and maps errors to `{code, message, requestId}`.
+//!
+//! ## Endpoints
+//!
+//! | method and path | auth | success |
+//! |---|---|---|
+//! | `POST /v2/share_link/create` | bearer | 201 `ShareLink` |
+//! | `POST /v2/share_link/get` | bearer (creator) | 200 `ShareLink` |
+//! | `POST /v2/share_link/update` | bearer (creator) | 200 `ShareLink` |
+//! | `POST /v2/share_link/cancel` | bearer (creator) | 204, no body |
+//! | `POST /v2/share_link/list` | bearer | 200 `{items, next_marker}` |
+//! | `POST /v2/share_link/search` | bearer | 200 `{items, next_marker, total_count}` |
+//! | `POST /v2/share_link/get_by_anonymous` | none | 200 public view |
+//! | `POST /v2/share_link/get_share_token` | none | 200 `{share_token, expires_in, expire_time}` |
+//! | `POST /v2/file/list` | `x-share-token` (with `share_id`) or bearer (with `drive_id`) | 200 `{items, next_marker}` |
+//! | `POST /v2/file/get` | same | 200 `File` |
+//! | `POST /v2/file/get_download_url` | same | 200 `{url, expiration, size, ...}` |
+//! | `POST /v2/file/copy` | `x-share-token` **and** bearer | 201 file, 202 folder + `async_task_id` |
+//! | `GET /v2/file/download` | signed URL, `x-share-token` or bearer | 200 bytes |
+//!
+//! ## Behaviour
+//!
+//! - Every error has a JSON body `{"code", "message", "requestId"}` and every
+//!   response an `x-ca-request-id` header. Quota and throttle refusals are
+//!   429 with `Retry-After`. Bad input is a 400 `InvalidParameter*`, never a
+//!   500; bodies over [`ApiConfig::max_body_bytes`] are 413.
+//! - Unknown JSON fields and `x-acs-*` headers are accepted; a Host header
+//!   carrying a scheme (as the Python SDK sends it) is accepted.
+//! - Engine, authenticator and drive-store calls run on blocking threads
+//!   (`spawn_blocking`), never on the runtime's workers.
+//! - Each request gets a `tracing` span (method, path, `x-acs-action`,
+//!   request id). Tokens, passwords and bodies are never recorded.
+//! - **Downloads are counted once, when authorized**: at `get_download_url`
+//!   (the URL it returns is a signed grant that counts nothing when fetched)
+//!   or at `GET /v2/file/download` with `x-share-token`.
+
+mod error;
+mod extract;
+mod files;
+mod handlers;
+pub mod host;
+mod observe;
+mod wire;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::routing::{get, post};
+use sharelink_core::Engine;
+
+pub use error::{ApiError, WireCode};
+pub use extract::{REQUEST_ID_HEADER, SHARE_TOKEN_HEADER};
+pub use files::{MAX_FILE_PAGE, category_of, extension_of, page_entries};
+pub use host::{
+    AuthError, Authenticator, Caller, Category, ChildPage, ChildQuery, CopyError, CopyOutcome,
+    DriveStore, FileEntry, FileOrder,
+};
+pub use wire::{format_time, parse_expiration};
+
+/// Settings of the HTTP layer.
+#[derive(Debug, Clone)]
+pub struct ApiConfig {
+    /// Largest accepted request body, in bytes (default 64 KiB).
+    pub max_body_bytes: usize,
+    /// The `domain_id` shown on files (PDS's tenant domain).
+    pub domain_id: String,
+    /// Base of download URLs, e.g. `https://share.example.com`. `None`: taken
+    /// from the request's Host header (fine behind a trusted proxy or on
+    /// loopback; set it when clients reach you through another name).
+    pub public_base_url: Option<String>,
+    /// Prefix of the page URL shown as `share_url` (the share id is
+    /// appended), e.g. `https://share.example.com/s/`. `None`: no `share_url`.
+    pub share_page_prefix: Option<String>,
+}
+
+impl Default for ApiConfig {
+    fn default() -> Self {
+        Self {
+            max_body_bytes: 64 * 1024,
+            domain_id: "sharelink".into(),
+            public_base_url: None,
+            share_page_prefix: None,
+        }
+    }
+}
+
+/// Everything the handlers share: the engine, the host's traits, settings.
+pub struct ShareApi<A, D> {
+    engine: Arc<Engine>,
+    auth: Arc<A>,
+    drives: Arc<D>,
+    config: ApiConfig,
+}
+
+impl<A, D> std::fmt::Debug for ShareApi<A, D> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ShareApi")
+            .field("engine", &self.engine)
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<A: Authenticator, D: DriveStore> ShareApi<A, D> {
+    /// The API over `engine`, whose file catalogue must be `drives` (or
+    /// agree with it).
+    pub fn new(engine: Arc<Engine>, auth: Arc<A>, drives: Arc<D>, config: ApiConfig) -> Self {
+        Self {
+            engine,
+            auth,
+            drives,
+            config,
+        }
+    }
+
+    /// The router: every PDS endpoint above, JSON errors for unknown routes
+    /// and methods, request ids, tracing spans and panic safety. Serve it
+    /// with `into_make_service_with_connect_info::<SocketAddr>()` so that
+    /// password throttling can key on the client's address.
+    pub fn router(self) -> Router {
+        let state = Arc::new(self);
+        Router::new()
+            .route(
+                "/v2/share_link/create",
+                post(handlers::share_links::create::<A, D>),
+            )
+            .route(
+                "/v2/share_link/get",
+                post(handlers::share_links::get::<A, D>),
+            )
+            .route(
+                "/v2/share_link/update",
+                post(handlers::share_links::update::<A, D>),
+            )
+            .route(
+                "/v2/share_link/cancel",
+                post(handlers::share_links::cancel::<A, D>),
+            )
+            .route(
+                "/v2/share_link/list",
+                post(handlers::share_links::list::<A, D>),
+            )
+            .route(
+                "/v2/share_link/search",
+                post(handlers::share_links::search::<A, D>),
+            )
+            .route(
+                "/v2/share_link/get_by_anonymous",
+                post(handlers::share_links::get_by_anonymous::<A, D>),
+            )
+            .route(
+                "/v2/share_link/get_share_token",
+                post(handlers::share_links::get_share_token::<A, D>),
+            )
+            .route("/v2/file/list", post(handlers::files::list::<A, D>))
+            .route("/v2/file/get", post(handlers::files::get::<A, D>))
+            .route(
+                "/v2/file/get_download_url",
+                post(handlers::files::get_download_url::<A, D>),
+            )
+            .route("/v2/file/copy", post(handlers::files::copy::<A, D>))
+            .route("/v2/file/download", get(handlers::files::download::<A, D>))
+            .fallback(observe::not_found)
+            .method_not_allowed_fallback(observe::method_not_allowed)
+            .with_state(state)
+            .layer(axum::middleware::from_fn(observe::observe))
+    }
+}
+
+/// Serves `router` on `listener` until `shutdown` resolves, then stops
+/// accepting connections and lets in-flight requests finish.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    router: Router,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
+}
+
+/// Resolves on Ctrl-C or (on Unix) SIGTERM: the usual shutdown signal for
+/// [`serve`].
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+}

@@ -1,0 +1,103 @@
+//! The one middleware every request passes: request id, tracing span,
+//! panic safety, and the final JSON body of errors.
+
+use std::panic::AssertUnwindSafe;
+use std::time::Instant;
+
+use axum::body::Body;
+use axum::extract::Request;
+use axum::http::{HeaderValue, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use futures_util::FutureExt as _;
+use rand::RngCore as _;
+use tracing::Instrument as _;
+
+use crate::error::{ApiError, PendingError, WireCode, render};
+use crate::extract::REQUEST_ID_HEADER;
+
+/// Gives the request an id and a span, turns a panic into a JSON 500, and
+/// writes error bodies with the request id.
+pub(crate) async fn observe(req: Request, next: Next) -> Response {
+    let request_id = new_request_id();
+    let action = req
+        .headers()
+        .get("x-acs-action")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .take(64)
+        .collect::<String>();
+    // Only the path: query strings can carry download grants.
+    let span = tracing::info_span!(
+        "request",
+        method = %req.method(),
+        path = %req.uri().path(),
+        action = %action,
+        request_id = %request_id,
+    );
+    let started = Instant::now();
+    let mut res = match AssertUnwindSafe(next.run(req).instrument(span.clone()))
+        .catch_unwind()
+        .await
+    {
+        Ok(res) => res,
+        Err(_) => {
+            span.in_scope(|| tracing::error!("handler panicked"));
+            ApiError::internal().into_response()
+        }
+    };
+    if let Some(PendingError(e)) = res.extensions_mut().remove::<PendingError>() {
+        *res.body_mut() = Body::from(render(&e, &request_id));
+        res.headers_mut().remove(header::CONTENT_LENGTH);
+        span.in_scope(|| {
+            tracing::info!(
+                status = res.status().as_u16(),
+                code = e.code(),
+                elapsed_us = started.elapsed().as_micros() as u64,
+                "refused"
+            );
+        });
+    } else {
+        span.in_scope(|| {
+            tracing::info!(
+                status = res.status().as_u16(),
+                elapsed_us = started.elapsed().as_micros() as u64,
+                "done"
+            );
+        });
+    }
+    if let Ok(v) = HeaderValue::from_str(&request_id) {
+        res.headers_mut().insert(REQUEST_ID_HEADER, v);
+    }
+    res
+}
+
+/// Unknown route.
+pub(crate) async fn not_found() -> ApiError {
+    ApiError::wire(WireCode::NotFound, "The requested API does not exist.")
+}
+
+/// Known route, wrong method.
+pub(crate) async fn method_not_allowed() -> ApiError {
+    ApiError::wire(
+        WireCode::MethodNotAllowed,
+        "The HTTP method is not allowed for this API.",
+    )
+}
+
+/// `8B2A4C1E-5D6F-4A7B-9C0D-1E2F3A4B5C6D`: 128 random bits, PDS's shape.
+fn new_request_id() -> String {
+    let mut b = [0u8; 16];
+    rand::thread_rng().fill_bytes(&mut b);
+    let hex: String = b.iter().map(|x| format!("{x:02X}")).collect();
+    format!(
+        "{}-{}-{}-{}-{}",
+        &hex[0..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..32]
+    )
+}

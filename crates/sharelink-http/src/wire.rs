@@ -1,0 +1,477 @@
+//! The PDS JSON shapes: request bodies as the SDK sends them (every field
+//! optional, unknown fields ignored) and responses with PDS's field names.
+//! Times are RFC 3339 UTC to the millisecond; `""` means "never expires".
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::{Deserialize, Serialize};
+use sharelink_core::{AnonymousShareView, FileKind, InputError, Moderation, Share, ShareFiles};
+
+use crate::files::{category_of, extension_of};
+use crate::host::FileEntry;
+
+/// `2023-03-08T07:38:43.408Z`.
+pub fn format_time(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+/// Parses an expiration: `""` is "never", anything else must be RFC 3339.
+pub fn parse_expiration(s: &str) -> Result<Option<DateTime<Utc>>, InputError> {
+    if s.is_empty() {
+        return Ok(None);
+    }
+    DateTime::parse_from_rfc3339(s)
+        .map(|t| Some(t.with_timezone(&Utc)))
+        .map_err(|e| InputError::Invalid {
+            field: "expiration",
+            reason: format!("expected RFC 3339 (2030-01-01T00:00:00.000Z) or \"\": {e}"),
+        })
+}
+
+fn expiration_text(t: Option<DateTime<Utc>>) -> String {
+    t.map(format_time).unwrap_or_default()
+}
+
+// ---------------------------------------------------------------- requests
+
+/// `POST /v2/share_link/create`.
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct CreateShareLinkBody {
+    pub(crate) drive_id: Option<String>,
+    pub(crate) file_id_list: Option<Vec<String>>,
+    pub(crate) share_all_files: Option<bool>,
+    pub(crate) share_pwd: Option<String>,
+    pub(crate) share_name: Option<String>,
+    pub(crate) description: Option<String>,
+    pub(crate) expiration: Option<String>,
+    pub(crate) disable_download: Option<bool>,
+    pub(crate) disable_preview: Option<bool>,
+    pub(crate) disable_save: Option<bool>,
+    pub(crate) download_limit: Option<u64>,
+    pub(crate) preview_limit: Option<u64>,
+    pub(crate) save_limit: Option<u64>,
+    pub(crate) require_login: Option<bool>,
+    pub(crate) office_editable: Option<bool>,
+    pub(crate) creatable: Option<bool>,
+    pub(crate) user_id: Option<String>,
+}
+
+/// `POST /v2/share_link/update`.
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct UpdateShareLinkBody {
+    pub(crate) share_id: Option<String>,
+    pub(crate) share_pwd: Option<String>,
+    pub(crate) share_name: Option<String>,
+    pub(crate) description: Option<String>,
+    pub(crate) expiration: Option<String>,
+    pub(crate) status: Option<String>,
+    pub(crate) disable_download: Option<bool>,
+    pub(crate) disable_preview: Option<bool>,
+    pub(crate) disable_save: Option<bool>,
+    pub(crate) download_limit: Option<u64>,
+    pub(crate) preview_limit: Option<u64>,
+    pub(crate) save_limit: Option<u64>,
+    pub(crate) download_count: Option<u64>,
+    pub(crate) preview_count: Option<u64>,
+    pub(crate) save_count: Option<u64>,
+    pub(crate) require_login: Option<bool>,
+    pub(crate) office_editable: Option<bool>,
+}
+
+/// Bodies that only name a share.
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct ShareIdBody {
+    pub(crate) share_id: Option<String>,
+}
+
+/// `POST /v2/share_link/list`.
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct ListShareLinkBody {
+    pub(crate) creator: Option<String>,
+    pub(crate) include_cancelled: Option<bool>,
+    pub(crate) limit: Option<u32>,
+    pub(crate) marker: Option<String>,
+    pub(crate) order_by: Option<String>,
+    pub(crate) order_direction: Option<String>,
+}
+
+/// `POST /v2/share_link/search`.
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct SearchShareLinkBody {
+    pub(crate) creators: Option<Vec<String>>,
+    pub(crate) query: Option<String>,
+    pub(crate) limit: Option<u32>,
+    pub(crate) marker: Option<String>,
+    pub(crate) order_by: Option<String>,
+    pub(crate) order_direction: Option<String>,
+    pub(crate) return_total_count: Option<bool>,
+}
+
+/// `POST /v2/share_link/get_share_token`.
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct GetShareTokenBody {
+    pub(crate) share_id: Option<String>,
+    pub(crate) share_pwd: Option<String>,
+    pub(crate) expire_sec: Option<i64>,
+}
+
+/// `POST /v2/file/list`.
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct ListFileBody {
+    pub(crate) share_id: Option<String>,
+    pub(crate) drive_id: Option<String>,
+    pub(crate) parent_file_id: Option<String>,
+    pub(crate) limit: Option<u32>,
+    pub(crate) marker: Option<String>,
+    pub(crate) order_by: Option<String>,
+    pub(crate) order_direction: Option<String>,
+    pub(crate) category: Option<String>,
+    #[serde(rename = "type")]
+    pub(crate) kind: Option<String>,
+    pub(crate) status: Option<String>,
+}
+
+/// `POST /v2/file/get`.
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct GetFileBody {
+    pub(crate) share_id: Option<String>,
+    pub(crate) drive_id: Option<String>,
+    pub(crate) file_id: Option<String>,
+}
+
+/// `POST /v2/file/get_download_url`.
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct GetDownloadUrlBody {
+    pub(crate) share_id: Option<String>,
+    pub(crate) drive_id: Option<String>,
+    pub(crate) file_id: Option<String>,
+    pub(crate) expire_sec: Option<i64>,
+}
+
+/// `POST /v2/file/copy`.
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct CopyFileBody {
+    pub(crate) share_id: Option<String>,
+    pub(crate) drive_id: Option<String>,
+    pub(crate) file_id: Option<String>,
+    pub(crate) to_drive_id: Option<String>,
+    pub(crate) to_parent_file_id: Option<String>,
+    pub(crate) auto_rename: Option<bool>,
+}
+
+/// `GET /v2/file/download` query.
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct DownloadQuery {
+    pub(crate) share_id: Option<String>,
+    pub(crate) drive_id: Option<String>,
+    pub(crate) file_id: Option<String>,
+    pub(crate) grant: Option<String>,
+}
+
+// --------------------------------------------------------------- responses
+
+/// A share as its creator sees it (PDS `ShareLink`).
+#[derive(Debug, Serialize)]
+pub(crate) struct ShareLinkWire {
+    share_id: String,
+    share_name: String,
+    /// Always `""`: passwords are stored only as argon2id hashes, so the
+    /// server cannot show them back. `has_pwd` says whether one is set.
+    share_pwd: String,
+    has_pwd: bool,
+    description: String,
+    drive_id: String,
+    file_id_list: Vec<String>,
+    share_all_files: bool,
+    expiration: String,
+    expired: bool,
+    /// `enabled`, `disabled` (cancelled) or `forbidden` (by an administrator).
+    status: &'static str,
+    creator: String,
+    created_at: String,
+    updated_at: String,
+    access_count: u64,
+    download_count: u64,
+    preview_count: u64,
+    save_count: u64,
+    report_count: u64,
+    video_preview_count: u64,
+    download_limit: u64,
+    preview_limit: u64,
+    save_limit: u64,
+    save_download_limit: u64,
+    disable_download: bool,
+    disable_preview: bool,
+    disable_save: bool,
+    office_editable: bool,
+    require_login: bool,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    share_url: String,
+}
+
+impl ShareLinkWire {
+    pub(crate) fn of(share: &Share, now: DateTime<Utc>, share_url: String) -> Self {
+        let counters = share.counters();
+        let limits = share.limits();
+        let permissions = share.permissions();
+        let status = if share.moderation() == Moderation::Forbidden {
+            "forbidden"
+        } else {
+            share.status().as_wire()
+        };
+        Self {
+            share_id: share.id().to_string(),
+            share_name: share.name().to_string(),
+            share_pwd: String::new(),
+            has_pwd: share.has_password(),
+            description: share.description().to_string(),
+            drive_id: share.drive_id().to_string(),
+            file_id_list: share
+                .files()
+                .ids()
+                .iter()
+                .map(ToString::to_string)
+                .collect(),
+            share_all_files: matches!(share.files(), ShareFiles::AllFiles),
+            expiration: expiration_text(share.expiration()),
+            expired: share.is_expired(now),
+            status,
+            creator: share.creator().user_id.to_string(),
+            created_at: format_time(share.created_at()),
+            updated_at: format_time(share.updated_at()),
+            access_count: counters.access,
+            download_count: counters.download,
+            preview_count: counters.preview,
+            save_count: counters.save,
+            report_count: 0,
+            video_preview_count: 0,
+            download_limit: limits.download,
+            preview_limit: limits.preview,
+            save_limit: limits.save,
+            save_download_limit: 0,
+            disable_download: permissions.disable_download,
+            disable_preview: permissions.disable_preview,
+            disable_save: permissions.disable_save,
+            office_editable: false,
+            require_login: share.audience() == sharelink_core::Audience::MembersOnly,
+            share_url,
+        }
+    }
+}
+
+/// A page of shares.
+#[derive(Debug, Serialize)]
+pub(crate) struct ShareLinkPage {
+    pub(crate) items: Vec<ShareLinkWire>,
+    pub(crate) next_marker: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) total_count: Option<u64>,
+}
+
+/// The public view of a share (PDS GetShareLinkByAnonymous).
+#[derive(Debug, Serialize)]
+pub(crate) struct AnonymousShareWire {
+    share_id: String,
+    creator_id: String,
+    creator_name: String,
+    creator_phone: String,
+    avatar: String,
+    share_name: String,
+    description: String,
+    expiration: String,
+    updated_at: String,
+    has_pwd: bool,
+    need_check_pwd: bool,
+    require_login: bool,
+    disable_download: bool,
+    disable_preview: bool,
+    disable_save: bool,
+    access_count: u64,
+    download_count: u64,
+    preview_count: u64,
+    save_count: u64,
+    report_count: u64,
+    video_preview_count: u64,
+    download_limit: u64,
+    preview_limit: u64,
+    save_limit: u64,
+    save_download_limit: u64,
+    file_count: usize,
+}
+
+impl AnonymousShareWire {
+    pub(crate) fn of(v: &AnonymousShareView) -> Self {
+        Self {
+            share_id: v.share_id.to_string(),
+            creator_id: v.creator_id.clone(),
+            creator_name: v.creator_name.clone(),
+            creator_phone: v.creator_phone.clone(),
+            avatar: v.avatar.clone(),
+            share_name: v.share_name.clone(),
+            description: v.description.clone(),
+            expiration: expiration_text(v.expiration),
+            updated_at: format_time(v.updated_at),
+            has_pwd: v.has_pwd,
+            need_check_pwd: v.has_pwd,
+            require_login: v.require_login,
+            disable_download: v.permissions.disable_download,
+            disable_preview: v.permissions.disable_preview,
+            disable_save: v.permissions.disable_save,
+            access_count: v.counters.access,
+            download_count: v.counters.download,
+            preview_count: v.counters.preview,
+            save_count: v.counters.save,
+            report_count: 0,
+            video_preview_count: 0,
+            download_limit: v.limits.download,
+            preview_limit: v.limits.preview,
+            save_limit: v.limits.save,
+            save_download_limit: 0,
+            file_count: v.file_count,
+        }
+    }
+}
+
+/// `GetShareLinkToken` response.
+#[derive(Debug, Serialize)]
+pub(crate) struct ShareTokenWire {
+    pub(crate) share_token: String,
+    pub(crate) expires_in: i64,
+    pub(crate) expire_time: String,
+}
+
+/// A file (PDS `File`).
+#[derive(Debug, Serialize)]
+pub(crate) struct FileWire {
+    domain_id: String,
+    drive_id: String,
+    file_id: String,
+    parent_file_id: String,
+    name: String,
+    #[serde(rename = "type")]
+    kind: &'static str,
+    file_extension: String,
+    content_type: String,
+    mime_type: String,
+    category: &'static str,
+    size: u64,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    content_hash: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    content_hash_name: String,
+    status: &'static str,
+    created_at: String,
+    updated_at: String,
+    starred: bool,
+    hidden: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    share_id: Option<String>,
+}
+
+impl FileWire {
+    /// `shared_root`: the share's top-level items show `root` as their parent.
+    pub(crate) fn of(e: &FileEntry, domain_id: &str, share: Option<&Share>) -> Self {
+        let m = &e.meta;
+        let is_shared_root = share.is_some_and(|s| s.files().ids().contains(&m.file_id));
+        let parent = match (&m.parent_file_id, is_shared_root) {
+            (Some(p), false) => p.to_string(),
+            _ => sharelink_core::scope::ROOT_ID.to_owned(),
+        };
+        let folder = m.kind == FileKind::Folder;
+        let mime = if folder {
+            String::new()
+        } else {
+            m.mime_type
+                .clone()
+                .unwrap_or_else(|| "application/octet-stream".into())
+        };
+        Self {
+            domain_id: domain_id.to_owned(),
+            drive_id: m.drive_id.to_string(),
+            file_id: m.file_id.to_string(),
+            parent_file_id: parent,
+            name: m.name.clone(),
+            kind: m.kind.as_wire(),
+            file_extension: if folder {
+                String::new()
+            } else {
+                extension_of(&m.name)
+            },
+            content_type: mime.clone(),
+            mime_type: mime,
+            category: if folder {
+                ""
+            } else {
+                category_of(&m.name).as_wire()
+            },
+            size: m.size,
+            content_hash: e.content_hash.clone().unwrap_or_default(),
+            content_hash_name: if e.content_hash.is_some() {
+                "sha1".into()
+            } else {
+                String::new()
+            },
+            status: "available",
+            created_at: format_time(e.created_at),
+            updated_at: format_time(e.updated_at),
+            starred: false,
+            hidden: false,
+            share_id: share.map(|s| s.id().to_string()),
+        }
+    }
+}
+
+/// A page of files.
+#[derive(Debug, Serialize)]
+pub(crate) struct FilePage {
+    pub(crate) items: Vec<FileWire>,
+    pub(crate) next_marker: String,
+}
+
+/// `GetDownloadUrl` response.
+#[derive(Debug, Serialize)]
+pub(crate) struct DownloadUrlWire {
+    pub(crate) url: String,
+    pub(crate) internal_url: String,
+    pub(crate) cdn_url: String,
+    pub(crate) expiration: String,
+    pub(crate) method: &'static str,
+    pub(crate) size: u64,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub(crate) content_hash: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub(crate) content_hash_name: String,
+}
+
+/// `CopyFile` response.
+#[derive(Debug, Serialize)]
+pub(crate) struct CopyWire {
+    pub(crate) domain_id: String,
+    pub(crate) drive_id: String,
+    pub(crate) file_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) async_task_id: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn times_have_milliseconds_and_z() {
+        let t = Utc.with_ymd_and_hms(2023, 3, 8, 7, 38, 43).unwrap()
+            + chrono::Duration::milliseconds(408);
+        assert_eq!(format_time(t), "2023-03-08T07:38:43.408Z");
+        assert_eq!(
+            parse_expiration("2023-03-08T07:38:43.408Z").unwrap(),
+            Some(t)
+        );
+        assert_eq!(
+            parse_expiration("2023-03-08T15:38:43.408+08:00").unwrap(),
+            Some(t)
+        );
+        assert_eq!(parse_expiration("").unwrap(), None);
+        assert!(parse_expiration("tomorrow").is_err());
+        assert!(parse_expiration("2023-13-08T07:38:43Z").is_err());
+    }
+}
