@@ -1,1 +1,279 @@
-fn main() {}
+//! `sharelink-server`: the reference server and its admin commands.
+//!
+//! ```text
+//! sharelink-server [serve] [--listen 127.0.0.1:8080] [--data-dir ./sharelink-data] [--storage sqlite|sled]
+//! sharelink-server add-user --user ID [--tenant demo] [--name NAME] [--phone PHONE]
+//! sharelink-server import --user ID --from PATH [--tenant demo] [--into FOLDER_ID]
+//! sharelink-server set-tenant --tenant ID [--custom-domain true|false] [--create-limit N] [--access-limit N]
+//! ```
+//!
+//! Every command takes `--data-dir`. Tenant settings apply at the next start.
+
+use std::collections::HashMap;
+use std::io::Write as _;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use sharelink_core::{FileId, TenantId, TenantPolicy, UserId};
+use sharelink_http::ApiConfig;
+use sharelink_server::{App, DEMO_TENANT, DataDir, Seeded, ServerError, StorageKind};
+
+const USAGE: &str = "\
+sharelink-server: the PDS share-link API over a local data directory.
+
+USAGE:
+  sharelink-server [serve] [--listen ADDR] [--data-dir DIR] [--storage sqlite|sled]
+  sharelink-server add-user --user ID [--tenant demo] [--name NAME] [--phone PHONE] [--data-dir DIR]
+  sharelink-server import --user ID --from PATH [--tenant demo] [--into FOLDER_ID] [--data-dir DIR]
+  sharelink-server set-tenant --tenant ID [--custom-domain true|false] [--create-limit N]
+                              [--access-limit N] [--data-dir DIR]
+
+DEFAULTS: --listen 127.0.0.1:8080, --data-dir ./sharelink-data, --storage sqlite.
+Access tokens printed here are a DEVELOPMENT scheme; real hosts plug in their own authenticator.
+Log level: RUST_LOG (default info).";
+
+fn main() -> ExitCode {
+    match run(std::env::args().skip(1).collect()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            let _ = writeln!(std::io::stderr(), "error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(args: Vec<String>) -> Result<(), ServerError> {
+    let (command, flags) = parse_args(args)?;
+    let data_dir = PathBuf::from(flag(&flags, "data-dir").unwrap_or("./sharelink-data"));
+    match command.as_str() {
+        "serve" => serve(&flags, data_dir),
+        "add-user" => {
+            allow(&flags, &["data-dir", "user", "tenant", "name", "phone"])?;
+            let data = DataDir::open(&data_dir)?;
+            let tenant = tenant_flag(&flags)?;
+            let user = UserId::new(required(&flags, "user")?).map_err(bad)?;
+            let (user, token) = data.accounts.add_user(
+                &tenant,
+                &user,
+                flag(&flags, "name").unwrap_or(user.as_str()),
+                flag(&flags, "phone").unwrap_or(""),
+            )?;
+            // The token alone on stdout, so scripts can capture it; the rest on stderr.
+            say_err(&format!(
+                "user {} of tenant {} (drive {}); development access token:",
+                user.member.user_id, user.member.tenant, user.drive_id
+            ));
+            say(token.expose_secret());
+            Ok(())
+        }
+        "import" => {
+            allow(&flags, &["data-dir", "user", "tenant", "from", "into"])?;
+            let data = DataDir::open(&data_dir)?;
+            let tenant = tenant_flag(&flags)?;
+            let user = UserId::new(required(&flags, "user")?).map_err(bad)?;
+            let from = PathBuf::from(required(&flags, "from")?);
+            let into = flag(&flags, "into").map(FileId::new).transpose().map_err(bad)?;
+            let (drive, n) = data.import(&tenant, &user, &from, into.as_ref())?;
+            say(&format!("imported {n} item(s) from {} into drive {drive}", from.display()));
+            Ok(())
+        }
+        "set-tenant" => {
+            allow(
+                &flags,
+                &["data-dir", "tenant", "custom-domain", "create-limit", "access-limit"],
+            )?;
+            let data = DataDir::open(&data_dir)?;
+            let tenant = TenantId::new(required(&flags, "tenant")?).map_err(bad)?;
+            let policy = TenantPolicy {
+                custom_domain: match flag(&flags, "custom-domain") {
+                    None | Some("false") => false,
+                    Some("true") => true,
+                    Some(other) => return Err(bad(format!("--custom-domain {other:?}: true or false"))),
+                },
+                creations_per_day: number(&flags, "create-limit")?,
+                accesses_per_day: number(&flags, "access-limit")?,
+            };
+            data.accounts.set_tenant(&tenant, &policy)?;
+            say(&format!(
+                "tenant {tenant}: custom domain {}, creations/day {}, accesses/day {} (applies at the next start)",
+                policy.custom_domain,
+                policy.creations_per_day.map_or("default".into(), |n| n.to_string()),
+                policy.accesses_per_day.map_or("default".into(), |n| n.to_string()),
+            ));
+            Ok(())
+        }
+        "help" | "--help" | "-h" => {
+            say(USAGE);
+            Ok(())
+        }
+        other => Err(bad(format!("unknown command {other:?}\n\n{USAGE}"))),
+    }
+}
+
+fn serve(flags: &HashMap<String, String>, data_dir: PathBuf) -> Result<(), ServerError> {
+    allow(flags, &["data-dir", "listen", "storage"])?;
+    let listen: SocketAddr = flag(flags, "listen")
+        .unwrap_or("127.0.0.1:8080")
+        .parse()
+        .map_err(|e| bad(format!("--listen: {e}")))?;
+    let storage = match flag(flags, "storage").unwrap_or("sqlite") {
+        "sqlite" => StorageKind::Sqlite,
+        "sled" => StorageKind::Sled,
+        other => return Err(bad(format!("--storage {other:?}: sqlite or sled"))),
+    };
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let app = App::open(&data_dir, storage, None)?;
+    let seeded = app.data.seed_if_empty()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| ServerError::Io {
+            what: "starting the runtime".into(),
+            source: e,
+        })?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(listen)
+            .await
+            .map_err(|e| ServerError::Io {
+                what: format!("binding {listen}"),
+                source: e,
+            })?;
+        let addr = listener.local_addr().map_err(|e| ServerError::Io {
+            what: "reading the bound address".into(),
+            source: e,
+        })?;
+        say(&format!(
+            "sharelink-server listening on http://{addr} (data directory {}, {storage:?} share store)",
+            data_dir.display()
+        ));
+        if let Some(seeded) = &seeded {
+            say(&walkthrough(addr, &data_dir, seeded));
+        } else {
+            say(&format!(
+                "Demo access tokens: {dir}/alice.token, {dir}/bob.token",
+                dir = data_dir.display()
+            ));
+        }
+        let router = app.router(ApiConfig {
+            share_page_prefix: Some(format!("http://{addr}/s/")),
+            ..ApiConfig::default()
+        });
+        sharelink_http::serve(listener, router, sharelink_http::shutdown_signal())
+            .await
+            .map_err(|e| ServerError::Io {
+                what: "serving".into(),
+                source: e,
+            })?;
+        say("sharelink-server stopped");
+        Ok(())
+    })
+}
+
+/// The curl walk-through printed on first start.
+fn walkthrough(addr: SocketAddr, dir: &std::path::Path, seeded: &Seeded) -> String {
+    let dir = dir.display();
+    format!(
+        "\
+First start: seeded tenant `{DEMO_TENANT}` with users alice (drive {alice_drive}) and bob (drive {bob_drive}).
+Their DEVELOPMENT access tokens are in {dir}/alice.token and {dir}/bob.token.
+Try the whole flow (needs curl and python3 for JSON):
+
+  S=http://{addr}; ALICE=$(cat {dir}/alice.token); BOB=$(cat {dir}/bob.token)
+  j() {{ python3 -c \"import json,sys; print(json.load(sys.stdin)['$1'])\"; }}
+
+  # 1. alice shares her photos folder and welcome.txt, with a password
+  SHARE=$(curl -s $S/v2/share_link/create -H \"Authorization: Bearer $ALICE\" \\
+    -d '{{\"drive_id\":\"{alice_drive}\",\"file_id_list\":[\"photos\",\"welcome\"],\"share_pwd\":\"s3cret\",\"expiration\":\"\"}}' | j share_id)
+  # 2. anyone sees the public view
+  curl -s $S/v2/share_link/get_by_anonymous -d \"{{\\\"share_id\\\":\\\"$SHARE\\\"}}\"
+  # 3. trade the password for a share token
+  TOKEN=$(curl -s $S/v2/share_link/get_share_token -d \"{{\\\"share_id\\\":\\\"$SHARE\\\",\\\"share_pwd\\\":\\\"s3cret\\\"}}\" | j share_token)
+  # 4. list and download
+  curl -s $S/v2/file/list -H \"x-share-token: $TOKEN\" -d \"{{\\\"share_id\\\":\\\"$SHARE\\\",\\\"parent_file_id\\\":\\\"root\\\"}}\"
+  URL=$(curl -s $S/v2/file/get_download_url -H \"x-share-token: $TOKEN\" -d \"{{\\\"share_id\\\":\\\"$SHARE\\\",\\\"file_id\\\":\\\"welcome\\\"}}\" | j url)
+  curl -s \"$URL\"
+  # 5. bob saves the photos folder into his drive
+  curl -s $S/v2/file/copy -H \"x-share-token: $TOKEN\" -H \"Authorization: Bearer $BOB\" \\
+    -d \"{{\\\"share_id\\\":\\\"$SHARE\\\",\\\"file_id\\\":\\\"photos\\\",\\\"to_drive_id\\\":\\\"{bob_drive}\\\",\\\"to_parent_file_id\\\":\\\"root\\\"}}\"
+",
+        alice_drive = seeded.alice.0.drive_id,
+        bob_drive = seeded.bob.0.drive_id,
+    )
+}
+
+type Flags = HashMap<String, String>;
+
+fn parse_args(args: Vec<String>) -> Result<(String, Flags), ServerError> {
+    let mut command = None;
+    let mut flags = Flags::new();
+    let mut it = args.into_iter();
+    while let Some(arg) = it.next() {
+        if let Some(name) = arg.strip_prefix("--") {
+            if name == "help" {
+                command = Some("help".to_owned());
+                continue;
+            }
+            let (name, value) = match name.split_once('=') {
+                Some((n, v)) => (n.to_owned(), v.to_owned()),
+                None => {
+                    let v = it
+                        .next()
+                        .ok_or_else(|| bad(format!("--{name} needs a value")))?;
+                    (name.to_owned(), v)
+                }
+            };
+            if flags.insert(name.clone(), value).is_some() {
+                return Err(bad(format!("--{name} given twice")));
+            }
+        } else if command.is_none() {
+            command = Some(arg);
+        } else {
+            return Err(bad(format!("unexpected argument {arg:?}\n\n{USAGE}")));
+        }
+    }
+    Ok((command.unwrap_or_else(|| "serve".to_owned()), flags))
+}
+
+fn allow(flags: &Flags, known: &[&str]) -> Result<(), ServerError> {
+    match flags.keys().find(|k| !known.contains(&k.as_str())) {
+        Some(k) => Err(bad(format!("unknown option --{k}\n\n{USAGE}"))),
+        None => Ok(()),
+    }
+}
+
+fn flag<'a>(flags: &'a Flags, name: &str) -> Option<&'a str> {
+    flags.get(name).map(String::as_str)
+}
+
+fn required<'a>(flags: &'a Flags, name: &str) -> Result<&'a str, ServerError> {
+    flag(flags, name).ok_or_else(|| bad(format!("--{name} is required\n\n{USAGE}")))
+}
+
+fn number(flags: &Flags, name: &str) -> Result<Option<u32>, ServerError> {
+    flag(flags, name)
+        .map(|v| v.parse::<u32>().map_err(|e| bad(format!("--{name} {v:?}: {e}"))))
+        .transpose()
+}
+
+fn tenant_flag(flags: &Flags) -> Result<TenantId, ServerError> {
+    TenantId::new(flag(flags, "tenant").unwrap_or(DEMO_TENANT)).map_err(bad)
+}
+
+fn bad(e: impl std::fmt::Display) -> ServerError {
+    ServerError::Input(e.to_string())
+}
+
+fn say(text: &str) {
+    let _ = writeln!(std::io::stdout(), "{text}");
+}
+
+fn say_err(text: &str) {
+    let _ = writeln!(std::io::stderr(), "{text}");
+}

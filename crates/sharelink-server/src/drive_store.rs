@@ -1,0 +1,527 @@
+//! A minimal drive store: folder and file metadata in SQLite, content on
+//! disk, addressed by its SHA-1 (so a copy shares the bytes of its source).
+//!
+//! One drive per user. Good enough to demonstrate and test the share-link
+//! API end to end; a real host plugs in its own [`DriveStore`].
+
+use std::fs;
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use chrono::{DateTime, Utc};
+use rand::RngCore as _;
+use rusqlite::{Connection, OptionalExtension, params};
+use sha1::{Digest, Sha1};
+use sharelink_core::{CatalogError, DriveId, FileCatalog, FileId, FileKind, FileMeta, Member};
+use sharelink_http::{ChildPage, ChildQuery, CopyError, CopyOutcome, DriveStore, FileEntry, page_entries};
+
+use crate::accounts::Accounts;
+
+/// Deepest folder tree a copy or an import walks.
+const MAX_TREE_DEPTH: usize = 64;
+
+/// Files and folders in SQLite, content in `blobs/`.
+#[derive(Clone)]
+pub struct SqliteDrives {
+    db: Arc<Mutex<Connection>>,
+    blobs: PathBuf,
+    accounts: Accounts,
+}
+
+impl std::fmt::Debug for SqliteDrives {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteDrives")
+            .field("blobs", &self.blobs)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What a new file is made from.
+#[derive(Debug)]
+pub enum NewContent<'a> {
+    /// A folder.
+    Folder,
+    /// A file with these bytes.
+    Bytes(&'a [u8]),
+    /// A file copied from this path on disk.
+    Path(&'a Path),
+}
+
+impl SqliteDrives {
+    /// The store over the shared metadata connection, with content in `blobs`.
+    pub fn new(db: Arc<Mutex<Connection>>, blobs: PathBuf, accounts: Accounts) -> io::Result<Self> {
+        fs::create_dir_all(&blobs)?;
+        Ok(Self { db, blobs, accounts })
+    }
+
+    /// Creates the schema if it does not exist.
+    pub fn init_schema(conn: &Connection) -> rusqlite::Result<()> {
+        conn.execute_batch(
+            "CREATE TABLE IF NOT EXISTS files (
+                drive_id   TEXT NOT NULL,
+                file_id    TEXT NOT NULL,
+                parent_id  TEXT,
+                name       TEXT NOT NULL,
+                kind       TEXT NOT NULL,
+                mime       TEXT,
+                size       INTEGER NOT NULL,
+                sha1       TEXT,
+                created_at TEXT NOT NULL,
+                updated_at TEXT NOT NULL,
+                PRIMARY KEY (drive_id, file_id)
+            );
+            CREATE INDEX IF NOT EXISTS files_by_parent ON files (drive_id, parent_id, name);",
+        )
+    }
+
+    /// Adds a file or folder. `id` may be given (seeding) or drawn at random.
+    pub fn add(
+        &self,
+        drive: &DriveId,
+        parent: Option<&FileId>,
+        name: &str,
+        content: NewContent<'_>,
+        id: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<FileMeta, CopyError> {
+        let (kind, size, sha1) = match content {
+            NewContent::Folder => (FileKind::Folder, 0, None),
+            NewContent::Bytes(bytes) => {
+                let (size, hash) = self.store_blob(&mut &bytes[..]).map_err(store_err)?;
+                (FileKind::File, size, Some(hash))
+            }
+            NewContent::Path(path) => {
+                let mut f = fs::File::open(path).map_err(store_err)?;
+                let (size, hash) = self.store_blob(&mut f).map_err(store_err)?;
+                (FileKind::File, size, Some(hash))
+            }
+        };
+        let file_id = match id {
+            Some(id) => FileId::new(id).map_err(|e| store_err(io::Error::other(e.to_string())))?,
+            None => new_file_id(),
+        };
+        let meta = FileMeta {
+            drive_id: drive.clone(),
+            file_id,
+            parent_file_id: parent.cloned(),
+            name: name.to_owned(),
+            kind,
+            mime_type: (kind == FileKind::File).then(|| mime_of(name).to_owned()),
+            size,
+        };
+        let conn = self.lock();
+        if let Some(p) = parent {
+            check_parent(&conn, drive, p)?;
+        }
+        if name_taken(&conn, drive, parent, name).map_err(sql_err)? {
+            return Err(CopyError::NameTaken { name: name.into() });
+        }
+        insert(&conn, &meta, sha1.as_deref(), now).map_err(sql_err)?;
+        Ok(meta)
+    }
+
+    /// Imports a local folder (recursively) or file into `parent` of `drive`.
+    /// Returns how many files and folders were created.
+    pub fn import(
+        &self,
+        drive: &DriveId,
+        parent: Option<&FileId>,
+        path: &Path,
+        now: DateTime<Utc>,
+    ) -> Result<usize, CopyError> {
+        self.import_at(drive, parent, path, now, 0)
+    }
+
+    fn import_at(
+        &self,
+        drive: &DriveId,
+        parent: Option<&FileId>,
+        path: &Path,
+        now: DateTime<Utc>,
+        depth: usize,
+    ) -> Result<usize, CopyError> {
+        if depth > MAX_TREE_DEPTH {
+            return Err(store_err(io::Error::other("folder tree too deep")));
+        }
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .ok_or_else(|| store_err(io::Error::other("path has no file name")))?;
+        let md = fs::symlink_metadata(path).map_err(store_err)?;
+        if md.is_dir() {
+            let folder = self.add(drive, parent, &name, NewContent::Folder, None, now)?;
+            let mut count = 1;
+            let mut entries: Vec<_> = fs::read_dir(path)
+                .map_err(store_err)?
+                .collect::<Result<_, _>>()
+                .map_err(store_err)?;
+            entries.sort_by_key(fs::DirEntry::file_name);
+            for entry in entries {
+                count += self.import_at(drive, Some(&folder.file_id), &entry.path(), now, depth + 1)?;
+            }
+            Ok(count)
+        } else if md.is_file() {
+            self.add(drive, parent, &name, NewContent::Path(path), None, now)?;
+            Ok(1)
+        } else {
+            // Symlinks and special files are skipped.
+            Ok(0)
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Connection> {
+        self.db.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Streams `reader` into a temporary file, then renames it to its hash.
+    fn store_blob(&self, reader: &mut dyn Read) -> io::Result<(u64, String)> {
+        let mut tmp_name = [0u8; 8];
+        rand::rngs::OsRng.fill_bytes(&mut tmp_name);
+        let tmp = self.blobs.join(format!("tmp-{}", hex(&tmp_name)));
+        let mut out = fs::File::create(&tmp)?;
+        let mut hasher = Sha1::new();
+        let mut size = 0u64;
+        let mut buf = vec![0u8; 64 * 1024];
+        loop {
+            let n = match reader.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            let chunk = buf.get(..n).unwrap_or_default();
+            hasher.update(chunk);
+            out.write_all(chunk)?;
+            size += n as u64;
+        }
+        out.sync_all()?;
+        let hash = hex(&hasher.finalize()).to_uppercase();
+        fs::rename(&tmp, self.blob_path(&hash))?;
+        Ok((size, hash))
+    }
+
+    fn blob_path(&self, hash: &str) -> PathBuf {
+        self.blobs.join(hash)
+    }
+
+    fn copy_tree(
+        &self,
+        conn: &Connection,
+        source: &FileMeta,
+        to_drive: &DriveId,
+        to_parent: Option<&FileId>,
+        name: &str,
+        now: DateTime<Utc>,
+        depth: usize,
+    ) -> Result<FileMeta, CopyError> {
+        if depth > MAX_TREE_DEPTH {
+            return Err(store_err(io::Error::other("folder tree too deep")));
+        }
+        let sha1 = sha1_of(conn, &source.drive_id, &source.file_id).map_err(sql_err)?;
+        let copy = FileMeta {
+            drive_id: to_drive.clone(),
+            file_id: new_file_id(),
+            parent_file_id: to_parent.cloned(),
+            name: name.to_owned(),
+            ..source.clone()
+        };
+        insert(conn, &copy, sha1.as_deref(), now).map_err(sql_err)?;
+        if source.kind == FileKind::Folder {
+            for child in children(conn, &source.drive_id, Some(&source.file_id)).map_err(sql_err)? {
+                let child_name = child.meta.name.clone();
+                self.copy_tree(conn, &child.meta, to_drive, Some(&copy.file_id), &child_name, now, depth + 1)?;
+            }
+        }
+        Ok(copy)
+    }
+}
+
+impl FileCatalog for SqliteDrives {
+    fn file(&self, drive: &DriveId, file: &FileId) -> Result<Option<FileMeta>, CatalogError> {
+        Ok(self.entry(drive, file)?.map(|e| e.meta))
+    }
+}
+
+impl DriveStore for SqliteDrives {
+    fn may_access(&self, caller: &Member, drive: &DriveId) -> Result<bool, CatalogError> {
+        Ok(self
+            .accounts
+            .drive_of(caller)
+            .map_err(|e| CatalogError::msg(e.to_string()))?
+            .is_some_and(|d| &d == drive))
+    }
+
+    fn entry(&self, drive: &DriveId, file: &FileId) -> Result<Option<FileEntry>, CatalogError> {
+        let conn = self.lock();
+        conn.prepare_cached(&format!("SELECT {COLUMNS} FROM files WHERE drive_id = ?1 AND file_id = ?2"))
+            .and_then(|mut st| {
+                st.query_row(params![drive.as_str(), file.as_str()], row_to_entry)
+                    .optional()
+            })
+            .map_err(catalog_err)?
+            .transpose()
+    }
+
+    fn list_children(
+        &self,
+        drive: &DriveId,
+        parent: Option<&FileId>,
+        query: &ChildQuery,
+    ) -> Result<ChildPage, CatalogError> {
+        let all = children(&self.lock(), drive, parent).map_err(catalog_err)?;
+        page_entries(all, query).map_err(|e| CatalogError::msg(e.to_string()))
+    }
+
+    fn copy(
+        &self,
+        source: &FileMeta,
+        to_drive: &DriveId,
+        to_parent: Option<&FileId>,
+        auto_rename: bool,
+    ) -> Result<CopyOutcome, CopyError> {
+        let now = Utc::now();
+        let mut conn = self.lock();
+        let tx = conn.transaction().map_err(sql_err)?;
+        if let Some(p) = to_parent {
+            check_parent(&tx, to_drive, p)?;
+            if source.kind == FileKind::Folder && &source.drive_id == to_drive {
+                // Refuse copying a folder into itself or below itself.
+                let mut cursor = Some(p.clone());
+                let mut steps = 0;
+                while let Some(c) = cursor {
+                    if c == source.file_id {
+                        return Err(CopyError::IntoItself);
+                    }
+                    steps += 1;
+                    if steps > MAX_TREE_DEPTH {
+                        break;
+                    }
+                    cursor = parent_of(&tx, to_drive, &c).map_err(sql_err)?;
+                }
+            }
+        }
+        let name = free_name(&tx, to_drive, to_parent, &source.name, auto_rename)?;
+        let copy = self.copy_tree(&tx, source, to_drive, to_parent, &name, now, 0)?;
+        tx.commit().map_err(sql_err)?;
+        let async_task_id = (source.kind == FileKind::Folder).then(|| format!("copy-{}", copy.file_id));
+        Ok(CopyOutcome {
+            file: copy,
+            async_task_id,
+        })
+    }
+
+    fn open(&self, file: &FileMeta) -> Result<Box<dyn Read + Send>, CatalogError> {
+        let sha1 = sha1_of(&self.lock(), &file.drive_id, &file.file_id)
+            .map_err(catalog_err)?
+            .ok_or_else(|| CatalogError::msg(format!("{} has no content", file.file_id)))?;
+        let f = fs::File::open(self.blob_path(&sha1)).map_err(|e| CatalogError {
+            message: format!("content of {} is missing", file.file_id),
+            source: Some(Box::new(e)),
+        })?;
+        Ok(Box::new(f))
+    }
+}
+
+const COLUMNS: &str = "drive_id, file_id, parent_id, name, kind, mime, size, sha1, created_at, updated_at";
+
+fn row_to_entry(row: &rusqlite::Row<'_>) -> rusqlite::Result<Result<FileEntry, CatalogError>> {
+    let drive: String = row.get(0)?;
+    let file: String = row.get(1)?;
+    let parent: Option<String> = row.get(2)?;
+    let name: String = row.get(3)?;
+    let kind: String = row.get(4)?;
+    let mime: Option<String> = row.get(5)?;
+    let size: i64 = row.get(6)?;
+    let sha1: Option<String> = row.get(7)?;
+    let created: String = row.get(8)?;
+    let updated: String = row.get(9)?;
+    Ok((|| {
+        let bad = |what: &str| CatalogError::msg(format!("corrupt file row {file}: {what}"));
+        Ok(FileEntry {
+            meta: FileMeta {
+                drive_id: DriveId::new(drive.clone()).map_err(|_| bad("drive_id"))?,
+                file_id: FileId::new(file.clone()).map_err(|_| bad("file_id"))?,
+                parent_file_id: parent
+                    .map(FileId::new)
+                    .transpose()
+                    .map_err(|_| bad("parent_id"))?,
+                name,
+                kind: match kind.as_str() {
+                    "folder" => FileKind::Folder,
+                    "file" => FileKind::File,
+                    _ => return Err(bad("kind")),
+                },
+                mime_type: mime,
+                size: u64::try_from(size).map_err(|_| bad("size"))?,
+            },
+            created_at: parse_time(&created).ok_or_else(|| bad("created_at"))?,
+            updated_at: parse_time(&updated).ok_or_else(|| bad("updated_at"))?,
+            content_hash: sha1,
+        })
+    })())
+}
+
+fn parse_time(s: &str) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(s).ok().map(|t| t.with_timezone(&Utc))
+}
+
+fn children(
+    conn: &Connection,
+    drive: &DriveId,
+    parent: Option<&FileId>,
+) -> rusqlite::Result<Vec<FileEntry>> {
+    let mut st = conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM files WHERE drive_id = ?1 AND parent_id IS ?2"
+    ))?;
+    let rows = st.query_map(params![drive.as_str(), parent.map(FileId::as_str)], row_to_entry)?;
+    let mut out = Vec::new();
+    for row in rows {
+        match row? {
+            Ok(e) => out.push(e),
+            Err(e) => tracing::warn!(error = %e, "skipping a corrupt file row"),
+        }
+    }
+    Ok(out)
+}
+
+fn insert(conn: &Connection, m: &FileMeta, sha1: Option<&str>, now: DateTime<Utc>) -> rusqlite::Result<()> {
+    let t = now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    conn.prepare_cached(
+        "INSERT INTO files (drive_id, file_id, parent_id, name, kind, mime, size, sha1, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)",
+    )?
+    .execute(params![
+        m.drive_id.as_str(),
+        m.file_id.as_str(),
+        m.parent_file_id.as_ref().map(FileId::as_str),
+        m.name,
+        m.kind.as_wire(),
+        m.mime_type,
+        i64::try_from(m.size).unwrap_or(i64::MAX),
+        sha1,
+        t,
+    ])?;
+    Ok(())
+}
+
+fn sha1_of(conn: &Connection, drive: &DriveId, file: &FileId) -> rusqlite::Result<Option<String>> {
+    conn.prepare_cached("SELECT sha1 FROM files WHERE drive_id = ?1 AND file_id = ?2")?
+        .query_row(params![drive.as_str(), file.as_str()], |r| r.get(0))
+        .optional()
+        .map(Option::flatten)
+}
+
+fn parent_of(conn: &Connection, drive: &DriveId, file: &FileId) -> rusqlite::Result<Option<FileId>> {
+    let p: Option<Option<String>> = conn
+        .prepare_cached("SELECT parent_id FROM files WHERE drive_id = ?1 AND file_id = ?2")?
+        .query_row(params![drive.as_str(), file.as_str()], |r| r.get(0))
+        .optional()?;
+    Ok(p.flatten().and_then(|p| FileId::new(p).ok()))
+}
+
+fn check_parent(conn: &Connection, drive: &DriveId, parent: &FileId) -> Result<(), CopyError> {
+    let kind: Option<String> = conn
+        .prepare_cached("SELECT kind FROM files WHERE drive_id = ?1 AND file_id = ?2")
+        .and_then(|mut st| {
+            st.query_row(params![drive.as_str(), parent.as_str()], |r| r.get(0))
+                .optional()
+        })
+        .map_err(sql_err)?;
+    match kind.as_deref() {
+        None => Err(CopyError::ParentNotFound(parent.to_string())),
+        Some("folder") => Ok(()),
+        Some(_) => Err(CopyError::ParentNotFolder(parent.to_string())),
+    }
+}
+
+fn name_taken(
+    conn: &Connection,
+    drive: &DriveId,
+    parent: Option<&FileId>,
+    name: &str,
+) -> rusqlite::Result<bool> {
+    conn.prepare_cached(
+        "SELECT EXISTS (SELECT 1 FROM files WHERE drive_id = ?1 AND parent_id IS ?2 AND name = ?3)",
+    )?
+    .query_row(params![drive.as_str(), parent.map(FileId::as_str), name], |r| r.get(0))
+}
+
+/// `name`, or with `auto_rename` the first free `stem(n).ext`.
+fn free_name(
+    conn: &Connection,
+    drive: &DriveId,
+    parent: Option<&FileId>,
+    name: &str,
+    auto_rename: bool,
+) -> Result<String, CopyError> {
+    if !name_taken(conn, drive, parent, name).map_err(sql_err)? {
+        return Ok(name.to_owned());
+    }
+    if !auto_rename {
+        return Err(CopyError::NameTaken { name: name.into() });
+    }
+    let (stem, ext) = match name.rsplit_once('.') {
+        Some((s, e)) if !s.is_empty() => (s, format!(".{e}")),
+        _ => (name, String::new()),
+    };
+    for n in 1..10_000 {
+        let candidate = format!("{stem}({n}){ext}");
+        if !name_taken(conn, drive, parent, &candidate).map_err(sql_err)? {
+            return Ok(candidate);
+        }
+    }
+    Err(CopyError::NameTaken { name: name.into() })
+}
+
+/// A random 40-hex-character file id, like PDS's.
+fn new_file_id() -> FileId {
+    let mut b = [0u8; 20];
+    rand::rngs::OsRng.fill_bytes(&mut b);
+    FileId::new(hex(&b)).unwrap_or_else(|_| unreachable!("hex is a valid file id"))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A MIME type from the extension; enough for the file-type policy and
+/// browsers. Unknown extensions are `application/octet-stream`.
+pub fn mime_of(name: &str) -> &'static str {
+    match sharelink_http::extension_of(name).as_str() {
+        "txt" | "md" => "text/plain; charset=utf-8",
+        "html" | "htm" => "text/html; charset=utf-8",
+        "csv" => "text/csv",
+        "json" => "application/json",
+        "pdf" => "application/pdf",
+        "png" => "image/png",
+        "jpg" | "jpeg" => "image/jpeg",
+        "gif" => "image/gif",
+        "webp" => "image/webp",
+        "svg" => "image/svg+xml",
+        "mp4" => "video/mp4",
+        "mp3" => "audio/mpeg",
+        "zip" => "application/zip",
+        "apk" => "application/vnd.android.package-archive",
+        "ipa" => "application/octet-stream",
+        _ => "application/octet-stream",
+    }
+}
+
+fn store_err(e: io::Error) -> CopyError {
+    CopyError::Store(CatalogError {
+        message: "drive store I/O failed".into(),
+        source: Some(Box::new(e)),
+    })
+}
+
+fn sql_err(e: rusqlite::Error) -> CopyError {
+    CopyError::Store(catalog_err(e))
+}
+
+fn catalog_err(e: rusqlite::Error) -> CatalogError {
+    CatalogError {
+        message: "drive metadata query failed".into(),
+        source: Some(Box::new(e)),
+    }
+}

@@ -1,0 +1,303 @@
+//! # sharelink-server
+//!
+//! The reference server: the PDS share-link API of [`sharelink_http`] over a
+//! data directory. It wires concrete pieces together and holds no domain
+//! logic of its own.
+//!
+//! A data directory holds:
+//!
+//! | path | what |
+//! |---|---|
+//! | `shares.sqlite` (or `shares.sled/`) | the share store |
+//! | `drive.sqlite` | tenants, users, development access tokens (SHA-256 only), file metadata |
+//! | `blobs/` | file content, named by SHA-1 |
+//! | `signing-key` | the share-token signing key, mode 0600, generated on first start |
+//! | `<user>.token` | the seeded demo users' access tokens, mode 0600 |
+
+pub mod accounts;
+pub mod drive_store;
+
+use std::fs;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use chrono::Utc;
+use rusqlite::Connection;
+use sharelink_core::{
+    DriveId, Engine, EngineConfig, FileId, KeyId, KeyRing, PasswordHasher, SigningKey, Storage,
+    TenantId, UserId,
+};
+use sharelink_http::{ApiConfig, ShareApi};
+
+pub use accounts::{Accounts, DevAuthenticator, DevToken, User};
+pub use drive_store::{NewContent, SqliteDrives};
+
+/// Which share store the server uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum StorageKind {
+    /// `shares.sqlite` (default).
+    #[default]
+    Sqlite,
+    /// `shares.sled/`.
+    Sled,
+}
+
+/// Why the server could not start or a command failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ServerError {
+    /// A file in the data directory could not be read or written.
+    #[error("{what}: {source}")]
+    Io {
+        /// What was being done.
+        what: String,
+        /// The cause.
+        #[source]
+        source: io::Error,
+    },
+    /// The metadata database failed.
+    #[error("drive database: {0}")]
+    Db(#[from] rusqlite::Error),
+    /// The share store failed to open.
+    #[error("share store: {0}")]
+    Storage(#[from] sharelink_core::StorageError),
+    /// Invalid input (a user id, a tenant, a key file).
+    #[error("{0}")]
+    Input(String),
+    /// A drive operation failed.
+    #[error("drive: {0}")]
+    Drive(#[from] sharelink_http::CopyError),
+}
+
+fn io_err(what: impl Into<String>) -> impl FnOnce(io::Error) -> ServerError {
+    let what = what.into();
+    move |source| ServerError::Io { what, source }
+}
+
+fn input(e: impl std::fmt::Display) -> ServerError {
+    ServerError::Input(e.to_string())
+}
+
+/// The demo tenant seeded on first start.
+pub const DEMO_TENANT: &str = "demo";
+
+/// What the first start created.
+#[derive(Debug)]
+pub struct Seeded {
+    /// The sharing user (`alice`), who owns the sample files.
+    pub alice: (User, DevToken),
+    /// A receiving user (`bob`), to copy shared files into.
+    pub bob: (User, DevToken),
+}
+
+/// The metadata side of a data directory (accounts and drives), without the
+/// share engine: what the CLI's admin commands need.
+#[derive(Debug, Clone)]
+pub struct DataDir {
+    root: PathBuf,
+    /// Tenants, users and access tokens.
+    pub accounts: Accounts,
+    /// Files and folders.
+    pub drives: SqliteDrives,
+}
+
+impl DataDir {
+    /// Opens (creating if needed) the data directory at `root`.
+    pub fn open(root: &Path) -> Result<Self, ServerError> {
+        fs::create_dir_all(root).map_err(io_err(format!("creating {}", root.display())))?;
+        let conn = Connection::open(root.join("drive.sqlite"))?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        Accounts::init_schema(&conn)?;
+        SqliteDrives::init_schema(&conn)?;
+        let db = Arc::new(Mutex::new(conn));
+        let accounts = Accounts::new(db.clone());
+        let drives = SqliteDrives::new(db, root.join("blobs"), accounts.clone())
+            .map_err(io_err("creating blobs/"))?;
+        Ok(Self {
+            root: root.to_owned(),
+            accounts,
+            drives,
+        })
+    }
+
+    /// The directory.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Seeds the demo tenant, users and files if there are no users yet.
+    pub fn seed_if_empty(&self) -> Result<Option<Seeded>, ServerError> {
+        let tenant = TenantId::new(DEMO_TENANT).map_err(input)?;
+        let alice_id = UserId::new("alice").map_err(input)?;
+        if self.accounts.user(&tenant, &alice_id)?.is_some() {
+            return Ok(None);
+        }
+        let alice = self
+            .accounts
+            .add_user(&tenant, &alice_id, "Alice Liddell", "13800138000")?;
+        let bob = self.accounts.add_user(
+            &tenant,
+            &UserId::new("bob").map_err(input)?,
+            "Bob Builder",
+            "13900139000",
+        )?;
+        let drive = &alice.0.drive_id;
+        let now = Utc::now();
+        let d = &self.drives;
+        d.add(
+            drive,
+            None,
+            "welcome.txt",
+            NewContent::Bytes(b"Hello from sharelink! This file was shared with you.\n"),
+            Some("welcome"),
+            now,
+        )?;
+        let photos = d.add(drive, None, "photos", NewContent::Folder, Some("photos"), now)?;
+        d.add(
+            drive,
+            Some(&photos.file_id),
+            "sunset.jpg",
+            NewContent::Bytes(&[0xFF, 0xD8, 0xFF, 0xE0, b'J', b'F', b'I', b'F', 0, 0xFF, 0xD9]),
+            Some("sunset"),
+            now,
+        )?;
+        d.add(
+            drive,
+            Some(&photos.file_id),
+            "notes.md",
+            NewContent::Bytes(b"# Holiday notes\n\n- sunset at 19:42\n"),
+            Some("notes"),
+            now,
+        )?;
+        d.add(
+            drive,
+            None,
+            "app-release.apk",
+            NewContent::Bytes(b"PK\x03\x04 not really an Android package"),
+            Some("app"),
+            now,
+        )?;
+        for (name, (_, token)) in [("alice", &alice), ("bob", &bob)] {
+            write_secret(&self.root.join(format!("{name}.token")), token.expose_secret().as_bytes())?;
+        }
+        Ok(Some(Seeded { alice, bob }))
+    }
+
+    /// Loads the signing key, generating it (mode 0600) on first start.
+    pub fn signing_key(&self) -> Result<SigningKey, ServerError> {
+        let path = self.root.join("signing-key");
+        match fs::read_to_string(&path) {
+            Ok(text) => {
+                let (kid, secret) = text
+                    .trim()
+                    .split_once(' ')
+                    .ok_or_else(|| input(format!("{} is not `<key id> <base64>`", path.display())))?;
+                let secret = STANDARD
+                    .decode(secret)
+                    .map_err(|e| input(format!("{}: {e}", path.display())))?;
+                SigningKey::new(KeyId::new(kid).map_err(input)?, &secret).map_err(input)
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                let kid = KeyId::new(&format!("k{}", Utc::now().format("%Y%m%d"))).map_err(input)?;
+                let key = SigningKey::generate(kid, &mut rand::rngs::OsRng);
+                let line = format!("{} {}\n", key.id(), STANDARD.encode(key.expose_secret()));
+                write_secret(&path, line.as_bytes())?;
+                Ok(key)
+            }
+            Err(e) => Err(io_err(format!("reading {}", path.display()))(e)),
+        }
+    }
+
+    /// Imports a local file or folder into a user's drive (at the root, or
+    /// into the folder `into`). Returns how many items were created.
+    pub fn import(
+        &self,
+        tenant: &TenantId,
+        user: &UserId,
+        from: &Path,
+        into: Option<&FileId>,
+    ) -> Result<(DriveId, usize), ServerError> {
+        let user = self
+            .accounts
+            .user(tenant, user)?
+            .ok_or_else(|| input(format!("no user {user} in tenant {tenant}")))?;
+        let n = self.drives.import(&user.drive_id, into, from, Utc::now())?;
+        Ok((user.drive_id, n))
+    }
+}
+
+/// Writes a secret file readable by its owner only.
+fn write_secret(path: &Path, bytes: &[u8]) -> Result<(), ServerError> {
+    let mut options = fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        options.mode(0o600);
+    }
+    let what = format!("writing {}", path.display());
+    let mut f = options.open(path).map_err(io_err(what.clone()))?;
+    f.write_all(bytes).map_err(io_err(what.clone()))?;
+    f.sync_all().map_err(io_err(what))
+}
+
+/// Everything a running server holds.
+#[derive(Debug, Clone)]
+pub struct App {
+    /// The data directory.
+    pub data: DataDir,
+    /// The engine.
+    pub engine: Arc<Engine>,
+}
+
+impl App {
+    /// Opens the data directory, the share store and the engine. The
+    /// password hasher defaults to argon2id at its production cost.
+    pub fn open(
+        root: &Path,
+        storage: StorageKind,
+        hasher: Option<PasswordHasher>,
+    ) -> Result<Self, ServerError> {
+        let data = DataDir::open(root)?;
+        let store: Arc<dyn Storage> = match storage {
+            StorageKind::Sqlite => Arc::new(sharelink_sqlite::SqliteStorage::open(
+                root.join("shares.sqlite"),
+                &sharelink_sqlite::SqliteOptions::default(),
+            )?),
+            StorageKind::Sled => Arc::new(sharelink_sled::SledStorage::open(
+                root.join("shares.sled"),
+                &sharelink_sled::SledOptions::default(),
+            )?),
+        };
+        let keys = KeyRing::new(data.signing_key()?);
+        let config = EngineConfig {
+            password_hasher: hasher.unwrap_or_default(),
+            ..EngineConfig::default()
+        };
+        let mut builder =
+            Engine::builder(store, Arc::new(data.drives.clone()), keys).config(config);
+        for (tenant, policy) in data.accounts.tenants()? {
+            builder = builder.tenant(tenant, policy);
+        }
+        Ok(Self {
+            engine: Arc::new(builder.build()),
+            data,
+        })
+    }
+
+    /// The PDS router over this app, with development authentication.
+    pub fn router(&self, config: ApiConfig) -> axum::Router {
+        ShareApi::new(
+            self.engine.clone(),
+            Arc::new(DevAuthenticator::new(self.data.accounts.clone())),
+            Arc::new(self.data.drives.clone()),
+            config,
+        )
+        .router()
+    }
+}
