@@ -9,7 +9,7 @@ use axum::body::Body;
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, header};
-use http_body_util::{BodyExt, LengthLimitError, Limited};
+use http_body_util::BodyExt;
 use serde::de::DeserializeOwned;
 use sharelink_core::{ClientKey, InputError};
 
@@ -72,31 +72,47 @@ impl<S: Send + Sync> FromRequestParts<S> for RequestHead {
 /// An empty body reads as `{}`. Malformed JSON and non-objects give
 /// `InvalidParameterWrongFormat`; a wrong type gives `InvalidParameter`
 /// naming the field; an oversized body gives `413 RequestBodyTooLarge`.
+/// An oversized body is still read (and discarded) up to [`DRAIN_CAP`]
+/// bytes, so that the client, still sending, sees the 413 instead of a
+/// broken connection.
 pub(crate) async fn json_body<T: DeserializeOwned>(
-    body: Body,
+    mut body: Body,
     limit: usize,
 ) -> Result<T, ApiError> {
-    let bytes = match Limited::new(body, limit).collect().await {
-        Ok(collected) => collected.to_bytes(),
-        Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => {
-            return Err(ApiError::wire(
-                WireCode::RequestBodyTooLarge,
-                format!("The request body exceeds {limit} bytes."),
-            ));
-        }
-        Err(_) => {
-            return Err(ApiError::wire(
+    let mut bytes = Vec::new();
+    let mut total = 0usize;
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|_| {
+            ApiError::wire(
                 WireCode::InvalidParameterWrongFormat,
                 "The request body could not be read.",
-            ));
+            )
+        })?;
+        if let Ok(data) = frame.into_data() {
+            total = total.saturating_add(data.len());
+            if total <= limit {
+                bytes.extend_from_slice(&data);
+            } else if total > DRAIN_CAP.max(limit) {
+                break;
+            }
         }
-    };
+    }
+    if total > limit {
+        return Err(ApiError::wire(
+            WireCode::RequestBodyTooLarge,
+            format!("The request body exceeds {limit} bytes."),
+        ));
+    }
     parse_json(if bytes.iter().all(u8::is_ascii_whitespace) {
         b"{}"
     } else {
         &bytes
     })
 }
+
+/// How much of an oversized body is read and discarded before the
+/// connection is given up on.
+pub(crate) const DRAIN_CAP: usize = 16 << 20;
 
 /// Parses a JSON object into `T`, mapping serde's errors to wire errors.
 pub(crate) fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {

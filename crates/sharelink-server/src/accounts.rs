@@ -151,7 +151,9 @@ impl Accounts {
 
     /// The drive of a member, if the member exists.
     pub fn drive_of(&self, member: &Member) -> rusqlite::Result<Option<DriveId>> {
-        Ok(self.user(&member.tenant, &member.user_id)?.map(|u| u.drive_id))
+        Ok(self
+            .user(&member.tenant, &member.user_id)?
+            .map(|u| u.drive_id))
     }
 
     /// Sets a tenant's custom domain and daily limits (`None` = default).
@@ -201,7 +203,9 @@ impl Accounts {
     fn member_of_token(&self, token: &str) -> rusqlite::Result<Option<(String, String)>> {
         self.lock()
             .prepare_cached("SELECT tenant, user_id FROM access_tokens WHERE token_sha256 = ?1")?
-            .query_row(params![digest(token).as_slice()], |r| Ok((r.get(0)?, r.get(1)?)))
+            .query_row(params![digest(token).as_slice()], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
             .optional()
     }
 }

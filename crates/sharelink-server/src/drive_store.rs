@@ -14,7 +14,9 @@ use rand::RngCore as _;
 use rusqlite::{Connection, OptionalExtension, params};
 use sha1::{Digest, Sha1};
 use sharelink_core::{CatalogError, DriveId, FileCatalog, FileId, FileKind, FileMeta, Member};
-use sharelink_http::{ChildPage, ChildQuery, CopyError, CopyOutcome, DriveStore, FileEntry, page_entries};
+use sharelink_http::{
+    ChildPage, ChildQuery, CopyError, CopyOutcome, DriveStore, FileEntry, page_entries,
+};
 
 use crate::accounts::Accounts;
 
@@ -52,7 +54,11 @@ impl SqliteDrives {
     /// The store over the shared metadata connection, with content in `blobs`.
     pub fn new(db: Arc<Mutex<Connection>>, blobs: PathBuf, accounts: Accounts) -> io::Result<Self> {
         fs::create_dir_all(&blobs)?;
-        Ok(Self { db, blobs, accounts })
+        Ok(Self {
+            db,
+            blobs,
+            accounts,
+        })
     }
 
     /// Creates the schema if it does not exist.
@@ -158,7 +164,8 @@ impl SqliteDrives {
                 .map_err(store_err)?;
             entries.sort_by_key(fs::DirEntry::file_name);
             for entry in entries {
-                count += self.import_at(drive, Some(&folder.file_id), &entry.path(), now, depth + 1)?;
+                count +=
+                    self.import_at(drive, Some(&folder.file_id), &entry.path(), now, depth + 1)?;
             }
             Ok(count)
         } else if md.is_file() {
@@ -230,7 +237,15 @@ impl SqliteDrives {
         if source.kind == FileKind::Folder {
             for child in children(conn, &source.drive_id, Some(&source.file_id)).map_err(sql_err)? {
                 let child_name = child.meta.name.clone();
-                self.copy_tree(conn, &child.meta, to_drive, Some(&copy.file_id), &child_name, now, depth + 1)?;
+                self.copy_tree(
+                    conn,
+                    &child.meta,
+                    to_drive,
+                    Some(&copy.file_id),
+                    &child_name,
+                    now,
+                    depth + 1,
+                )?;
             }
         }
         Ok(copy)
@@ -254,13 +269,15 @@ impl DriveStore for SqliteDrives {
 
     fn entry(&self, drive: &DriveId, file: &FileId) -> Result<Option<FileEntry>, CatalogError> {
         let conn = self.lock();
-        conn.prepare_cached(&format!("SELECT {COLUMNS} FROM files WHERE drive_id = ?1 AND file_id = ?2"))
-            .and_then(|mut st| {
-                st.query_row(params![drive.as_str(), file.as_str()], row_to_entry)
-                    .optional()
-            })
-            .map_err(catalog_err)?
-            .transpose()
+        conn.prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM files WHERE drive_id = ?1 AND file_id = ?2"
+        ))
+        .and_then(|mut st| {
+            st.query_row(params![drive.as_str(), file.as_str()], row_to_entry)
+                .optional()
+        })
+        .map_err(catalog_err)?
+        .transpose()
     }
 
     fn list_children(
@@ -304,7 +321,8 @@ impl DriveStore for SqliteDrives {
         let name = free_name(&tx, to_drive, to_parent, &source.name, auto_rename)?;
         let copy = self.copy_tree(&tx, source, to_drive, to_parent, &name, now, 0)?;
         tx.commit().map_err(sql_err)?;
-        let async_task_id = (source.kind == FileKind::Folder).then(|| format!("copy-{}", copy.file_id));
+        let async_task_id =
+            (source.kind == FileKind::Folder).then(|| format!("copy-{}", copy.file_id));
         Ok(CopyOutcome {
             file: copy,
             async_task_id,
@@ -323,7 +341,8 @@ impl DriveStore for SqliteDrives {
     }
 }
 
-const COLUMNS: &str = "drive_id, file_id, parent_id, name, kind, mime, size, sha1, created_at, updated_at";
+const COLUMNS: &str =
+    "drive_id, file_id, parent_id, name, kind, mime, size, sha1, created_at, updated_at";
 
 fn row_to_entry(row: &rusqlite::Row<'_>) -> rusqlite::Result<Result<FileEntry, CatalogError>> {
     let drive: String = row.get(0)?;
@@ -363,7 +382,9 @@ fn row_to_entry(row: &rusqlite::Row<'_>) -> rusqlite::Result<Result<FileEntry, C
 }
 
 fn parse_time(s: &str) -> Option<DateTime<Utc>> {
-    DateTime::parse_from_rfc3339(s).ok().map(|t| t.with_timezone(&Utc))
+    DateTime::parse_from_rfc3339(s)
+        .ok()
+        .map(|t| t.with_timezone(&Utc))
 }
 
 fn children(
@@ -374,7 +395,10 @@ fn children(
     let mut st = conn.prepare_cached(&format!(
         "SELECT {COLUMNS} FROM files WHERE drive_id = ?1 AND parent_id IS ?2"
     ))?;
-    let rows = st.query_map(params![drive.as_str(), parent.map(FileId::as_str)], row_to_entry)?;
+    let rows = st.query_map(
+        params![drive.as_str(), parent.map(FileId::as_str)],
+        row_to_entry,
+    )?;
     let mut out = Vec::new();
     for row in rows {
         match row? {
@@ -385,7 +409,12 @@ fn children(
     Ok(out)
 }
 
-fn insert(conn: &Connection, m: &FileMeta, sha1: Option<&str>, now: DateTime<Utc>) -> rusqlite::Result<()> {
+fn insert(
+    conn: &Connection,
+    m: &FileMeta,
+    sha1: Option<&str>,
+    now: DateTime<Utc>,
+) -> rusqlite::Result<()> {
     let t = now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
     conn.prepare_cached(
         "INSERT INTO files (drive_id, file_id, parent_id, name, kind, mime, size, sha1, created_at, updated_at)
@@ -412,7 +441,11 @@ fn sha1_of(conn: &Connection, drive: &DriveId, file: &FileId) -> rusqlite::Resul
         .map(Option::flatten)
 }
 
-fn parent_of(conn: &Connection, drive: &DriveId, file: &FileId) -> rusqlite::Result<Option<FileId>> {
+fn parent_of(
+    conn: &Connection,
+    drive: &DriveId,
+    file: &FileId,
+) -> rusqlite::Result<Option<FileId>> {
     let p: Option<Option<String>> = conn
         .prepare_cached("SELECT parent_id FROM files WHERE drive_id = ?1 AND file_id = ?2")?
         .query_row(params![drive.as_str(), file.as_str()], |r| r.get(0))
@@ -444,7 +477,10 @@ fn name_taken(
     conn.prepare_cached(
         "SELECT EXISTS (SELECT 1 FROM files WHERE drive_id = ?1 AND parent_id IS ?2 AND name = ?3)",
     )?
-    .query_row(params![drive.as_str(), parent.map(FileId::as_str), name], |r| r.get(0))
+    .query_row(
+        params![drive.as_str(), parent.map(FileId::as_str), name],
+        |r| r.get(0),
+    )
 }
 
 /// `name`, or with `auto_rename` the first free `stem(n).ext`.

@@ -27,8 +27,8 @@ use base64::engine::general_purpose::STANDARD;
 use chrono::Utc;
 use rusqlite::Connection;
 use sharelink_core::{
-    DriveId, Engine, EngineConfig, FileId, KeyId, KeyRing, PasswordHasher, SigningKey, Storage,
-    TenantId, UserId,
+    Clock, DriveId, Engine, EngineConfig, FileId, KeyId, KeyRing, PasswordHasher, SigningKey,
+    Storage, SystemClock, TenantId, UserId,
 };
 use sharelink_http::{ApiConfig, ShareApi};
 
@@ -157,12 +157,21 @@ impl DataDir {
             Some("welcome"),
             now,
         )?;
-        let photos = d.add(drive, None, "photos", NewContent::Folder, Some("photos"), now)?;
+        let photos = d.add(
+            drive,
+            None,
+            "photos",
+            NewContent::Folder,
+            Some("photos"),
+            now,
+        )?;
         d.add(
             drive,
             Some(&photos.file_id),
             "sunset.jpg",
-            NewContent::Bytes(&[0xFF, 0xD8, 0xFF, 0xE0, b'J', b'F', b'I', b'F', 0, 0xFF, 0xD9]),
+            NewContent::Bytes(&[
+                0xFF, 0xD8, 0xFF, 0xE0, b'J', b'F', b'I', b'F', 0, 0xFF, 0xD9,
+            ]),
             Some("sunset"),
             now,
         )?;
@@ -183,7 +192,10 @@ impl DataDir {
             now,
         )?;
         for (name, (_, token)) in [("alice", &alice), ("bob", &bob)] {
-            write_secret(&self.root.join(format!("{name}.token")), token.expose_secret().as_bytes())?;
+            write_secret(
+                &self.root.join(format!("{name}.token")),
+                token.expose_secret().as_bytes(),
+            )?;
         }
         Ok(Some(Seeded { alice, bob }))
     }
@@ -193,17 +205,17 @@ impl DataDir {
         let path = self.root.join("signing-key");
         match fs::read_to_string(&path) {
             Ok(text) => {
-                let (kid, secret) = text
-                    .trim()
-                    .split_once(' ')
-                    .ok_or_else(|| input(format!("{} is not `<key id> <base64>`", path.display())))?;
+                let (kid, secret) = text.trim().split_once(' ').ok_or_else(|| {
+                    input(format!("{} is not `<key id> <base64>`", path.display()))
+                })?;
                 let secret = STANDARD
                     .decode(secret)
                     .map_err(|e| input(format!("{}: {e}", path.display())))?;
                 SigningKey::new(KeyId::new(kid).map_err(input)?, &secret).map_err(input)
             }
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                let kid = KeyId::new(&format!("k{}", Utc::now().format("%Y%m%d"))).map_err(input)?;
+                let kid =
+                    KeyId::new(&format!("k{}", Utc::now().format("%Y%m%d"))).map_err(input)?;
                 let key = SigningKey::generate(kid, &mut rand::rngs::OsRng);
                 let line = format!("{} {}\n", key.id(), STANDARD.encode(key.expose_secret()));
                 write_secret(&path, line.as_bytes())?;
@@ -246,6 +258,36 @@ fn write_secret(path: &Path, bytes: &[u8]) -> Result<(), ServerError> {
     f.sync_all().map_err(io_err(what))
 }
 
+/// How [`App::open`] builds the engine.
+#[derive(Clone)]
+pub struct AppOptions {
+    /// The share store.
+    pub storage: StorageKind,
+    /// Password hashing cost (default: argon2id at production cost).
+    pub password_hasher: PasswordHasher,
+    /// The engine's clock (default: the system clock; tests use a manual one).
+    pub clock: Arc<dyn Clock>,
+}
+
+impl Default for AppOptions {
+    fn default() -> Self {
+        Self {
+            storage: StorageKind::default(),
+            password_hasher: PasswordHasher::default(),
+            clock: Arc::new(SystemClock),
+        }
+    }
+}
+
+impl std::fmt::Debug for AppOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppOptions")
+            .field("storage", &self.storage)
+            .field("password_hasher", &self.password_hasher)
+            .finish_non_exhaustive()
+    }
+}
+
 /// Everything a running server holds.
 #[derive(Debug, Clone)]
 pub struct App {
@@ -256,15 +298,10 @@ pub struct App {
 }
 
 impl App {
-    /// Opens the data directory, the share store and the engine. The
-    /// password hasher defaults to argon2id at its production cost.
-    pub fn open(
-        root: &Path,
-        storage: StorageKind,
-        hasher: Option<PasswordHasher>,
-    ) -> Result<Self, ServerError> {
+    /// Opens the data directory, the share store and the engine.
+    pub fn open(root: &Path, options: &AppOptions) -> Result<Self, ServerError> {
         let data = DataDir::open(root)?;
-        let store: Arc<dyn Storage> = match storage {
+        let store: Arc<dyn Storage> = match options.storage {
             StorageKind::Sqlite => Arc::new(sharelink_sqlite::SqliteStorage::open(
                 root.join("shares.sqlite"),
                 &sharelink_sqlite::SqliteOptions::default(),
@@ -276,11 +313,12 @@ impl App {
         };
         let keys = KeyRing::new(data.signing_key()?);
         let config = EngineConfig {
-            password_hasher: hasher.unwrap_or_default(),
+            password_hasher: options.password_hasher,
             ..EngineConfig::default()
         };
-        let mut builder =
-            Engine::builder(store, Arc::new(data.drives.clone()), keys).config(config);
+        let mut builder = Engine::builder(store, Arc::new(data.drives.clone()), keys)
+            .config(config)
+            .clock(options.clock.clone());
         for (tenant, policy) in data.accounts.tenants()? {
             builder = builder.tenant(tenant, policy);
         }

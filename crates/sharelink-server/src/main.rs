@@ -17,7 +17,7 @@ use std::process::ExitCode;
 
 use sharelink_core::{FileId, TenantId, TenantPolicy, UserId};
 use sharelink_http::ApiConfig;
-use sharelink_server::{App, DEMO_TENANT, DataDir, Seeded, ServerError, StorageKind};
+use sharelink_server::{App, AppOptions, DEMO_TENANT, DataDir, Seeded, ServerError, StorageKind};
 
 const USAGE: &str = "\
 sharelink-server: the PDS share-link API over a local data directory.
@@ -73,15 +73,27 @@ fn run(args: Vec<String>) -> Result<(), ServerError> {
             let tenant = tenant_flag(&flags)?;
             let user = UserId::new(required(&flags, "user")?).map_err(bad)?;
             let from = PathBuf::from(required(&flags, "from")?);
-            let into = flag(&flags, "into").map(FileId::new).transpose().map_err(bad)?;
+            let into = flag(&flags, "into")
+                .map(FileId::new)
+                .transpose()
+                .map_err(bad)?;
             let (drive, n) = data.import(&tenant, &user, &from, into.as_ref())?;
-            say(&format!("imported {n} item(s) from {} into drive {drive}", from.display()));
+            say(&format!(
+                "imported {n} item(s) from {} into drive {drive}",
+                from.display()
+            ));
             Ok(())
         }
         "set-tenant" => {
             allow(
                 &flags,
-                &["data-dir", "tenant", "custom-domain", "create-limit", "access-limit"],
+                &[
+                    "data-dir",
+                    "tenant",
+                    "custom-domain",
+                    "create-limit",
+                    "access-limit",
+                ],
             )?;
             let data = DataDir::open(&data_dir)?;
             let tenant = TenantId::new(required(&flags, "tenant")?).map_err(bad)?;
@@ -89,7 +101,9 @@ fn run(args: Vec<String>) -> Result<(), ServerError> {
                 custom_domain: match flag(&flags, "custom-domain") {
                     None | Some("false") => false,
                     Some("true") => true,
-                    Some(other) => return Err(bad(format!("--custom-domain {other:?}: true or false"))),
+                    Some(other) => {
+                        return Err(bad(format!("--custom-domain {other:?}: true or false")));
+                    }
                 },
                 creations_per_day: number(&flags, "create-limit")?,
                 accesses_per_day: number(&flags, "access-limit")?,
@@ -98,8 +112,12 @@ fn run(args: Vec<String>) -> Result<(), ServerError> {
             say(&format!(
                 "tenant {tenant}: custom domain {}, creations/day {}, accesses/day {} (applies at the next start)",
                 policy.custom_domain,
-                policy.creations_per_day.map_or("default".into(), |n| n.to_string()),
-                policy.accesses_per_day.map_or("default".into(), |n| n.to_string()),
+                policy
+                    .creations_per_day
+                    .map_or("default".into(), |n| n.to_string()),
+                policy
+                    .accesses_per_day
+                    .map_or("default".into(), |n| n.to_string()),
             ));
             Ok(())
         }
@@ -129,7 +147,13 @@ fn serve(flags: &HashMap<String, String>, data_dir: PathBuf) -> Result<(), Serve
         )
         .with_writer(std::io::stderr)
         .init();
-    let app = App::open(&data_dir, storage, None)?;
+    let app = App::open(
+        &data_dir,
+        &AppOptions {
+            storage,
+            ..AppOptions::default()
+        },
+    )?;
     let seeded = app.data.seed_if_empty()?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -258,7 +282,10 @@ fn required<'a>(flags: &'a Flags, name: &str) -> Result<&'a str, ServerError> {
 
 fn number(flags: &Flags, name: &str) -> Result<Option<u32>, ServerError> {
     flag(flags, name)
-        .map(|v| v.parse::<u32>().map_err(|e| bad(format!("--{name} {v:?}: {e}"))))
+        .map(|v| {
+            v.parse::<u32>()
+                .map_err(|e| bad(format!("--{name} {v:?}: {e}")))
+        })
         .transpose()
 }
 
