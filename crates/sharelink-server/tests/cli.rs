@@ -1,0 +1,222 @@
+//! The `sharelink-server` binary itself: `serve` (the README's main
+//! command), `add-user`, `import`, `set-tenant`, and its refusals.
+
+use std::io::{BufRead, BufReader, Read};
+use std::process::{Child, Command, Stdio};
+
+use serde_json::{Value, json};
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_sharelink-server"))
+}
+
+fn run(args: &[&str]) -> (bool, String, String) {
+    let out = bin().args(args).output().unwrap();
+    (
+        out.status.success(),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+/// A `serve` child that is killed on drop.
+struct Serving {
+    child: Child,
+    base: String,
+    banner: String,
+}
+
+impl Drop for Serving {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn serve(dir: &std::path::Path, extra: &[&str]) -> Serving {
+    let mut child = bin()
+        .args(["--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(dir)
+        .args(extra)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    out.read_line(&mut first).unwrap();
+    let base = first
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .unwrap_or_else(|| panic!("no address in {first:?}"))
+        .to_owned();
+    // The rest of the banner (the walk-through on first start) follows at once.
+    let mut banner = first.clone();
+    let mut line = String::new();
+    while out.read_line(&mut line).unwrap() > 0 {
+        banner.push_str(&line);
+        if line.contains("Demo access tokens") || line.contains("to_parent_file_id") {
+            break;
+        }
+        line.clear();
+    }
+    std::thread::spawn(move || {
+        let mut sink = Vec::new();
+        let _ = out.read_to_end(&mut sink);
+    });
+    Serving {
+        child,
+        base,
+        banner,
+    }
+}
+
+fn post(base: &str, path: &str, body: Value, token: Option<&str>) -> (u16, Value) {
+    let client = reqwest::blocking::Client::new();
+    let mut req = client.post(format!("{base}{path}")).json(&body);
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    let res = req.send().unwrap();
+    let status = res.status().as_u16();
+    let text = res.text().unwrap();
+    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
+#[test]
+fn serve_seeds_once_and_the_admin_commands_work() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap();
+
+    // First start: seeds, prints the walk-through, writes 0600 secrets.
+    let server = serve(dir.path(), &[]);
+    assert!(server.banner.contains("First start"), "{}", server.banner);
+    assert!(server.banner.contains("curl"), "{}", server.banner);
+    #[cfg(unix)]
+    for f in ["signing-key", "alice.token", "bob.token"] {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(dir.path().join(f)).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "{f}");
+    }
+    let alice = std::fs::read_to_string(dir.path().join("alice.token")).unwrap();
+    let (status, share) = post(
+        &server.base,
+        "/v2/share_link/create",
+        json!({ "drive_id": "drive-demo-alice", "file_id_list": ["welcome"] }),
+        Some(alice.trim()),
+    );
+    assert_eq!(status, 201, "{share}");
+    let key_before = std::fs::read(dir.path().join("signing-key")).unwrap();
+    drop(server);
+
+    // add-user prints only the token on stdout; it works at once.
+    let (ok, token, err) = run(&["add-user", "--data-dir", d, "--user", "carol", "--name", "Carol"]);
+    assert!(ok, "{err}");
+    let token = token.trim().to_owned();
+    assert!(token.starts_with("dev-") && token.len() == 36, "{token:?}");
+    assert!(err.contains("drive-demo-carol"), "{err}");
+
+    // import a local folder into carol's drive
+    let src = tempfile::tempdir().unwrap();
+    std::fs::create_dir(src.path().join("album")).unwrap();
+    std::fs::write(src.path().join("album/a.txt"), b"alpha").unwrap();
+    std::fs::write(src.path().join("album/b.apk"), b"beta").unwrap();
+    let album = src.path().join("album");
+    let (ok, out, err) = run(&["import", "--data-dir", d, "--user", "carol", "--from", album.to_str().unwrap()]);
+    assert!(ok, "{err}");
+    assert!(out.contains("imported 3 item(s)"), "{out}");
+
+    // set-tenant: a custom domain lifts the APK rule at the next start
+    let (ok, out, err) = run(&["set-tenant", "--data-dir", d, "--tenant", "demo", "--custom-domain", "true", "--create-limit", "7"]);
+    assert!(ok, "{err}");
+    assert!(out.contains("custom domain true"), "{out}");
+
+    // Second start: no new seed, the same key, the share survived.
+    let server = serve(dir.path(), &[]);
+    assert!(!server.banner.contains("First start"), "{}", server.banner);
+    assert_eq!(std::fs::read(dir.path().join("signing-key")).unwrap(), key_before);
+    let id = share["share_id"].as_str().unwrap();
+    let (status, _) = post(&server.base, "/v2/share_link/get_by_anonymous", json!({ "share_id": id }), None);
+    assert_eq!(status, 200);
+
+    // carol shares the imported album, APK included; a custom domain allows it
+    let (status, list) = post(
+        &server.base,
+        "/v2/file/list",
+        json!({ "drive_id": "drive-demo-carol", "parent_file_id": "root" }),
+        Some(&token),
+    );
+    assert_eq!(status, 200, "{list}");
+    let album_id = list["items"][0]["file_id"].as_str().unwrap().to_owned();
+    let (status, share) = post(
+        &server.base,
+        "/v2/share_link/create",
+        json!({ "drive_id": "drive-demo-carol", "file_id_list": [album_id] }),
+        Some(&token),
+    );
+    assert_eq!(status, 201, "{share}");
+    let sid = share["share_id"].as_str().unwrap();
+    let (_, t) = post(&server.base, "/v2/share_link/get_share_token", json!({ "share_id": sid }), None);
+    let st = t["share_token"].as_str().unwrap();
+    let client = reqwest::blocking::Client::new();
+    let files: Value = client
+        .post(format!("{}/v2/file/list", server.base))
+        .header("x-share-token", st)
+        .json(&json!({ "share_id": sid, "parent_file_id": album_id, "order_by": "name" }))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let apk = files["items"][1]["file_id"].as_str().unwrap();
+    assert_eq!(files["items"][1]["name"], "b.apk");
+    let url: Value = client
+        .post(format!("{}/v2/file/get_download_url", server.base))
+        .header("x-share-token", st)
+        .json(&json!({ "share_id": sid, "file_id": apk }))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let bytes = reqwest::blocking::get(url["url"].as_str().unwrap()).unwrap().bytes().unwrap();
+    assert_eq!(bytes.as_ref(), b"beta");
+}
+
+#[test]
+fn serve_on_sled() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = serve(dir.path(), &["--storage", "sled"]);
+    assert!(server.banner.contains("Sled"), "{}", server.banner);
+    let alice = std::fs::read_to_string(dir.path().join("alice.token")).unwrap();
+    let (status, _) = post(
+        &server.base,
+        "/v2/share_link/create",
+        json!({ "drive_id": "drive-demo-alice", "file_id_list": ["photos"] }),
+        Some(alice.trim()),
+    );
+    assert_eq!(status, 201);
+    assert!(dir.path().join("shares.sled").is_dir());
+}
+
+#[test]
+fn bad_command_lines_fail_with_a_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap();
+    for args in [
+        vec!["frobnicate"],
+        vec!["serve", "--listen", "not-an-address", "--data-dir", d],
+        vec!["serve", "--storage", "postgres", "--data-dir", d],
+        vec!["serve", "--bogus", "1"],
+        vec!["add-user", "--data-dir", d],
+        vec!["add-user", "--data-dir", d, "--user", "bad\nname"],
+        vec!["set-tenant", "--data-dir", d, "--tenant", "t", "--create-limit", "-3"],
+        vec!["set-tenant", "--data-dir", d, "--tenant", "t", "--custom-domain", "maybe"],
+        vec!["import", "--data-dir", d, "--user", "nobody", "--from", "/nonexistent"],
+        vec!["add-user", "--user"],
+    ] {
+        let (ok, _, err) = run(&args);
+        assert!(!ok, "{args:?} should fail");
+        assert!(err.starts_with("error: "), "{args:?}: {err}");
+    }
+    let (ok, out, _) = run(&["--help"]);
+    assert!(ok && out.contains("USAGE"));
+}
