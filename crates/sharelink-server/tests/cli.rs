@@ -95,7 +95,10 @@ fn serve_seeds_once_and_the_admin_commands_work() {
     #[cfg(unix)]
     for f in ["signing-key", "alice.token", "bob.token"] {
         use std::os::unix::fs::PermissionsExt as _;
-        let mode = std::fs::metadata(dir.path().join(f)).unwrap().permissions().mode();
+        let mode = std::fs::metadata(dir.path().join(f))
+            .unwrap()
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o777, 0o600, "{f}");
     }
     let alice = std::fs::read_to_string(dir.path().join("alice.token")).unwrap();
@@ -110,7 +113,15 @@ fn serve_seeds_once_and_the_admin_commands_work() {
     drop(server);
 
     // add-user prints only the token on stdout; it works at once.
-    let (ok, token, err) = run(&["add-user", "--data-dir", d, "--user", "carol", "--name", "Carol"]);
+    let (ok, token, err) = run(&[
+        "add-user",
+        "--data-dir",
+        d,
+        "--user",
+        "carol",
+        "--name",
+        "Carol",
+    ]);
     assert!(ok, "{err}");
     let token = token.trim().to_owned();
     assert!(token.starts_with("dev-") && token.len() == 36, "{token:?}");
@@ -122,21 +133,47 @@ fn serve_seeds_once_and_the_admin_commands_work() {
     std::fs::write(src.path().join("album/a.txt"), b"alpha").unwrap();
     std::fs::write(src.path().join("album/b.apk"), b"beta").unwrap();
     let album = src.path().join("album");
-    let (ok, out, err) = run(&["import", "--data-dir", d, "--user", "carol", "--from", album.to_str().unwrap()]);
+    let (ok, out, err) = run(&[
+        "import",
+        "--data-dir",
+        d,
+        "--user",
+        "carol",
+        "--from",
+        album.to_str().unwrap(),
+    ]);
     assert!(ok, "{err}");
     assert!(out.contains("imported 3 item(s)"), "{out}");
 
     // set-tenant: a custom domain lifts the APK rule at the next start
-    let (ok, out, err) = run(&["set-tenant", "--data-dir", d, "--tenant", "demo", "--custom-domain", "true", "--create-limit", "7"]);
+    let (ok, out, err) = run(&[
+        "set-tenant",
+        "--data-dir",
+        d,
+        "--tenant",
+        "demo",
+        "--custom-domain",
+        "true",
+        "--create-limit",
+        "7",
+    ]);
     assert!(ok, "{err}");
     assert!(out.contains("custom domain true"), "{out}");
 
     // Second start: no new seed, the same key, the share survived.
     let server = serve(dir.path(), &[]);
     assert!(!server.banner.contains("First start"), "{}", server.banner);
-    assert_eq!(std::fs::read(dir.path().join("signing-key")).unwrap(), key_before);
+    assert_eq!(
+        std::fs::read(dir.path().join("signing-key")).unwrap(),
+        key_before
+    );
     let id = share["share_id"].as_str().unwrap();
-    let (status, _) = post(&server.base, "/v2/share_link/get_by_anonymous", json!({ "share_id": id }), None);
+    let (status, _) = post(
+        &server.base,
+        "/v2/share_link/get_by_anonymous",
+        json!({ "share_id": id }),
+        None,
+    );
     assert_eq!(status, 200);
 
     // carol shares the imported album, APK included; a custom domain allows it
@@ -156,7 +193,12 @@ fn serve_seeds_once_and_the_admin_commands_work() {
     );
     assert_eq!(status, 201, "{share}");
     let sid = share["share_id"].as_str().unwrap();
-    let (_, t) = post(&server.base, "/v2/share_link/get_share_token", json!({ "share_id": sid }), None);
+    let (_, t) = post(
+        &server.base,
+        "/v2/share_link/get_share_token",
+        json!({ "share_id": sid }),
+        None,
+    );
     let st = t["share_token"].as_str().unwrap();
     let client = reqwest::blocking::Client::new();
     let files: Value = client
@@ -177,7 +219,10 @@ fn serve_seeds_once_and_the_admin_commands_work() {
         .unwrap()
         .json()
         .unwrap();
-    let bytes = reqwest::blocking::get(url["url"].as_str().unwrap()).unwrap().bytes().unwrap();
+    let bytes = reqwest::blocking::get(url["url"].as_str().unwrap())
+        .unwrap()
+        .bytes()
+        .unwrap();
     assert_eq!(bytes.as_ref(), b"beta");
 }
 
@@ -208,9 +253,33 @@ fn bad_command_lines_fail_with_a_message() {
         vec!["serve", "--bogus", "1"],
         vec!["add-user", "--data-dir", d],
         vec!["add-user", "--data-dir", d, "--user", "bad\nname"],
-        vec!["set-tenant", "--data-dir", d, "--tenant", "t", "--create-limit", "-3"],
-        vec!["set-tenant", "--data-dir", d, "--tenant", "t", "--custom-domain", "maybe"],
-        vec!["import", "--data-dir", d, "--user", "nobody", "--from", "/nonexistent"],
+        vec![
+            "set-tenant",
+            "--data-dir",
+            d,
+            "--tenant",
+            "t",
+            "--create-limit",
+            "-3",
+        ],
+        vec![
+            "set-tenant",
+            "--data-dir",
+            d,
+            "--tenant",
+            "t",
+            "--custom-domain",
+            "maybe",
+        ],
+        vec![
+            "import",
+            "--data-dir",
+            d,
+            "--user",
+            "nobody",
+            "--from",
+            "/nonexistent",
+        ],
         vec!["add-user", "--user"],
     ] {
         let (ok, _, err) = run(&args);

@@ -40,7 +40,10 @@ fn logs_have_spans_and_no_secrets() {
     let r = s.post(
         "/v2/share_link/create",
         json!({ "drive_id": ALICE_DRIVE, "file_id_list": ["welcome"], "share_pwd": password }),
-        &[("authorization", &alice), ("x-acs-action", "CreateShareLink")],
+        &[
+            ("authorization", &alice),
+            ("x-acs-action", "CreateShareLink"),
+        ],
     );
     let id = r.text("share_id");
     s.post(
@@ -50,7 +53,10 @@ fn logs_have_spans_and_no_secrets() {
     )
     .assert_error(400, "InvalidResource.SharePwd");
     let token = s.token(&id, Some(password));
-    let st = [("x-share-token", token.as_str()), ("authorization", bob.as_str())];
+    let st = [
+        ("x-share-token", token.as_str()),
+        ("authorization", bob.as_str()),
+    ];
     let r = s.post(
         "/v2/file/get_download_url",
         json!({ "share_id": id, "file_id": "welcome" }),
@@ -64,7 +70,11 @@ fn logs_have_spans_and_no_secrets() {
         json!({ "share_id": id, "file_id": "welcome", "to_drive_id": BOB_DRIVE, "to_parent_file_id": "root" }),
         &st,
     );
-    s.post("/v2/file/list", json!({ "share_id": id, "parent_file_id": "root" }), &[("x-share-token", "v1.garbage")]);
+    s.post(
+        "/v2/file/list",
+        json!({ "share_id": id, "parent_file_id": "root" }),
+        &[("x-share-token", "v1.garbage")],
+    );
     let signing_key = std::fs::read_to_string(s.data_dir().join("signing-key")).unwrap();
     let key_b64 = signing_key.split_whitespace().nth(1).unwrap().to_owned();
     drop(s);
@@ -85,6 +95,9 @@ fn logs_have_spans_and_no_secrets() {
         bob.trim_start_matches("Bearer "),
         key_b64.as_str(),
     ] {
-        assert!(!logs.contains(secret), "a secret leaked into the logs: {secret}");
+        assert!(
+            !logs.contains(secret),
+            "a secret leaked into the logs: {secret}"
+        );
     }
 }
