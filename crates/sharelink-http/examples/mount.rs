@@ -40,10 +40,13 @@ impl Authenticator for StaticTokens {
     }
 }
 
+/// Each file's wire entry and content, by drive and file id.
+type Files = BTreeMap<(DriveId, FileId), (FileEntry, Vec<u8>)>;
+
 /// Your file service: here a map of entries with their bytes, one drive per user.
 #[derive(Default)]
 pub struct InMemoryDrives {
-    files: RwLock<BTreeMap<(DriveId, FileId), (FileEntry, Vec<u8>)>>,
+    files: RwLock<Files>,
     owners: RwLock<HashMap<DriveId, Member>>,
 }
 

@@ -55,7 +55,7 @@ pub(crate) async fn observe(req: Request, next: Next) -> Response {
             tracing::info!(
                 status = res.status().as_u16(),
                 code = e.code(),
-                elapsed_us = started.elapsed().as_micros() as u64,
+                elapsed_us = micros(started),
                 "refused"
             );
         });
@@ -63,7 +63,7 @@ pub(crate) async fn observe(req: Request, next: Next) -> Response {
         span.in_scope(|| {
             tracing::info!(
                 status = res.status().as_u16(),
-                elapsed_us = started.elapsed().as_micros() as u64,
+                elapsed_us = micros(started),
                 "done"
             );
         });
@@ -72,6 +72,10 @@ pub(crate) async fn observe(req: Request, next: Next) -> Response {
         res.headers_mut().insert(REQUEST_ID_HEADER, v);
     }
     res
+}
+
+fn micros(started: Instant) -> u64 {
+    u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX)
 }
 
 /// Unknown route.

@@ -1,7 +1,7 @@
 //! The `mount` example, driven in-process through the router (no socket,
 //! no `ConnectInfo`): the host traits as a README reader would write them.
 
-#[allow(dead_code, unreachable_pub, clippy::print_stdout)]
+#[allow(dead_code, unreachable_pub)]
 #[path = "../examples/mount.rs"]
 mod example;
 

@@ -211,45 +211,46 @@ impl SqliteDrives {
     fn blob_path(&self, hash: &str) -> PathBuf {
         self.blobs.join(hash)
     }
+}
 
-    fn copy_tree(
-        &self,
-        conn: &Connection,
-        source: &FileMeta,
-        to_drive: &DriveId,
-        to_parent: Option<&FileId>,
-        name: &str,
-        now: DateTime<Utc>,
-        depth: usize,
-    ) -> Result<FileMeta, CopyError> {
-        if depth > MAX_TREE_DEPTH {
-            return Err(store_err(io::Error::other("folder tree too deep")));
-        }
-        let sha1 = sha1_of(conn, &source.drive_id, &source.file_id).map_err(sql_err)?;
-        let copy = FileMeta {
-            drive_id: to_drive.clone(),
-            file_id: new_file_id(),
-            parent_file_id: to_parent.cloned(),
-            name: name.to_owned(),
-            ..source.clone()
-        };
-        insert(conn, &copy, sha1.as_deref(), now).map_err(sql_err)?;
-        if source.kind == FileKind::Folder {
-            for child in children(conn, &source.drive_id, Some(&source.file_id)).map_err(sql_err)? {
-                let child_name = child.meta.name.clone();
-                self.copy_tree(
-                    conn,
-                    &child.meta,
-                    to_drive,
-                    Some(&copy.file_id),
-                    &child_name,
-                    now,
-                    depth + 1,
-                )?;
-            }
-        }
-        Ok(copy)
+/// Copies `source` (recursively, for a folder) as `name` into `to_parent`
+/// of `to_drive`. Content is shared: only metadata rows are written.
+fn copy_tree(
+    conn: &Connection,
+    source: &FileMeta,
+    to_drive: &DriveId,
+    to_parent: Option<&FileId>,
+    name: &str,
+    now: DateTime<Utc>,
+    depth: usize,
+) -> Result<FileMeta, CopyError> {
+    if depth > MAX_TREE_DEPTH {
+        return Err(store_err(io::Error::other("folder tree too deep")));
     }
+    let sha1 = sha1_of(conn, &source.drive_id, &source.file_id).map_err(sql_err)?;
+    let copy = FileMeta {
+        drive_id: to_drive.clone(),
+        file_id: new_file_id(),
+        parent_file_id: to_parent.cloned(),
+        name: name.to_owned(),
+        ..source.clone()
+    };
+    insert(conn, &copy, sha1.as_deref(), now).map_err(sql_err)?;
+    if source.kind == FileKind::Folder {
+        for child in children(conn, &source.drive_id, Some(&source.file_id)).map_err(sql_err)? {
+            let child_name = child.meta.name.clone();
+            copy_tree(
+                conn,
+                &child.meta,
+                to_drive,
+                Some(&copy.file_id),
+                &child_name,
+                now,
+                depth + 1,
+            )?;
+        }
+    }
+    Ok(copy)
 }
 
 impl FileCatalog for SqliteDrives {
@@ -319,7 +320,7 @@ impl DriveStore for SqliteDrives {
             }
         }
         let name = free_name(&tx, to_drive, to_parent, &source.name, auto_rename)?;
-        let copy = self.copy_tree(&tx, source, to_drive, to_parent, &name, now, 0)?;
+        let copy = copy_tree(&tx, source, to_drive, to_parent, &name, now, 0)?;
         tx.commit().map_err(sql_err)?;
         let async_task_id =
             (source.kind == FileKind::Folder).then(|| format!("copy-{}", copy.file_id));

@@ -259,7 +259,7 @@ impl Engine {
                 }
             }
             match page.next_marker {
-                Some(next) if !(more && !count_total) => cursor = Some(next),
+                Some(next) if !more || count_total => cursor = Some(next),
                 _ => break,
             }
         }

@@ -53,10 +53,9 @@ fn target(share_id: Option<String>, drive_id: Option<String>) -> Result<Target, 
 
 impl<A: Authenticator, D: DriveStore> ShareApi<A, D> {
     fn entry_of(&self, meta: &FileMeta) -> Result<FileEntry, ApiError> {
-        Ok(self
-            .drives
+        self.drives
             .entry(&meta.drive_id, &meta.file_id)?
-            .ok_or_else(|| not_found_file(&meta.file_id))?)
+            .ok_or_else(|| not_found_file(&meta.file_id))
     }
 
     /// A file of a drive the caller may use.
