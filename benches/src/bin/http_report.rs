@@ -1,0 +1,390 @@
+//! The HTTP layer, measured against what a user would otherwise write, in
+//! the same run:
+//!
+//! 1. **Does a slow engine call block the runtime?** A cheap request
+//!    (`get_by_anonymous`) is timed while clients keep the server busy with
+//!    password token requests (argon2id at production cost). Ours runs every
+//!    engine call under `spawn_blocking`; the baseline is the naive axum
+//!    handler that calls the engine inline on the runtime's workers. Both
+//!    servers run on a 2-worker runtime, one after the other.
+//! 2. **What does HTTP cost?** The same cheap request over loopback HTTP
+//!    against a direct engine call.
+//!
+//! ```text
+//! cargo run -p sharelink-benches --release --bin http_report            # quick (CI)
+//! cargo run -p sharelink-benches --release --bin http_report -- --full  # longer
+//! ```
+
+#![allow(
+    clippy::print_stdout,
+    clippy::cast_precision_loss,
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss
+)]
+
+use std::io::Read;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use axum::Json;
+use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::post;
+use chrono::{TimeZone, Utc};
+use serde_json::{Value, json};
+use sharelink_core::*;
+use sharelink_http::{
+    ApiConfig, AuthError, Authenticator, Caller, ChildPage, ChildQuery, CopyError, CopyOutcome,
+    DriveStore, FileEntry, ShareApi,
+};
+
+/// The engine's catalogue, seen as a drive store (reads only).
+struct Drives(Arc<MemoryCatalog>);
+
+impl FileCatalog for Drives {
+    fn file(&self, drive: &DriveId, file: &FileId) -> Result<Option<FileMeta>, CatalogError> {
+        self.0.file(drive, file)
+    }
+}
+
+impl DriveStore for Drives {
+    fn may_access(&self, _: &Member, _: &DriveId) -> Result<bool, CatalogError> {
+        Ok(true)
+    }
+    fn entry(&self, drive: &DriveId, file: &FileId) -> Result<Option<FileEntry>, CatalogError> {
+        let t = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
+        Ok(self.0.file(drive, file)?.map(|meta| FileEntry {
+            meta,
+            created_at: t,
+            updated_at: t,
+            content_hash: None,
+        }))
+    }
+    fn list_children(
+        &self,
+        _: &DriveId,
+        _: Option<&FileId>,
+        _: &ChildQuery,
+    ) -> Result<ChildPage, CatalogError> {
+        Ok(ChildPage::default())
+    }
+    fn copy(
+        &self,
+        _: &FileMeta,
+        _: &DriveId,
+        _: Option<&FileId>,
+        _: bool,
+    ) -> Result<CopyOutcome, CopyError> {
+        Err(CopyError::Store(CatalogError::msg("not in this benchmark")))
+    }
+    fn open(&self, _: &FileMeta) -> Result<Box<dyn Read + Send>, CatalogError> {
+        Ok(Box::new(std::io::empty()))
+    }
+}
+
+struct NoUsers;
+
+impl Authenticator for NoUsers {
+    fn authenticate(&self, _: &str) -> Result<Caller, AuthError> {
+        Err(AuthError::InvalidToken("no users in this benchmark".into()))
+    }
+}
+
+/// The baseline: what a host writes without this crate's care, calling the
+/// engine inline in async handlers.
+fn naive_router(engine: Arc<Engine>) -> Router {
+    async fn anonymous(State(e): State<Arc<Engine>>, Json(b): Json<Value>) -> (StatusCode, String) {
+        let id: ShareId = b["share_id"].as_str().unwrap_or("").parse().unwrap();
+        match e.get_share_link_by_anonymous(&id) {
+            Ok(v) => (
+                StatusCode::OK,
+                json!({ "share_name": v.share_name }).to_string(),
+            ),
+            Err(err) => (StatusCode::BAD_REQUEST, err.to_string()),
+        }
+    }
+    async fn token(State(e): State<Arc<Engine>>, Json(b): Json<Value>) -> (StatusCode, String) {
+        let req = TokenRequest {
+            share_id: b["share_id"].as_str().unwrap_or("").parse().unwrap(),
+            password: Some(SharePassword::new(b["share_pwd"].as_str().unwrap_or("x")).unwrap()),
+            expire_sec: None,
+            client: ClientKey::new("bench").unwrap(),
+            caller: None,
+        };
+        match e.get_share_token(req) {
+            Ok(t) => (
+                StatusCode::OK,
+                json!({ "share_token": t.token.expose_secret() }).to_string(),
+            ),
+            Err(err) => (StatusCode::BAD_REQUEST, err.to_string()),
+        }
+    }
+    Router::new()
+        .route("/v2/share_link/get_by_anonymous", post(anonymous))
+        .route("/v2/share_link/get_share_token", post(token))
+        .with_state(engine)
+}
+
+struct Fixture {
+    engine: Arc<Engine>,
+    drives: Arc<MemoryCatalog>,
+    open_share: ShareId,
+    password_share: ShareId,
+}
+
+fn fixture() -> Fixture {
+    let drive = DriveId::new("d1").unwrap();
+    let catalog = Arc::new(MemoryCatalog::new());
+    catalog
+        .add(&drive, "f1", None, "a.txt", FileKind::File)
+        .unwrap();
+    let keys = KeyRing::new(SigningKey::generate(
+        KeyId::new("k1").unwrap(),
+        &mut rand::rngs::OsRng,
+    ));
+    let tenant = TenantId::new("t").unwrap();
+    let engine = Arc::new(
+        Engine::builder(Arc::new(MemoryStorage::new()), catalog.clone(), keys)
+            // production argon2 cost: the slow call we want off the workers
+            .config(EngineConfig::default())
+            .tenant(
+                tenant.clone(),
+                TenantPolicy {
+                    custom_domain: true,
+                    ..TenantPolicy::default()
+                },
+            )
+            .build(),
+    );
+    let creator = Creator::new(UserId::new("u").unwrap());
+    let files = || ShareFiles::listed(vec![FileId::new("f1").unwrap()]).unwrap();
+    let open = engine
+        .create_share_link(CreateShareRequest::new(
+            tenant.clone(),
+            creator.clone(),
+            drive.clone(),
+            files(),
+        ))
+        .unwrap();
+    let mut req = CreateShareRequest::new(tenant, creator, drive, files());
+    req.password = Some(SharePassword::new("s3cret").unwrap());
+    let with_password = engine.create_share_link(req).unwrap();
+    Fixture {
+        engine,
+        drives: catalog,
+        open_share: open.id().clone(),
+        password_share: with_password.id().clone(),
+    }
+}
+
+/// Serves `router` on a 2-worker runtime in its own thread.
+fn start(
+    router: Router,
+) -> (
+    SocketAddr,
+    tokio::sync::oneshot::Sender<()>,
+    std::thread::JoinHandle<()>,
+) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let handle = std::thread::spawn(move || {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(async move {
+                let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+                sharelink_http::serve(listener, router, async {
+                    let _ = rx.await;
+                })
+                .await
+                .unwrap();
+            });
+    });
+    (addr, tx, handle)
+}
+
+struct Latencies {
+    p50: f64,
+    p99: f64,
+    max: f64,
+    n: usize,
+}
+
+fn probe(addr: SocketAddr, share: &ShareId, budget: Duration) -> Latencies {
+    let client = reqwest::blocking::Client::new();
+    let url = format!("http://{addr}/v2/share_link/get_by_anonymous");
+    let body = json!({ "share_id": share.as_str() }).to_string();
+    let mut samples = Vec::new();
+    let end = Instant::now() + budget;
+    while Instant::now() < end {
+        let t = Instant::now();
+        let res = client
+            .post(&url)
+            .header("content-type", "application/json")
+            .body(body.clone())
+            .send()
+            .unwrap();
+        assert_eq!(res.status().as_u16(), 200);
+        let _ = res.bytes().unwrap();
+        samples.push(t.elapsed().as_secs_f64() * 1e6);
+    }
+    samples.sort_by(f64::total_cmp);
+    let at = |q: f64| samples[((samples.len() - 1) as f64 * q) as usize];
+    Latencies {
+        p50: at(0.5),
+        p99: at(0.99),
+        max: *samples.last().unwrap(),
+        n: samples.len(),
+    }
+}
+
+/// Runs `clients` threads issuing password token requests until stopped.
+fn load(
+    addr: SocketAddr,
+    share: &ShareId,
+    clients: usize,
+    stop: Arc<AtomicBool>,
+    done: Arc<AtomicU64>,
+) -> Vec<std::thread::JoinHandle<()>> {
+    (0..clients)
+        .map(|_| {
+            let stop = stop.clone();
+            let done = done.clone();
+            let body = json!({ "share_id": share.as_str(), "share_pwd": "s3cret" }).to_string();
+            std::thread::spawn(move || {
+                let client = reqwest::blocking::Client::new();
+                let url = format!("http://{addr}/v2/share_link/get_share_token");
+                while !stop.load(Ordering::Relaxed) {
+                    let res = client
+                        .post(&url)
+                        .header("content-type", "application/json")
+                        .body(body.clone())
+                        .send()
+                        .unwrap();
+                    assert_eq!(res.status().as_u16(), 200, "{:?}", res.text());
+                    done.fetch_add(1, Ordering::Relaxed);
+                }
+            })
+        })
+        .collect()
+}
+
+struct Run {
+    idle: Latencies,
+    busy: Latencies,
+    tokens_per_s: f64,
+}
+
+fn run(router: Router, f: &Fixture, clients: usize, budget: Duration) -> Run {
+    let (addr, stop_server, server) = start(router);
+    let idle = probe(addr, &f.open_share, budget);
+    let stop = Arc::new(AtomicBool::new(false));
+    let done = Arc::new(AtomicU64::new(0));
+    let loaders = load(addr, &f.password_share, clients, stop.clone(), done.clone());
+    std::thread::sleep(Duration::from_millis(200)); // let the load start
+    let before = done.load(Ordering::Relaxed);
+    let t = Instant::now();
+    let busy = probe(addr, &f.open_share, budget);
+    let tokens_per_s = (done.load(Ordering::Relaxed) - before) as f64 / t.elapsed().as_secs_f64();
+    stop.store(true, Ordering::Relaxed);
+    for l in loaders {
+        l.join().unwrap();
+    }
+    let _ = stop_server.send(());
+    server.join().unwrap();
+    Run {
+        idle,
+        busy,
+        tokens_per_s,
+    }
+}
+
+fn ms(us: f64) -> String {
+    if us >= 1000.0 {
+        format!("{:.1} ms", us / 1000.0)
+    } else {
+        format!("{us:.0} µs")
+    }
+}
+
+fn main() {
+    let full = std::env::args().any(|a| a == "--full");
+    let budget = Duration::from_secs(if full { 10 } else { 2 });
+    let clients = 4;
+    let f = fixture();
+
+    let ours_router = ShareApi::new(
+        f.engine.clone(),
+        Arc::new(NoUsers),
+        Arc::new(Drives(f.drives.clone())),
+        ApiConfig::default(),
+    )
+    .router();
+    let ours = run(ours_router, &f, clients, budget);
+    let naive = run(naive_router(f.engine.clone()), &f, clients, budget);
+
+    println!(
+        "## get_by_anonymous latency while {clients} clients request password tokens (argon2id, production cost)"
+    );
+    println!(
+        "server: 2 tokio workers; {} per probe; same engine, same machine, one after the other\n",
+        ms(budget.as_secs_f64() * 1e6)
+    );
+    println!(
+        "| server | idle p50 | idle p99 | busy p50 | busy p99 | busy max | probes | tokens/s |"
+    );
+    println!("|---|---|---|---|---|---|---|---|");
+    for (name, r) in [
+        ("sharelink-http (spawn_blocking)", &ours),
+        ("naive axum, engine inline", &naive),
+    ] {
+        println!(
+            "| {name} | {} | {} | {} | {} | {} | {} | {:.0} |",
+            ms(r.idle.p50),
+            ms(r.idle.p99),
+            ms(r.busy.p50),
+            ms(r.busy.p99),
+            ms(r.busy.max),
+            r.busy.n,
+            r.tokens_per_s
+        );
+    }
+    println!(
+        "\nratio (ours ÷ naive), busy p50: {:.2}, busy p99: {:.2}",
+        ours.busy.p50 / naive.busy.p50,
+        ours.busy.p99 / naive.busy.p99
+    );
+
+    // HTTP overhead of one cheap request.
+    let (addr, stop, server) = start(
+        ShareApi::new(
+            f.engine.clone(),
+            Arc::new(NoUsers),
+            Arc::new(Drives(f.drives.clone())),
+            ApiConfig::default(),
+        )
+        .router(),
+    );
+    let http = probe(addr, &f.open_share, budget);
+    let _ = stop.send(());
+    server.join().unwrap();
+    let n = 20_000;
+    let t = Instant::now();
+    for _ in 0..n {
+        std::hint::black_box(f.engine.get_share_link_by_anonymous(&f.open_share).unwrap());
+    }
+    let direct = t.elapsed().as_secs_f64() * 1e6 / f64::from(n);
+    println!(
+        "\n## get_by_anonymous: over loopback HTTP (keep-alive, sequential) p50 {} vs direct engine call {}: ratio {:.0}",
+        ms(http.p50),
+        ms(direct),
+        http.p50 / direct
+    );
+}
