@@ -4,7 +4,7 @@
 //! an access token is `dev-` followed by 32 random base62 characters,
 //! stored only as its SHA-256, never expiring until the data directory is
 //! deleted. Real hosts plug in their own
-//! [`Authenticator`](sharelink_http::Authenticator) (OAuth, sessions, ...).
+//! `sharelink_http::Authenticator` (OAuth, sessions, ...).
 
 use std::sync::{Arc, Mutex, PoisonError};
 
