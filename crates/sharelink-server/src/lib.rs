@@ -316,16 +316,28 @@ impl App {
             password_hasher: options.password_hasher,
             ..EngineConfig::default()
         };
-        let mut builder = Engine::builder(store, Arc::new(data.drives.clone()), keys)
+        let engine = Engine::builder(store, Arc::new(data.drives.clone()), keys)
             .config(config)
-            .clock(options.clock.clone());
-        for (tenant, policy) in data.accounts.tenants()? {
-            builder = builder.tenant(tenant, policy);
-        }
-        Ok(Self {
-            engine: Arc::new(builder.build()),
+            .clock(options.clock.clone())
+            .build();
+        let app = Self {
+            engine: Arc::new(engine),
             data,
-        })
+        };
+        app.reload_tenants()?;
+        Ok(app)
+    }
+
+    /// Re-reads every tenant's policy from the data directory into the
+    /// engine (so `set-tenant` from another process takes effect without a
+    /// restart). Returns how many tenants were loaded.
+    pub fn reload_tenants(&self) -> Result<usize, ServerError> {
+        let tenants = self.data.accounts.tenants()?;
+        let n = tenants.len();
+        for (tenant, policy) in tenants {
+            self.engine.set_tenant_policy(tenant, policy);
+        }
+        Ok(n)
     }
 
     /// The PDS router over this app, with development authentication.

@@ -7,7 +7,7 @@
 //! sharelink-server set-tenant --tenant ID [--custom-domain true|false] [--create-limit N] [--access-limit N]
 //! ```
 //!
-//! Every command takes `--data-dir`. Tenant settings apply at the next start.
+//! Every command takes `--data-dir`. A running server picks up `set-tenant` within 2 s.
 
 use std::collections::HashMap;
 use std::io::Write as _;
@@ -18,6 +18,9 @@ use std::process::ExitCode;
 use sharelink_core::{FileId, TenantId, TenantPolicy, UserId};
 use sharelink_http::ApiConfig;
 use sharelink_server::{App, AppOptions, DEMO_TENANT, DataDir, Seeded, ServerError, StorageKind};
+
+/// How often the server re-reads tenant settings written by `set-tenant`.
+const TENANT_RELOAD: std::time::Duration = std::time::Duration::from_secs(2);
 
 const USAGE: &str = "\
 sharelink-server: the PDS share-link API over a local data directory.
@@ -110,7 +113,7 @@ fn run(args: Vec<String>) -> Result<(), ServerError> {
             };
             data.accounts.set_tenant(&tenant, &policy)?;
             say(&format!(
-                "tenant {tenant}: custom domain {}, creations/day {}, accesses/day {} (applies at the next start)",
+                "tenant {tenant}: custom domain {}, creations/day {}, accesses/day {} (a running server applies it within 2 s)",
                 policy.custom_domain,
                 policy
                     .creations_per_day
@@ -185,6 +188,20 @@ fn serve(flags: &HashMap<String, String>, data_dir: PathBuf) -> Result<(), Serve
                 dir = data_dir.display()
             ));
         }
+        // `set-tenant` runs in another process: pick its changes up.
+        let reloader = app.clone();
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(TENANT_RELOAD);
+            loop {
+                every.tick().await;
+                let app = reloader.clone();
+                match tokio::task::spawn_blocking(move || app.reload_tenants()).await {
+                    Ok(Ok(_)) => {}
+                    Ok(Err(e)) => tracing::warn!(error = %e, "reloading tenant settings failed"),
+                    Err(e) => tracing::warn!(error = %e, "reloading tenant settings panicked"),
+                }
+            }
+        });
         let router = app.router(ApiConfig {
             share_page_prefix: Some(format!("http://{addr}/s/")),
             ..ApiConfig::default()

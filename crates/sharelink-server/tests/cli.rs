@@ -145,7 +145,7 @@ fn serve_seeds_once_and_the_admin_commands_work() {
     assert!(ok, "{err}");
     assert!(out.contains("imported 3 item(s)"), "{out}");
 
-    // set-tenant: a custom domain lifts the APK rule at the next start
+    // set-tenant: a custom domain lifts the APK rule (read at start)
     let (ok, out, err) = run(&[
         "set-tenant",
         "--data-dir",
