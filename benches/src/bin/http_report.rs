@@ -309,8 +309,10 @@ fn run(router: Router, f: &Fixture, clients: usize, budget: Duration) -> Run {
 fn ms(us: f64) -> String {
     if us >= 1000.0 {
         format!("{:.1} ms", us / 1000.0)
-    } else {
+    } else if us >= 1.0 {
         format!("{us:.0} µs")
+    } else {
+        format!("{:.0} ns", us * 1000.0)
     }
 }
 
@@ -357,7 +359,8 @@ fn main() {
         );
     }
     println!(
-        "\nratio (ours ÷ naive), busy p50: {:.2}, busy p99: {:.2}",
+        "\nratio (ours ÷ naive): idle p50 {:.2}, busy p50 {:.3}, busy p99 {:.2}",
+        ours.idle.p50 / naive.idle.p50,
         ours.busy.p50 / naive.busy.p50,
         ours.busy.p99 / naive.busy.p99
     );
