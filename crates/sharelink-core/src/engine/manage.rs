@@ -215,7 +215,8 @@ impl Engine {
     /// SearchShareLink). Cancelled shares are included unless the filter
     /// asks for a status. `limit` is 1..=100 (0 means 100). With
     /// `count_total`, the page also carries the number of matching shares
-    /// (this reads every share of the caller).
+    /// from `marker` on, this page included (on the first page: all of
+    /// them). Counting reads every remaining share of the caller.
     pub fn search_share_links(
         &self,
         caller: &Member,

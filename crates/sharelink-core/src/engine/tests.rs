@@ -883,3 +883,73 @@ fn download_grant_expires() {
         .unwrap();
     assert!(r.share.is_none());
 }
+
+#[test]
+fn search_pages_through_matches_only() {
+    let w = world();
+    let mut ids = Vec::new();
+    for i in 0..7 {
+        w.clock.advance(Duration::seconds(1));
+        let share = w.create(&["f1"], None);
+        let name = if i % 2 == 0 {
+            format!("Holiday {i}")
+        } else {
+            format!("work {i}")
+        };
+        w.update(
+            share.id(),
+            UpdateShareRequest {
+                name: Some(crate::fields::ShareName::new(name).unwrap()),
+                ..Default::default()
+            },
+        );
+        ids.push(share.id().clone());
+    }
+    // cancel one holiday share: a status filter drops it, no filter keeps it
+    w.engine.cancel_share_link(&w.alice, &ids[2]).unwrap();
+    let holiday = crate::search::ShareFilter {
+        name_contains: Some("HOLIDAY".into()),
+        ..Default::default()
+    };
+    let mut seen = Vec::new();
+    let mut marker = String::new();
+    loop {
+        let (page, total) = w
+            .engine
+            .search_share_links(&w.alice, &holiday, 2, &marker, true)
+            .unwrap();
+        // The total counts matches from the marker on, this page included.
+        assert_eq!(total, Some(4 - seen.len() as u64));
+        seen.extend(page.items.iter().map(|s| s.id().clone()));
+        if page.next_marker.is_empty() {
+            break;
+        }
+        marker = page.next_marker;
+    }
+    // newest first: 6, 4, 2, 0
+    assert_eq!(
+        seen,
+        [
+            ids[6].clone(),
+            ids[4].clone(),
+            ids[2].clone(),
+            ids[0].clone()
+        ]
+    );
+    let enabled = crate::search::ShareFilter {
+        status: Some(crate::share::ShareStatus::Enabled),
+        ..holiday
+    };
+    let (page, total) = w
+        .engine
+        .search_share_links(&w.alice, &enabled, 100, "", true)
+        .unwrap();
+    assert_eq!(total, Some(3));
+    assert_eq!(page.items.len(), 3);
+    assert!(page.next_marker.is_empty());
+    assert!(
+        w.engine
+            .search_share_links(&w.alice, &enabled, 101, "", false)
+            .is_err()
+    );
+}
