@@ -205,6 +205,9 @@ impl SqliteDrives {
         out.sync_all()?;
         let hash = hex(&hasher.finalize()).to_uppercase();
         fs::rename(&tmp, self.blob_path(&hash))?;
+        // The rename itself must survive a crash before the metadata row
+        // that points at it is acknowledged.
+        fs::File::open(&self.blobs)?.sync_all()?;
         Ok((size, hash))
     }
 
