@@ -34,6 +34,8 @@ pub enum WireCode {
     MethodNotAllowed,
     /// 409: a file with that name exists in the copy target.
     AlreadyExistFile,
+    /// 416: the `Range` of a download lies outside the file.
+    InvalidRange,
 }
 
 impl WireCode {
@@ -48,6 +50,7 @@ impl WireCode {
             Self::NotFound => "NotFound",
             Self::MethodNotAllowed => "MethodNotAllowed",
             Self::AlreadyExistFile => "AlreadyExist.File",
+            Self::InvalidRange => "InvalidRange",
         }
     }
 
@@ -61,11 +64,12 @@ impl WireCode {
             Self::NotFound => 404,
             Self::MethodNotAllowed => 405,
             Self::AlreadyExistFile => 409,
+            Self::InvalidRange => 416,
         }
     }
 
     /// Every HTTP-layer code, for tests and documentation.
-    pub const ALL: [WireCode; 8] = [
+    pub const ALL: [WireCode; 9] = [
         Self::AccessTokenInvalid,
         Self::ForbiddenNoPermission,
         Self::InvalidParameterWrongFormat,
@@ -74,6 +78,7 @@ impl WireCode {
         Self::NotFound,
         Self::MethodNotAllowed,
         Self::AlreadyExistFile,
+        Self::InvalidRange,
     ];
 }
 
@@ -84,6 +89,7 @@ pub struct ApiError {
     code: Cow<'static, str>,
     message: String,
     retry_after_secs: Option<u64>,
+    content_range_size: Option<u64>,
 }
 
 impl ApiError {
@@ -98,7 +104,14 @@ impl ApiError {
             code: code.into(),
             message: message.into(),
             retry_after_secs: None,
+            content_range_size: None,
         }
+    }
+
+    /// Adds `Content-Range: bytes */size` (for 416 answers).
+    pub(crate) fn with_content_range(mut self, size: u64) -> Self {
+        self.content_range_size = Some(size);
+        self
     }
 
     /// An HTTP-layer error.
@@ -210,6 +223,11 @@ impl IntoResponse for ApiError {
         if let Some(secs) = self.retry_after_secs {
             if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
                 res.headers_mut().insert(header::RETRY_AFTER, v);
+            }
+        }
+        if let Some(size) = self.content_range_size {
+            if let Ok(v) = HeaderValue::from_str(&format!("bytes */{size}")) {
+                res.headers_mut().insert(header::CONTENT_RANGE, v);
             }
         }
         // Rendered without a request id here; `observe` re-renders it with one.

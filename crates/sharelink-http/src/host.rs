@@ -181,6 +181,9 @@ pub trait DriveStore: FileCatalog + 'static {
     ) -> Result<CopyOutcome, CopyError>;
 
     /// Opens a file's content for reading. Called on a blocking thread; the
-    /// router streams what it reads.
+    /// router streams what it reads. The content must be exactly
+    /// `file.size` bytes long: that is the `Content-Length` sent, and ranges
+    /// are resolved against it (a range start is reached by reading and
+    /// discarding).
     fn open(&self, file: &FileMeta) -> Result<Box<dyn Read + Send>, CatalogError>;
 }

@@ -1156,3 +1156,63 @@ fn graceful_shutdown_lets_a_download_finish() {
     // and the listener is closed
     assert!(reqwest::blocking::get(format!("{base}/v2/share_link/get")).is_err());
 }
+
+#[test]
+fn downloads_resume_with_ranges() {
+    let s = TestServer::start();
+    let id = s.create(json!({ "file_id_list": ["welcome"], "download_limit": 2 }));
+    let t = s.token(&id, None);
+    let st = [("x-share-token", t.as_str())];
+    let url = s
+        .post(
+            "/v2/file/get_download_url",
+            json!({ "share_id": id, "file_id": "welcome" }),
+            &st,
+        )
+        .text("url");
+    let whole = s.get(&url, &[]);
+    assert_eq!(whole.status, 200);
+    assert_eq!(whole.headers["accept-ranges"], "bytes");
+    assert_eq!(whole.headers["content-length"], "53");
+    // resume from byte 6, a middle slice, the last 6 bytes: all free through the URL
+    for (range, want, content_range) in [
+        ("bytes=6-", &whole.body[6..], "bytes 6-52/53"),
+        ("bytes=6-9", &whole.body[6..10], "bytes 6-9/53"),
+        ("bytes=-6", &whole.body[47..], "bytes 47-52/53"),
+    ] {
+        let part = s.get(&url, &[("range", range)]);
+        assert_eq!(part.status, 206, "{range}");
+        assert_eq!(part.body, want, "{range}");
+        assert_eq!(part.headers["content-range"], content_range);
+        assert_eq!(
+            part.headers["content-length"],
+            want.len().to_string().as_str()
+        );
+    }
+    // several ranges or garbage: the whole file
+    assert_eq!(s.get(&url, &[("range", "bytes=0-1,4-5")]).status, 200);
+    assert_eq!(s.get(&url, &[("range", "pages=1-2")]).body.len(), 53);
+    // unsatisfiable: 416 with Content-Range
+    let r = s.get(&url, &[("range", "bytes=53-")]);
+    r.assert_error(416, "InvalidRange");
+    assert_eq!(r.headers["content-range"], "bytes */53");
+    assert_eq!(
+        s.share(&id)["download_count"],
+        1,
+        "the URL was counted once"
+    );
+
+    // with the share token, an unsatisfiable range is refused before counting
+    let direct = s.url(&format!("/v2/file/download?share_id={id}&file_id=welcome"));
+    s.get(&direct, &[("x-share-token", &t), ("range", "bytes=1000-")])
+        .assert_error(416, "InvalidRange");
+    assert_eq!(s.share(&id)["download_count"], 1);
+    let part = s.get(&direct, &[("x-share-token", &t), ("range", "bytes=0-4")]);
+    assert_eq!(
+        (part.status, part.body.as_slice()),
+        (206, b"Hello".as_slice())
+    );
+    assert_eq!(s.share(&id)["download_count"], 2);
+    s.get(&direct, &[("x-share-token", &t)])
+        .assert_error(403, "ShareLink.DownloadLimitExceeded");
+}

@@ -9,7 +9,7 @@ use std::io::Read;
 use axum::Json;
 use axum::body::Body;
 use axum::extract::{Query, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use sharelink_core::{
     AccessRequest, DriveId, FileAuthorization, FileId, FileKind, FileMeta, InputError, ListTarget,
@@ -87,13 +87,14 @@ impl<A: Authenticator, D: DriveStore> ShareApi<A, D> {
         }
     }
 
-    /// Authorizes (and counts) a download through a share; folders are
-    /// refused before anything is counted.
+    /// Authorizes (and counts) a download through a share; folders, and
+    /// whatever `precheck` refuses, are refused before anything is counted.
     fn shared_download(
         &self,
         head: &RequestHead,
         share: &ShareId,
         file: &FileId,
+        precheck: impl FnOnce(&FileMeta) -> Result<(), ApiError>,
     ) -> Result<FileAuthorization, ApiError> {
         let caller = self.optional_caller(head)?.map(|c| c.member);
         let req = self.access(head, share, file, caller.as_ref());
@@ -101,6 +102,7 @@ impl<A: Authenticator, D: DriveStore> ShareApi<A, D> {
         if seen.file.kind == FileKind::Folder {
             return Err(folder_download(file));
         }
+        precheck(&seen.file)?;
         self.engine
             .authorize_download(&req)
             .map_err(|e| self.fail(&e))
@@ -279,7 +281,7 @@ pub(crate) async fn get_download_url<A: Authenticator, D: DriveStore>(
         sharelink_core::grant::grant_lifetime(expire_sec)?;
         let (entry, issued, scope) = match target {
             Target::Share(share_id) => {
-                let auth = api.shared_download(&head, &share_id, &file)?;
+                let auth = api.shared_download(&head, &share_id, &file, |_| Ok(()))?;
                 let issued = api
                     .engine
                     .grant_shared_download(&auth, expire_sec)
@@ -329,9 +331,15 @@ pub(crate) async fn get_download_url<A: Authenticator, D: DriveStore>(
 /// DownloadFile: streams the bytes. Accepts a signed URL (`grant`, counted
 /// when it was issued), a share token (counted now) or, for a drive, the
 /// owner's access token.
+///
+/// A single `Range: bytes=…` is honoured (206 with `Content-Range`), so an
+/// interrupted download resumes; through a signed URL that costs nothing,
+/// through a share token each request counts. An unsatisfiable range is
+/// `416 InvalidRange`, checked before anything is counted.
 pub(crate) async fn download<A: Authenticator, D: DriveStore>(
     State(api): State<Api<A, D>>,
     head: RequestHead,
+    headers: HeaderMap,
     query: Result<Query<DownloadQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, ApiError> {
     let Query(q) = query.map_err(|e| {
@@ -340,8 +348,9 @@ pub(crate) async fn download<A: Authenticator, D: DriveStore>(
             reason: e.body_text(),
         })
     })?;
+    let spec = RangeSpec::parse(headers.get(header::RANGE));
     let drives = api.drives.clone();
-    let (meta, reader) = blocking(move || {
+    let (meta, range, reader) = blocking(move || {
         let file = FileId::new(required(q.file_id, "file_id")?)?;
         let meta = if let Some(grant) = q.grant.filter(|g| !g.is_empty()) {
             let redeemed = api
@@ -351,7 +360,12 @@ pub(crate) async fn download<A: Authenticator, D: DriveStore>(
             redeemed.file
         } else {
             match target(q.share_id, q.drive_id)? {
-                Target::Share(share_id) => api.shared_download(&head, &share_id, &file)?.file,
+                Target::Share(share_id) => {
+                    api.shared_download(&head, &share_id, &file, |m| {
+                        spec.resolve(m.size).map(|_| ())
+                    })?
+                    .file
+                }
                 Target::Drive(drive) => {
                     let entry = api.drive_file(&head, &drive, &file)?;
                     if entry.meta.kind == FileKind::Folder {
@@ -361,11 +375,12 @@ pub(crate) async fn download<A: Authenticator, D: DriveStore>(
                 }
             }
         };
+        let range = spec.resolve(meta.size)?;
         let reader = drives.open(&meta)?;
-        Ok((meta, reader))
+        Ok((meta, range, reader))
     })
     .await?;
-    Ok(stream_file(&meta, reader))
+    Ok(stream_file(&meta, range, reader))
 }
 
 /// CopyFile ("save to my drive"): needs the access token, and with
@@ -460,10 +475,28 @@ fn folder_download(file: &FileId) -> ApiError {
     })
 }
 
-/// Streams `reader` from a blocking thread, in [`CHUNK`]-sized pieces.
-fn stream_file(meta: &FileMeta, mut reader: Box<dyn Read + Send>) -> Response {
+/// Streams `reader` (or the `range` of it) from a blocking thread, in
+/// [`CHUNK`]-sized pieces.
+fn stream_file(
+    meta: &FileMeta,
+    range: Option<ByteRange>,
+    reader: Box<dyn Read + Send>,
+) -> Response {
     let (tx, rx) = tokio::sync::mpsc::channel::<std::io::Result<Vec<u8>>>(4);
+    let (skip, len) = match range {
+        Some(r) => (r.start, r.len),
+        None => (0, meta.size),
+    };
     tokio::task::spawn_blocking(move || {
+        let mut reader = reader;
+        if skip > 0 {
+            if let Err(e) = std::io::copy(&mut (&mut reader).take(skip), &mut std::io::sink()) {
+                tracing::error!(error = %e, "skipping to the requested range failed");
+                let _ = tx.blocking_send(Err(e));
+                return;
+            }
+        }
+        let mut reader = reader.take(len);
         loop {
             let mut buf = vec![0u8; CHUNK];
             match reader.read(&mut buf) {
@@ -487,6 +520,16 @@ fn stream_file(meta: &FileMeta, mut reader: Box<dyn Read + Send>) -> Response {
         rx.recv().await.map(|item| (item, rx))
     });
     let mut res = Response::new(Body::from_stream(stream));
+    let h = res.headers_mut();
+    h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+    h.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
+    if let Some(r) = range {
+        *res.status_mut() = StatusCode::PARTIAL_CONTENT;
+        let value = format!("bytes {}-{}/{}", r.start, r.start + r.len - 1, meta.size);
+        if let Ok(v) = HeaderValue::from_str(&value) {
+            res.headers_mut().insert(header::CONTENT_RANGE, v);
+        }
+    }
     let mime = meta
         .mime_type
         .as_deref()
@@ -506,6 +549,99 @@ fn stream_file(meta: &FileMeta, mut reader: Box<dyn Read + Send>) -> Response {
         HeaderValue::from_static("private, no-store"),
     );
     res
+}
+
+/// A requested `Range` (RFC 9110 §14), before the size is known. Only a
+/// single byte range is honoured; anything else (several ranges, another
+/// unit, a malformed header) is ignored and the whole file served, as the
+/// RFC allows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum RangeSpec {
+    Whole,
+    /// `bytes=first-` or `bytes=first-last`.
+    From {
+        first: u64,
+        last: Option<u64>,
+    },
+    /// `bytes=-n`: the last `n` bytes.
+    Suffix(u64),
+}
+
+/// A satisfiable range: `len >= 1` bytes from `start`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct ByteRange {
+    start: u64,
+    len: u64,
+}
+
+impl RangeSpec {
+    fn parse(header: Option<&HeaderValue>) -> Self {
+        let Some(text) = header.and_then(|v| v.to_str().ok()) else {
+            return Self::Whole;
+        };
+        let Some(spec) = text.trim().strip_prefix("bytes=") else {
+            return Self::Whole;
+        };
+        if spec.contains(',') {
+            return Self::Whole;
+        }
+        let Some((a, b)) = spec.trim().split_once('-') else {
+            return Self::Whole;
+        };
+        let num = |s: &str| -> Option<u64> {
+            let s = s.trim();
+            (!s.is_empty() && s.bytes().all(|c| c.is_ascii_digit()))
+                .then(|| s.parse().ok())
+                .flatten()
+        };
+        match (num(a), b.trim().is_empty()) {
+            (Some(first), true) => Self::From { first, last: None },
+            (Some(first), false) => match num(b) {
+                Some(last) if last >= first => Self::From {
+                    first,
+                    last: Some(last),
+                },
+                _ => Self::Whole,
+            },
+            (None, false) if a.trim().is_empty() => num(b).map_or(Self::Whole, Self::Suffix),
+            _ => Self::Whole,
+        }
+    }
+
+    /// The bytes to send of a `size`-byte file: `None` for all of it, or
+    /// `416 InvalidRange` when nothing of the file is in the range.
+    fn resolve(self, size: u64) -> Result<Option<ByteRange>, ApiError> {
+        let unsatisfiable = || {
+            ApiError::wire(
+                crate::error::WireCode::InvalidRange,
+                format!("The requested range is not satisfiable for a file of {size} bytes."),
+            )
+            .with_content_range(size)
+        };
+        match self {
+            Self::Whole => Ok(None),
+            Self::From { first, last } => {
+                if first >= size {
+                    return Err(unsatisfiable());
+                }
+                let last = last.unwrap_or(u64::MAX).min(size - 1);
+                Ok(Some(ByteRange {
+                    start: first,
+                    len: last - first + 1,
+                }))
+            }
+            Self::Suffix(n) => {
+                if n == 0 || size == 0 {
+                    return Err(unsatisfiable());
+                }
+                let len = n.min(size);
+                Ok(Some(ByteRange {
+                    start: size - len,
+                    len,
+                }))
+            }
+        }
+    }
 }
 
 /// RFC 3986 percent-encoding of everything but unreserved characters.
@@ -529,6 +665,52 @@ mod tests {
     fn percent_encoding() {
         assert_eq!(percent_encode("a b/ç.txt"), "a%20b%2F%C3%A7.txt");
         assert_eq!(percent_encode("A-z_0.~"), "A-z_0.~");
+    }
+
+    #[test]
+    fn ranges() {
+        let parse = |s: &str| RangeSpec::parse(Some(&HeaderValue::from_str(s).unwrap()));
+        assert_eq!(
+            parse("bytes=0-9").resolve(100).unwrap(),
+            Some(ByteRange { start: 0, len: 10 })
+        );
+        assert_eq!(
+            parse("bytes=90-").resolve(100).unwrap(),
+            Some(ByteRange { start: 90, len: 10 })
+        );
+        assert_eq!(
+            parse("bytes=90-500").resolve(100).unwrap(),
+            Some(ByteRange { start: 90, len: 10 })
+        );
+        assert_eq!(
+            parse("bytes=-5").resolve(100).unwrap(),
+            Some(ByteRange { start: 95, len: 5 })
+        );
+        assert_eq!(
+            parse("bytes=-500").resolve(100).unwrap(),
+            Some(ByteRange { start: 0, len: 100 })
+        );
+        for ignored in [
+            "bytes=5-1",
+            "bytes=0-1,3-4",
+            "items=0-1",
+            "bytes=a-b",
+            "bytes=-",
+            "bytes=1",
+            "",
+            "bytes=99999999999999999999999-",
+        ] {
+            assert_eq!(parse(ignored), RangeSpec::Whole, "{ignored}");
+        }
+        assert_eq!(RangeSpec::parse(None), RangeSpec::Whole);
+        let e = parse("bytes=100-").resolve(100).unwrap_err();
+        assert_eq!((e.status().as_u16(), e.code()), (416, "InvalidRange"));
+        assert!(parse("bytes=-0").resolve(100).is_err());
+        assert!(parse("bytes=-1").resolve(0).is_err());
+        assert_eq!(
+            parse("bytes=0-").resolve(1).unwrap(),
+            Some(ByteRange { start: 0, len: 1 })
+        );
     }
 
     #[test]
