@@ -1,5 +1,6 @@
 //! Download grants: signed, expiring capabilities for one file, carried in a
-//! download URL (PDS GetDownloadUrl).
+//! download URL (PDS GetDownloadUrl) or a preview URL (PDS
+//! GetVideoPreviewPlayInfo).
 //!
 //! A receiver who may download a file gets a URL instead of the bytes. The
 //! URL carries a grant:
@@ -8,7 +9,9 @@
 //! g1.<key id>.<payload, URL-safe base64>.<HMAC-SHA256, URL-safe base64>
 //! ```
 //!
-//! signed with the same [`KeyRing`] as share tokens. The `g1` prefix is
+//! signed with the same [`KeyRing`] as share tokens. A grant is for a
+//! download or for a preview ([`GrantKind`]); fetching it needs that action
+//! to be still enabled on the share. The `g1` prefix is
 //! covered by the MAC, so a grant can never be presented as a share token nor
 //! a token as a grant. The payload names the drive, the file, the instant the
 //! grant expires and, for grants issued through a share, the share and its
@@ -28,6 +31,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{ErrorCode, InputError};
 use crate::fields::{DriveId, FileId};
 use crate::id::ShareId;
+use crate::share::Action;
 use crate::token::{Envelope, KeyRing, TokenError};
 
 /// Longest accepted grant text, in bytes.
@@ -38,6 +42,25 @@ pub const DEFAULT_GRANT_SECS: u32 = 900;
 pub const MAX_GRANT_SECS: u32 = 115_200;
 
 const VERSION: &str = "g1";
+
+/// What a grant lets its holder do with the file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GrantKind {
+    /// Download it (counted against `download_limit` when issued).
+    Download,
+    /// Preview it (counted against `preview_limit` when issued).
+    Preview,
+}
+
+impl GrantKind {
+    /// The share action the grant stands for.
+    pub fn action(self) -> Action {
+        match self {
+            Self::Download => Action::Download,
+            Self::Preview => Action::Preview,
+        }
+    }
+}
 
 /// The share a grant was issued through.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,6 +77,7 @@ pub struct DownloadGrant {
     drive_id: DriveId,
     file_id: FileId,
     share: Option<GrantedShare>,
+    kind: GrantKind,
     expires_s: i64,
 }
 
@@ -77,9 +101,12 @@ pub enum GrantError {
     /// The share it was issued through changed (cancelled, password, expiration, audience).
     #[error("the download URL was revoked")]
     Revoked,
-    /// Download is now disabled on the share.
-    #[error("download is disabled on this share")]
-    DownloadDisabled,
+    /// The grant's action (download or preview) is now disabled on the share.
+    #[error("{action} is disabled on this share")]
+    ActionDisabled {
+        /// The disabled action.
+        action: Action,
+    },
 }
 
 impl GrantError {
@@ -90,13 +117,14 @@ impl GrantError {
 }
 
 impl DownloadGrant {
-    /// A grant for `file` in `drive`, optionally through `share`, valid for
-    /// `expire_sec` seconds from `now` (`None` = [`DEFAULT_GRANT_SECS`],
-    /// otherwise `1..=`[`MAX_GRANT_SECS`]).
+    /// A `kind` grant for `file` in `drive`, optionally through `share`,
+    /// valid for `expire_sec` seconds from `now` (`None` =
+    /// [`DEFAULT_GRANT_SECS`], otherwise `1..=`[`MAX_GRANT_SECS`]).
     pub fn new(
         drive_id: DriveId,
         file_id: FileId,
         share: Option<GrantedShare>,
+        kind: GrantKind,
         expire_sec: Option<u32>,
         now: DateTime<Utc>,
     ) -> Result<Self, InputError> {
@@ -105,6 +133,7 @@ impl DownloadGrant {
             drive_id,
             file_id,
             share,
+            kind,
             expires_s: now.timestamp().saturating_add(i64::from(secs)),
         })
     }
@@ -116,6 +145,10 @@ impl DownloadGrant {
             f: self.file_id.as_str(),
             s: self.share.as_ref().map(|s| s.share_id.as_str()),
             e: self.share.as_ref().map(|s| s.token_epoch),
+            k: match self.kind {
+                GrantKind::Download => None,
+                GrantKind::Preview => Some("p"),
+            },
             x: self.expires_s,
         };
         // A struct of strings and integers always serializes.
@@ -141,10 +174,16 @@ impl DownloadGrant {
             (None, None) => None,
             _ => return Err(malformed()),
         };
+        let kind = match p.k {
+            None => GrantKind::Download,
+            Some("p") => GrantKind::Preview,
+            Some(_) => return Err(malformed()),
+        };
         let grant = Self {
             drive_id: DriveId::new(p.d).map_err(|_| malformed())?,
             file_id: FileId::new(p.f).map_err(|_| malformed())?,
             share,
+            kind,
             expires_s: p.x,
         };
         if grant.expires_s.saturating_mul(1000) <= now.timestamp_millis() {
@@ -166,6 +205,10 @@ impl DownloadGrant {
     /// The share it was issued through, if any.
     pub fn share(&self) -> Option<&GrantedShare> {
         self.share.as_ref()
+    }
+    /// Download or preview.
+    pub fn kind(&self) -> GrantKind {
+        self.kind
     }
     /// When it expires.
     pub fn expires_at(&self) -> DateTime<Utc> {
@@ -212,6 +255,9 @@ struct Payload<'a> {
     s: Option<&'a str>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     e: Option<u64>,
+    /// Absent for downloads (the first format), `"p"` for previews.
+    #[serde(borrow, default, skip_serializing_if = "Option::is_none")]
+    k: Option<&'a str>,
     x: i64,
 }
 
@@ -238,6 +284,7 @@ mod tests {
                 share_id: "AbCdEfGhIjKlMnOpQrStUv".parse().unwrap(),
                 token_epoch: 7,
             }),
+            GrantKind::Download,
             Some(60),
             t0(),
         )
@@ -287,6 +334,23 @@ mod tests {
         let as_token = text.expose_secret().replacen("g1.", "v1.", 1);
         assert!(DownloadGrant::verify(&as_token, &ring("k1", 1), t0()).is_err());
         assert!(crate::token::UnverifiedToken::parse(text.expose_secret()).is_err());
+    }
+
+    #[test]
+    fn preview_grants_keep_their_kind() {
+        let keys = ring("k1", 1);
+        let g = DownloadGrant::new(
+            DriveId::new("d").unwrap(),
+            FileId::new("f").unwrap(),
+            None,
+            GrantKind::Preview,
+            None,
+            t0(),
+        )
+        .unwrap();
+        let back = DownloadGrant::verify(g.sign(&keys).expose_secret(), &keys, t0()).unwrap();
+        assert_eq!(back.kind(), GrantKind::Preview);
+        assert_eq!(grant(false).kind(), GrantKind::Download);
     }
 
     #[test]

@@ -28,6 +28,7 @@
 //! | `POST /v2/file/list` | `x-share-token` (with `share_id`) or bearer (with `drive_id`) | 200 `{items, next_marker}` |
 //! | `POST /v2/file/get` | same | 200 `File` |
 //! | `POST /v2/file/get_download_url` | same | 200 `{url, expiration, size, ...}` |
+//! | `POST /v2/file/get_video_preview_play_info` | same | 200, a signed preview URL (counted as a preview) |
 //! | `POST /v2/file/copy` | `x-share-token` **and** bearer | 201 file, 202 folder + `async_task_id` |
 //! | `GET /v2/file/download` | signed URL, `x-share-token` or bearer | 200 bytes |
 //!
@@ -170,6 +171,10 @@ impl<A: Authenticator, D: DriveStore> ShareApi<A, D> {
             .route(
                 "/v2/file/get_download_url",
                 post(handlers::files::get_download_url::<A, D>),
+            )
+            .route(
+                "/v2/file/get_video_preview_play_info",
+                post(handlers::files::get_video_preview_play_info::<A, D>),
             )
             .route("/v2/file/copy", post(handlers::files::copy::<A, D>))
             .route("/v2/file/download", get(handlers::files::download::<A, D>))

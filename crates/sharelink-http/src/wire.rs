@@ -158,6 +158,17 @@ pub(crate) struct CopyFileBody {
     pub(crate) auto_rename: Option<bool>,
 }
 
+/// `POST /v2/file/get_video_preview_play_info`.
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct PreviewBody {
+    pub(crate) share_id: Option<String>,
+    pub(crate) drive_id: Option<String>,
+    pub(crate) file_id: Option<String>,
+    pub(crate) category: Option<String>,
+    pub(crate) url_expire_sec: Option<i64>,
+    pub(crate) get_without_url: Option<bool>,
+}
+
 /// `GET /v2/file/download` query.
 #[derive(Debug, Default, Deserialize)]
 pub(crate) struct DownloadQuery {
@@ -440,6 +451,67 @@ pub(crate) struct DownloadUrlWire {
     pub(crate) content_hash: String,
     #[serde(skip_serializing_if = "String::is_empty")]
     pub(crate) content_hash_name: String,
+}
+
+/// `GetVideoPreviewPlayInfo` response: one finished task, the original.
+#[derive(Debug, Serialize)]
+pub(crate) struct PreviewWire {
+    domain_id: String,
+    drive_id: String,
+    file_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    share_id: Option<String>,
+    video_preview_play_info: PlayInfoWire,
+}
+
+#[derive(Debug, Serialize)]
+struct PlayInfoWire {
+    category: String,
+    live_transcoding_task_list: Vec<PlayTaskWire>,
+    quick_video_list: Vec<PlayTaskWire>,
+    offline_video_transcoding_list: Vec<PlayTaskWire>,
+}
+
+#[derive(Debug, Serialize)]
+struct PlayTaskWire {
+    template_id: &'static str,
+    status: &'static str,
+    url: String,
+}
+
+impl PreviewWire {
+    pub(crate) fn new(
+        domain_id: &str,
+        meta: &sharelink_core::FileMeta,
+        share: Option<&sharelink_core::ShareId>,
+        category: &str,
+        url: String,
+    ) -> Self {
+        let task = || {
+            vec![PlayTaskWire {
+                template_id: "original",
+                status: "finished",
+                url: url.clone(),
+            }]
+        };
+        let (live, quick, offline) = match category {
+            "quick_video" => (vec![], task(), vec![]),
+            "offline_video" | "offline_audio" => (vec![], vec![], task()),
+            _ => (task(), vec![], vec![]),
+        };
+        Self {
+            domain_id: domain_id.to_owned(),
+            drive_id: meta.drive_id.to_string(),
+            file_id: meta.file_id.to_string(),
+            share_id: share.map(ToString::to_string),
+            video_preview_play_info: PlayInfoWire {
+                category: category.to_owned(),
+                live_transcoding_task_list: live,
+                quick_video_list: quick,
+                offline_video_transcoding_list: offline,
+            },
+        }
+    }
 }
 
 /// `CopyFile` response.

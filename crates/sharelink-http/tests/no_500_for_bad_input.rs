@@ -12,7 +12,7 @@ use proptest::prelude::*;
 use serde_json::{Map, Value, json};
 use tower::ServiceExt as _;
 
-const PATHS: [&str; 12] = [
+const PATHS: [&str; 13] = [
     "/v2/share_link/create",
     "/v2/share_link/get",
     "/v2/share_link/update",
@@ -25,10 +25,11 @@ const PATHS: [&str; 12] = [
     "/v2/file/get",
     "/v2/file/get_download_url",
     "/v2/file/copy",
+    "/v2/file/get_video_preview_play_info",
 ];
 
 /// The field names the endpoints read, so that generated bodies hit them.
-const FIELDS: [&str; 24] = [
+const FIELDS: [&str; 27] = [
     "share_id",
     "drive_id",
     "file_id",
@@ -53,6 +54,9 @@ const FIELDS: [&str; 24] = [
     "to_drive_id",
     "to_parent_file_id",
     "share_all_files",
+    "category",
+    "url_expire_sec",
+    "get_without_url",
 ];
 
 fn leaf() -> impl Strategy<Value = Value> {

@@ -1216,3 +1216,106 @@ fn downloads_resume_with_ranges() {
     s.get(&direct, &[("x-share-token", &t)])
         .assert_error(403, "ShareLink.DownloadLimitExceeded");
 }
+
+#[test]
+fn previews_are_authorized_counted_and_served_inline() {
+    let s = TestServer::start();
+    let id = s.create(json!({ "file_id_list": ["photos", "app"], "preview_limit": 2 }));
+    let t = s.token(&id, None);
+    let st = [("x-share-token", t.as_str())];
+    let preview = |file: &str, extra: serde_json::Value| {
+        let mut body = json!({ "share_id": id, "file_id": file, "category": "live_transcoding" });
+        for (k, v) in extra.as_object().unwrap() {
+            body[k] = v.clone();
+        }
+        s.post("/v2/file/get_video_preview_play_info", body, &st)
+    };
+    let r = preview("sunset", json!({}));
+    assert_eq!(r.status, 200, "{}", r.json());
+    let task = &r.json()["video_preview_play_info"]["live_transcoding_task_list"][0];
+    assert_eq!(task["status"], "finished");
+    let url = task["url"].as_str().unwrap().to_owned();
+    let shown = s.get(&url, &[]);
+    assert_eq!(shown.status, 200);
+    assert!(
+        shown.headers["content-disposition"]
+            .to_str()
+            .unwrap()
+            .starts_with("inline;")
+    );
+    assert_eq!(&shown.body[..2], &[0xFF, 0xD8]);
+    assert_eq!(s.share(&id)["preview_count"], 1);
+    assert_eq!(s.share(&id)["download_count"], 0);
+    // get_without_url still counts
+    let r = preview("notes", json!({ "get_without_url": true }));
+    assert_eq!(
+        r.json()["video_preview_play_info"]["live_transcoding_task_list"][0]["url"],
+        ""
+    );
+    // ShareLink.PreviewLimitExceeded
+    preview("sunset", json!({})).assert_error(403, "ShareLink.PreviewLimitExceeded");
+    // the APK: preview counts as download under the file-type policy
+    let apk = s.create(json!({ "file_id_list": ["app"] }));
+    let ta = s.token(&apk, None);
+    s.post(
+        "/v2/file/get_video_preview_play_info",
+        json!({ "share_id": apk, "file_id": "app" }),
+        &[("x-share-token", &ta)],
+    )
+    .assert_error(403, "ForbiddenFileType.Download");
+    // ForbiddenNoPermission.Preview, and an issued preview URL dies with the switch
+    let open = s.create(json!({ "file_id_list": ["welcome"] }));
+    let to = s.token(&open, None);
+    let r = s.post(
+        "/v2/file/get_video_preview_play_info",
+        json!({ "share_id": open, "file_id": "welcome", "category": "quick_video" }),
+        &[("x-share-token", &to)],
+    );
+    let url = r.json()["video_preview_play_info"]["quick_video_list"][0]["url"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let alice = TestServer::bearer(&s.alice);
+    s.post(
+        "/v2/share_link/update",
+        json!({ "share_id": open, "disable_preview": true }),
+        &[("authorization", &alice)],
+    );
+    s.post(
+        "/v2/file/get_video_preview_play_info",
+        json!({ "share_id": open, "file_id": "welcome" }),
+        &[("x-share-token", &to)],
+    )
+    .assert_error(403, "ForbiddenNoPermission.Preview");
+    s.get(&url, &[]).assert_error(403, "DownloadUrlInvalid");
+    // bad input
+    for (body, code) in [
+        (
+            json!({ "share_id": open, "file_id": "welcome", "category": "hologram" }),
+            "InvalidParameter",
+        ),
+        (
+            json!({ "share_id": open, "file_id": "welcome", "url_expire_sec": 14_401 }),
+            "InvalidParameterOutOfRange",
+        ),
+        (json!({ "share_id": open }), "InvalidParameterMissing"),
+    ] {
+        s.post(
+            "/v2/file/get_video_preview_play_info",
+            body,
+            &[("x-share-token", &to)],
+        )
+        .assert_error(400, code);
+    }
+    // the owner previews her own file by drive
+    let r = s.post(
+        "/v2/file/get_video_preview_play_info",
+        json!({ "drive_id": ALICE_DRIVE, "file_id": "welcome" }),
+        &[("authorization", &alice)],
+    );
+    let url = r.json()["video_preview_play_info"]["live_transcoding_task_list"][0]["url"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(s.get(&url, &[]).body.len(), 53);
+}

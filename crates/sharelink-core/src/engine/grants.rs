@@ -11,9 +11,9 @@ use chrono::{DateTime, Utc};
 
 use crate::error::Error;
 use crate::fields::{DriveId, FileId};
-use crate::grant::{DownloadGrant, GrantError, GrantedShare, SignedGrant};
+use crate::grant::{DownloadGrant, GrantError, GrantKind, GrantedShare, SignedGrant};
 use crate::scope::{FileMeta, ScopeError};
-use crate::share::{Action, Share};
+use crate::share::Share;
 
 use super::{Engine, FileAuthorization};
 
@@ -33,6 +33,8 @@ pub struct RedeemedGrant {
     pub file: FileMeta,
     /// The share it was granted through, as it is now.
     pub share: Option<Share>,
+    /// Download or preview.
+    pub kind: GrantKind,
 }
 
 impl Engine {
@@ -43,6 +45,25 @@ impl Engine {
         auth: &FileAuthorization,
         expire_sec: Option<u32>,
     ) -> Result<IssuedGrant, Error> {
+        self.grant_shared(auth, GrantKind::Download, expire_sec)
+    }
+
+    /// Signs a preview URL grant for a preview the engine already
+    /// authorized (and counted, with [`Engine::authorize_preview`]).
+    pub fn grant_shared_preview(
+        &self,
+        auth: &FileAuthorization,
+        expire_sec: Option<u32>,
+    ) -> Result<IssuedGrant, Error> {
+        self.grant_shared(auth, GrantKind::Preview, expire_sec)
+    }
+
+    fn grant_shared(
+        &self,
+        auth: &FileAuthorization,
+        kind: GrantKind,
+        expire_sec: Option<u32>,
+    ) -> Result<IssuedGrant, Error> {
         let share = GrantedShare {
             share_id: auth.share.id().clone(),
             token_epoch: auth.share.token_epoch(),
@@ -51,16 +72,18 @@ impl Engine {
             auth.share.drive_id().clone(),
             auth.file.file_id.clone(),
             Some(share),
+            kind,
             expire_sec,
         )
     }
 
-    /// Signs a download URL grant for a drive owner's own file. The host must
-    /// have checked that the caller may read `drive`.
-    pub fn grant_drive_download(
+    /// Signs a download (or preview) URL grant for a drive owner's own
+    /// file. The host must have checked that the caller may read `drive`.
+    pub fn grant_drive_file(
         &self,
         drive: &DriveId,
         file: &FileId,
+        kind: GrantKind,
         expire_sec: Option<u32>,
     ) -> Result<IssuedGrant, Error> {
         if self
@@ -71,11 +94,11 @@ impl Engine {
         {
             return Err(ScopeError::NotInShare.into());
         }
-        self.sign_grant(drive.clone(), file.clone(), None, expire_sec)
+        self.sign_grant(drive.clone(), file.clone(), None, kind, expire_sec)
     }
 
-    /// Verifies grant text from a download URL that names `file_id`. Counts
-    /// nothing: the download was counted when the grant was issued.
+    /// Verifies grant text from a URL that names `file_id`. Counts nothing:
+    /// the download or preview was counted when the grant was issued.
     pub fn redeem_download_grant(
         &self,
         text: &str,
@@ -98,7 +121,11 @@ impl Engine {
                 .file(grant.drive_id(), file_id)
                 .map_err(ScopeError::from)?
                 .ok_or(ScopeError::NotInShare)?;
-            return Ok(RedeemedGrant { file, share: None });
+            return Ok(RedeemedGrant {
+                file,
+                share: None,
+                kind: grant.kind(),
+            });
         };
         let share = self.load(&granted.share_id)?;
         if share.drive_id() != grant.drive_id() {
@@ -108,13 +135,15 @@ impl Engine {
         if share.token_epoch() != granted.token_epoch {
             return Err(GrantError::Revoked.into());
         }
-        if share.permissions().disables(Action::Download) {
-            return Err(GrantError::DownloadDisabled.into());
+        let action = grant.kind().action();
+        if share.permissions().disables(action) {
+            return Err(GrantError::ActionDisabled { action }.into());
         }
         let file = self.locate(&share, file_id)?;
         Ok(RedeemedGrant {
             file,
             share: Some(share),
+            kind: grant.kind(),
         })
     }
 
@@ -123,10 +152,11 @@ impl Engine {
         drive: DriveId,
         file: FileId,
         share: Option<GrantedShare>,
+        kind: GrantKind,
         expire_sec: Option<u32>,
     ) -> Result<IssuedGrant, Error> {
         let now = self.clock.now();
-        let grant = DownloadGrant::new(drive, file, share, expire_sec, now)?;
+        let grant = DownloadGrant::new(drive, file, share, kind, expire_sec, now)?;
         let signed = grant.sign(
             &self
                 .keys

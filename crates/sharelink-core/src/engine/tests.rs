@@ -870,12 +870,22 @@ fn download_grant_expires() {
     // Drive grants need the file to exist.
     assert!(
         w.engine
-            .grant_drive_download(&w.drive, &fid("nope"), None)
+            .grant_drive_file(
+                &w.drive,
+                &fid("nope"),
+                crate::grant::GrantKind::Download,
+                None
+            )
             .is_err()
     );
     let g = w
         .engine
-        .grant_drive_download(&w.drive, &fid("f1"), None)
+        .grant_drive_file(
+            &w.drive,
+            &fid("f1"),
+            crate::grant::GrantKind::Download,
+            None,
+        )
         .unwrap();
     let r = w
         .engine
@@ -951,5 +961,54 @@ fn search_pages_through_matches_only() {
         w.engine
             .search_share_links(&w.alice, &enabled, 101, "", false)
             .is_err()
+    );
+}
+
+#[test]
+fn preview_grants_follow_the_preview_switch() {
+    let w = world();
+    let share = w.create(&["f1"], None);
+    let token = w.token(&share, None, "c1").unwrap();
+    let auth = w
+        .engine
+        .authorize_preview(&AccessRequest {
+            token: token.token.expose_secret(),
+            share_id: share.id(),
+            file_id: &fid("f1"),
+            caller: None,
+        })
+        .unwrap();
+    assert_eq!(auth.share.counters().preview, 1);
+    let issued = w.engine.grant_shared_preview(&auth, None).unwrap();
+    let text = issued.grant.expose_secret();
+    let redeemed = w.engine.redeem_download_grant(text, &fid("f1")).unwrap();
+    assert_eq!(redeemed.kind, crate::grant::GrantKind::Preview);
+    // Disabling download does not touch a preview URL; disabling preview does.
+    w.update(
+        share.id(),
+        UpdateShareRequest {
+            disable_download: Some(true),
+            ..Default::default()
+        },
+    );
+    assert!(w.engine.redeem_download_grant(text, &fid("f1")).is_ok());
+    w.update(
+        share.id(),
+        UpdateShareRequest {
+            disable_preview: Some(true),
+            ..Default::default()
+        },
+    );
+    let err = w
+        .engine
+        .redeem_download_grant(text, &fid("f1"))
+        .unwrap_err();
+    assert_eq!(err.code(), ErrorCode::DownloadUrlInvalid);
+    assert_eq!(
+        w.engine
+            .redeem_download_grant(text, &fid("f1"))
+            .unwrap_err()
+            .to_string(),
+        "preview is disabled on this share"
     );
 }

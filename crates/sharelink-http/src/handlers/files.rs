@@ -12,8 +12,8 @@ use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use sharelink_core::{
-    AccessRequest, DriveId, FileAuthorization, FileId, FileKind, FileMeta, InputError, ListTarget,
-    Share, ShareId,
+    AccessRequest, DriveId, FileAuthorization, FileId, FileKind, FileMeta, GrantKind, InputError,
+    ListTarget, Share, ShareId,
 };
 
 use super::{Api, blocking, page_limit, seconds};
@@ -26,8 +26,11 @@ use crate::host::{
 };
 use crate::wire::{
     CopyFileBody, CopyWire, DownloadQuery, DownloadUrlWire, FilePage, FileWire, GetDownloadUrlBody,
-    GetFileBody, ListFileBody, format_time,
+    GetFileBody, ListFileBody, PreviewBody, PreviewWire, format_time,
 };
+
+/// Longest lifetime of a preview URL (PDS `url_expire_sec`: at most 14400).
+const MAX_PREVIEW_URL_SECS: u32 = 14_400;
 
 /// Size of the chunks a download is streamed in.
 const CHUNK: usize = 64 * 1024;
@@ -299,7 +302,7 @@ pub(crate) async fn get_download_url<A: Authenticator, D: DriveStore>(
                 }
                 let issued = api
                     .engine
-                    .grant_drive_download(&drive, &file, expire_sec)
+                    .grant_drive_file(&drive, &file, GrantKind::Download, expire_sec)
                     .map_err(|e| api.fail(&e))?;
                 (
                     entry,
@@ -328,6 +331,85 @@ pub(crate) async fn get_download_url<A: Authenticator, D: DriveStore>(
     .await
 }
 
+/// GetVideoPreviewPlayInfo: authorizes (and, through a share, counts) a
+/// preview and returns a signed URL that serves the file inline.
+///
+/// This reference has no transcoder: every file previews as its original,
+/// listed as one finished task (`template_id: "original"`) of the requested
+/// category. With `get_without_url`, no URL is issued but the preview is
+/// still authorized and counted.
+pub(crate) async fn get_video_preview_play_info<A: Authenticator, D: DriveStore>(
+    State(api): State<Api<A, D>>,
+    head: RequestHead,
+    body: Body,
+) -> Result<Json<PreviewWire>, ApiError> {
+    let b: PreviewBody = json_body(body, api.config.max_body_bytes).await?;
+    blocking(move || {
+        let target = target(b.share_id, b.drive_id)?;
+        let file = FileId::new(required(b.file_id, "file_id")?)?;
+        let category = match b.category.as_deref().unwrap_or("") {
+            "" => "live_transcoding",
+            c @ ("live_transcoding" | "quick_video" | "offline_audio" | "offline_video") => c,
+            other => {
+                return Err(ApiError::input(InputError::Invalid {
+                    field: "category",
+                    reason: format!(
+                        "expected live_transcoding, quick_video, offline_audio or offline_video, got {other:?}"
+                    ),
+                }));
+            }
+        };
+        let expire_sec = seconds(b.url_expire_sec, "url_expire_sec")?;
+        if expire_sec.is_some_and(|s| s > MAX_PREVIEW_URL_SECS) {
+            return Err(ApiError::input(InputError::OutOfRange {
+                field: "url_expire_sec",
+                reason: format!("1..={MAX_PREVIEW_URL_SECS} seconds"),
+            }));
+        }
+        let (share, meta, issued, scope) = match target {
+            Target::Share(share_id) => {
+                let caller = api.optional_caller(&head)?.map(|c| c.member);
+                let req = api.access(&head, &share_id, &file, caller.as_ref());
+                let seen = api.engine.authorize_get(&req).map_err(|e| api.fail(&e))?;
+                if seen.file.kind == FileKind::Folder {
+                    return Err(folder_download(&file));
+                }
+                let auth = api.engine.authorize_preview(&req).map_err(|e| api.fail(&e))?;
+                let issued = api
+                    .engine
+                    .grant_shared_preview(&auth, expire_sec)
+                    .map_err(|e| api.fail(&e))?;
+                (Some(share_id.clone()), auth.file, issued, format!("share_id={share_id}"))
+            }
+            Target::Drive(drive) => {
+                let entry = api.drive_file(&head, &drive, &file)?;
+                if entry.meta.kind == FileKind::Folder {
+                    return Err(folder_download(&file));
+                }
+                let issued = api
+                    .engine
+                    .grant_drive_file(&drive, &file, GrantKind::Preview, expire_sec)
+                    .map_err(|e| api.fail(&e))?;
+                (None, entry.meta, issued, format!("drive_id={}", percent_encode(drive.as_str())))
+            }
+        };
+        let url = if b.get_without_url == Some(true) {
+            String::new()
+        } else {
+            let query = format!("{scope}&grant={}", issued.grant.expose_secret());
+            api.download_url(&head, &file, &query)
+        };
+        Ok(Json(PreviewWire::new(
+            &api.config.domain_id,
+            &meta,
+            share.as_ref(),
+            category,
+            url,
+        )))
+    })
+    .await
+}
+
 /// DownloadFile: streams the bytes. Accepts a signed URL (`grant`, counted
 /// when it was issued), a share token (counted now) or, for a drive, the
 /// owner's access token.
@@ -350,13 +432,15 @@ pub(crate) async fn download<A: Authenticator, D: DriveStore>(
     })?;
     let spec = RangeSpec::parse(headers.get(header::RANGE));
     let drives = api.drives.clone();
-    let (meta, range, reader) = blocking(move || {
+    let (meta, kind, range, reader) = blocking(move || {
         let file = FileId::new(required(q.file_id, "file_id")?)?;
+        let mut kind = GrantKind::Download;
         let meta = if let Some(grant) = q.grant.filter(|g| !g.is_empty()) {
             let redeemed = api
                 .engine
                 .redeem_download_grant(&grant, &file)
                 .map_err(|e| api.fail(&e))?;
+            kind = redeemed.kind;
             redeemed.file
         } else {
             match target(q.share_id, q.drive_id)? {
@@ -377,10 +461,10 @@ pub(crate) async fn download<A: Authenticator, D: DriveStore>(
         };
         let range = spec.resolve(meta.size)?;
         let reader = drives.open(&meta)?;
-        Ok((meta, range, reader))
+        Ok((meta, kind, range, reader))
     })
     .await?;
-    Ok(stream_file(&meta, range, reader))
+    Ok(stream_file(&meta, kind, range, reader))
 }
 
 /// CopyFile ("save to my drive"): needs the access token, and with
@@ -479,6 +563,7 @@ fn folder_download(file: &FileId) -> ApiError {
 /// [`CHUNK`]-sized pieces.
 fn stream_file(
     meta: &FileMeta,
+    kind: GrantKind,
     range: Option<ByteRange>,
     reader: Box<dyn Read + Send>,
 ) -> Response {
@@ -537,8 +622,13 @@ fn stream_file(
     if let Ok(v) = HeaderValue::from_str(mime) {
         res.headers_mut().insert(header::CONTENT_TYPE, v);
     }
+    // A preview is shown in the page; a download is saved.
     let disposition = format!(
-        "attachment; filename*=UTF-8''{}",
+        "{}; filename*=UTF-8''{}",
+        match kind {
+            GrantKind::Preview => "inline",
+            GrantKind::Download => "attachment",
+        },
         percent_encode(&meta.name)
     );
     if let Ok(v) = HeaderValue::from_str(&disposition) {

@@ -123,7 +123,14 @@ def main():
     )
     again = Client(cfg).list_file(m.ListFileRequest(share_id=share_id, parent_file_id="root")).body
     assert len(again.items) == 2
-    print(f"4. listed {names} and {len(inside.items)} files in photos; got welcome.txt ({got.size} bytes)")
+    play = anonymous.get_video_preview_play_info_with_options(
+        m.GetVideoPreviewPlayInfoRequest(share_id=share_id, file_id="sunset", category="live_transcoding"), headers, rt
+    ).body
+    task = play.video_preview_play_info.live_transcoding_task_list[0]
+    assert task.status == "finished" and task.url.startswith("http://"), play.to_map()
+    with urllib.request.urlopen(task.url) as resp:
+        assert resp.read()[:2] == b"\xff\xd8"
+    print(f"4. listed {names} and {len(inside.items)} files in photos; got welcome.txt ({got.size} bytes); previewed sunset.jpg")
 
     # 5. a download URL, then fetching it
     url = anonymous.get_download_url_with_options(
