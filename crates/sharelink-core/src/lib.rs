@@ -122,7 +122,7 @@ pub use memory_catalog::MemoryCatalog;
 pub use password::{PasswordHash, PasswordHasher, SharePassword};
 pub use quota::{QuotaExhausted, QuotaKey, QuotaKind, QuotaPolicy, TenantPolicy};
 pub use scope::{CatalogError, FileCatalog, FileKind, FileMeta, ListTarget, ScopeError};
-pub use search::ShareFilter;
+pub use search::{ShareFilter, ShareOrder, ShareOrderBy};
 pub use share::{
     Action, Audience, Counters, Limits, Member, Moderation, Permissions, Share, ShareError,
     ShareFiles, ShareStatus, UseKind,

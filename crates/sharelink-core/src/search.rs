@@ -42,3 +42,55 @@ impl ShareFilter {
             && self.updated_until.is_none_or(|t| share.updated_at() < t)
     }
 }
+
+/// The sort key of a share listing (PDS `order_by`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ShareOrderBy {
+    /// Creation time (the default).
+    CreatedAt,
+    /// Last update.
+    UpdatedAt,
+    /// Name.
+    ShareName,
+    /// Description.
+    Description,
+}
+
+/// The order of a share listing. Ties are broken by share id in the same
+/// direction, so pages never overlap or skip.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ShareOrder {
+    /// Sort key.
+    pub by: ShareOrderBy,
+    /// Descending instead of ascending.
+    pub descending: bool,
+}
+
+impl ShareOrder {
+    /// Newest first: the order the storage indexes, served without a scan.
+    pub const NEWEST_FIRST: Self = Self {
+        by: ShareOrderBy::CreatedAt,
+        descending: true,
+    };
+
+    /// PDS's default direction for a key: descending for times, ascending
+    /// for texts.
+    pub fn default_for(by: ShareOrderBy) -> Self {
+        Self {
+            by,
+            descending: matches!(by, ShareOrderBy::CreatedAt | ShareOrderBy::UpdatedAt),
+        }
+    }
+
+    /// How `a` compares with `b` in this order.
+    pub fn compare(&self, a: &Share, b: &Share) -> std::cmp::Ordering {
+        let key = match self.by {
+            ShareOrderBy::CreatedAt => a.created_at().cmp(&b.created_at()),
+            ShareOrderBy::UpdatedAt => a.updated_at().cmp(&b.updated_at()),
+            ShareOrderBy::ShareName => a.name().as_str().cmp(b.name().as_str()),
+            ShareOrderBy::Description => a.description().as_str().cmp(b.description().as_str()),
+        };
+        let o = key.then_with(|| a.id().as_str().cmp(b.id().as_str()));
+        if self.descending { o.reverse() } else { o }
+    }
+}

@@ -210,6 +210,26 @@ fn every_endpoint_happy_path() {
     );
     assert_eq!(r.json()["items"][0]["share_id"], id.as_str());
     assert_eq!(r.json()["next_marker"], "");
+    // by name, ascending by default: "renamed" < "welcome.txt"
+    let r = s.post(
+        "/v2/share_link/list",
+        json!({ "order_by": "share_name" }),
+        &[("authorization", &alice)],
+    );
+    let names: Vec<_> = r.json()["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["share_name"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(names, ["renamed", "welcome.txt"]);
+    let r = s.post(
+        "/v2/share_link/list",
+        json!({ "order_by": "created_at", "order_direction": "ASC", "limit": 1 }),
+        &[("authorization", &alice)],
+    );
+    assert_eq!(r.json()["items"][0]["share_id"], id.as_str());
+    assert!(!r.text("next_marker").is_empty());
     let r = s.post(
         "/v2/share_link/search",
         json!({ "creators": ["alice"], "query": "share_name match 'RENAM' and status = 'enabled'", "return_total_count": true }),
@@ -951,10 +971,19 @@ fn bad_input_never_gives_a_500() {
         let r = s.post(path, body.clone(), &st);
         r.assert_error(400, code);
     }
+    for (path, body) in [
+        ("/v2/share_link/list", json!({ "order_by": "colour" })),
+        (
+            "/v2/share_link/list",
+            json!({ "order_direction": "SIDEWAYS" }),
+        ),
+        ("/v2/share_link/search", json!({ "order_by": "creator" })),
+    ] {
+        s.post(path, body, &st)
+            .assert_error(400, "InvalidParameter");
+    }
     // unsupported options
     for (path, body) in [
-        ("/v2/share_link/list", json!({ "order_by": "share_name" })),
-        ("/v2/share_link/list", json!({ "order_direction": "ASC" })),
         (
             "/v2/share_link/search",
             json!({ "query": "creator = 'bob'" }),

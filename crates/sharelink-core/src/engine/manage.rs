@@ -8,7 +8,7 @@ use crate::id::ShareId;
 use crate::password::{PasswordHash, SharePassword};
 use crate::quota::QuotaKind;
 use crate::scope::ScopeError;
-use crate::search::ShareFilter;
+use crate::search::{ShareFilter, ShareOrder};
 use crate::share::{Member, Share, ShareFiles, ShareSpec, ShareUpdate};
 use crate::storage::{InsertOutcome, ListMarker, QuotaCharge, ShareQuery, StorageError};
 
@@ -211,6 +211,70 @@ impl Engine {
         })
     }
 
+    /// The caller's shares in any [`ShareOrder`] (PDS ListShareLink with
+    /// `order_by` / `order_direction`). Newest first is served from the
+    /// storage's index page by page; any other order reads and sorts all of
+    /// the caller's shares for each page, and its markers are positions.
+    pub fn list_share_links_ordered(
+        &self,
+        caller: &Member,
+        include_cancelled: bool,
+        order: ShareOrder,
+        limit: usize,
+        marker: &str,
+    ) -> Result<SharePageView, Error> {
+        if order == ShareOrder::NEWEST_FIRST {
+            return self.list_share_links(caller, include_cancelled, limit, marker);
+        }
+        let filter = ShareFilter::default();
+        let shares = self.all_shares(caller, include_cancelled, &filter)?;
+        Ok(sorted_page(shares, order, limit, marker)?.0)
+    }
+
+    /// [`search_share_links`](Self::search_share_links) in any order; see
+    /// [`list_share_links_ordered`](Self::list_share_links_ordered).
+    pub fn search_share_links_ordered(
+        &self,
+        caller: &Member,
+        filter: &ShareFilter,
+        order: ShareOrder,
+        limit: usize,
+        marker: &str,
+        count_total: bool,
+    ) -> Result<(SharePageView, Option<u64>), Error> {
+        if order == ShareOrder::NEWEST_FIRST {
+            return self.search_share_links(caller, filter, limit, marker, count_total);
+        }
+        let shares = self.all_shares(caller, true, filter)?;
+        let (page, total) = sorted_page(shares, order, limit, marker)?;
+        Ok((page, count_total.then_some(total)))
+    }
+
+    /// Every share of the caller that matches `filter`.
+    fn all_shares(
+        &self,
+        caller: &Member,
+        include_cancelled: bool,
+        filter: &ShareFilter,
+    ) -> Result<Vec<Share>, Error> {
+        let mut out = Vec::new();
+        let mut cursor = None;
+        loop {
+            let page = self.storage.list_shares(&ShareQuery {
+                tenant: caller.tenant.clone(),
+                creator: caller.user_id.clone(),
+                include_cancelled,
+                limit: MAX_LIST_LIMIT,
+                marker: cursor.take(),
+            })?;
+            out.extend(page.items.into_iter().filter(|s| filter.matches(s)));
+            match page.next_marker {
+                Some(next) => cursor = Some(next),
+                None => return Ok(out),
+            }
+        }
+    }
+
     /// The caller's shares that match `filter`, newest first (PDS
     /// SearchShareLink). Cancelled shares are included unless the filter
     /// asks for a status. `limit` is 1..=100 (0 means 100). With
@@ -407,6 +471,55 @@ impl Engine {
         name.retain(|c| !c.is_control());
         Ok(ShareName::new(name)?)
     }
+}
+
+/// Sorts `shares` and cuts the page after the position `marker` names.
+/// Returns the page and the number of shares from the marker on.
+fn sorted_page(
+    mut shares: Vec<Share>,
+    order: ShareOrder,
+    limit: usize,
+    marker: &str,
+) -> Result<(SharePageView, u64), Error> {
+    if limit > MAX_LIST_LIMIT {
+        return Err(InputError::out_of_range("limit", format!("0..={MAX_LIST_LIMIT}")).into());
+    }
+    let limit = if limit == 0 { MAX_LIST_LIMIT } else { limit };
+    let offset = decode_position(marker)?;
+    shares.sort_by(|a, b| order.compare(a, b));
+    let total = shares.len().saturating_sub(offset) as u64;
+    let items: Vec<Share> = shares.into_iter().skip(offset).take(limit + 1).collect();
+    let more = items.len() > limit;
+    let items: Vec<Share> = items.into_iter().take(limit).collect();
+    let next_marker = if more {
+        encode_position(offset + items.len())
+    } else {
+        String::new()
+    };
+    Ok((SharePageView { items, next_marker }, total))
+}
+
+const POSITION_PREFIX: &str = "p:";
+
+fn encode_position(offset: usize) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{POSITION_PREFIX}{offset}"))
+}
+
+fn decode_position(marker: &str) -> Result<usize, InputError> {
+    use base64::Engine as _;
+    if marker.is_empty() {
+        return Ok(0);
+    }
+    let bad = || InputError::invalid("marker", "not a marker returned for this order");
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(marker)
+        .map_err(|_| bad())?;
+    std::str::from_utf8(&bytes)
+        .ok()
+        .and_then(|t| t.strip_prefix(POSITION_PREFIX))
+        .and_then(|n| n.parse().ok())
+        .ok_or_else(bad)
 }
 
 /// The id was taken: draw another.

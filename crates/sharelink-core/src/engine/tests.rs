@@ -1012,3 +1012,67 @@ fn preview_grants_follow_the_preview_switch() {
         "preview is disabled on this share"
     );
 }
+
+#[test]
+fn ordered_listing_pages_by_position() {
+    use crate::search::{ShareOrder, ShareOrderBy};
+    let w = world();
+    let names = ["delta", "alpha", "charlie", "bravo", "echo"];
+    for name in names {
+        w.clock.advance(Duration::seconds(1));
+        let share = w.create(&["f1"], None);
+        w.update(
+            share.id(),
+            UpdateShareRequest {
+                name: Some(crate::fields::ShareName::new(name).unwrap()),
+                ..Default::default()
+            },
+        );
+    }
+    let by_name = ShareOrder::default_for(ShareOrderBy::ShareName);
+    assert!(!by_name.descending);
+    let mut seen = Vec::new();
+    let mut marker = String::new();
+    loop {
+        let page = w
+            .engine
+            .list_share_links_ordered(&w.alice, false, by_name, 2, &marker)
+            .unwrap();
+        seen.extend(page.items.iter().map(|s| s.name().as_str().to_owned()));
+        if page.next_marker.is_empty() {
+            break;
+        }
+        marker = page.next_marker;
+    }
+    assert_eq!(seen, ["alpha", "bravo", "charlie", "delta", "echo"]);
+    // oldest first
+    let oldest = ShareOrder {
+        by: ShareOrderBy::CreatedAt,
+        descending: false,
+    };
+    let page = w
+        .engine
+        .list_share_links_ordered(&w.alice, false, oldest, 100, "")
+        .unwrap();
+    let got: Vec<_> = page.items.iter().map(|s| s.name().as_str()).collect();
+    assert_eq!(got, names);
+    // a newest-first marker is not a position, and vice versa
+    let newest = w.engine.list_share_links(&w.alice, false, 1, "").unwrap();
+    assert!(
+        w.engine
+            .list_share_links_ordered(&w.alice, false, by_name, 2, &newest.next_marker)
+            .is_err()
+    );
+    // search in name order, with the total
+    let filter = crate::search::ShareFilter {
+        name_contains: Some("a".into()),
+        ..Default::default()
+    };
+    let (page, total) = w
+        .engine
+        .search_share_links_ordered(&w.alice, &filter, by_name, 2, "", true)
+        .unwrap();
+    let got: Vec<_> = page.items.iter().map(|s| s.name().as_str()).collect();
+    assert_eq!(got, ["alpha", "bravo"]);
+    assert_eq!(total, Some(4)); // alpha, bravo, charlie, delta
+}

@@ -7,8 +7,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use sharelink_core::{
     Audience, CreateShareRequest, Description, DriveId, FileId, InputError, Limits, Permissions,
-    Share, ShareFiles, ShareFilter, ShareName, SharePassword, ShareStatus, TokenRequest,
-    UpdateShareRequest,
+    Share, ShareFiles, ShareFilter, ShareName, ShareOrder, ShareOrderBy, SharePassword,
+    ShareStatus, TokenRequest, UpdateShareRequest,
 };
 
 use super::{Api, blocking, not_supported, page_limit, seconds, share_id};
@@ -221,13 +221,14 @@ pub(crate) async fn list<A: Authenticator, D: DriveStore>(
         if let Some(creator) = b.creator.as_deref().filter(|c| !c.is_empty()) {
             check_own(creator, &caller.member)?;
         }
-        check_order(b.order_by.as_deref(), b.order_direction.as_deref())?;
+        let order = parse_order(b.order_by.as_deref(), b.order_direction.as_deref())?;
         let limit = page_limit(b.limit, sharelink_core::engine::MAX_LIST_LIMIT)?;
         let page = api
             .engine
-            .list_share_links(
+            .list_share_links_ordered(
                 &caller.member,
                 b.include_cancelled.unwrap_or(false),
+                order,
                 limit,
                 b.marker.as_deref().unwrap_or(""),
             )
@@ -254,14 +255,15 @@ pub(crate) async fn search<A: Authenticator, D: DriveStore>(
         for creator in b.creators.iter().flatten() {
             check_own(creator, &caller.member)?;
         }
-        check_order(b.order_by.as_deref(), b.order_direction.as_deref())?;
+        let order = parse_order(b.order_by.as_deref(), b.order_direction.as_deref())?;
         let filter = parse_query(b.query.as_deref().unwrap_or(""))?;
         let limit = page_limit(b.limit, sharelink_core::engine::MAX_LIST_LIMIT)?;
         let (page, total) = api
             .engine
-            .search_share_links(
+            .search_share_links_ordered(
                 &caller.member,
                 &filter,
+                order,
                 limit,
                 b.marker.as_deref().unwrap_or(""),
                 b.return_total_count.unwrap_or(false),
@@ -338,24 +340,37 @@ fn check_own(creator: &str, caller: &sharelink_core::Member) -> Result<(), ApiEr
     }
 }
 
-/// Lists come newest first: `created_at` descending is the one order.
-fn check_order(order_by: Option<&str>, direction: Option<&str>) -> Result<(), ApiError> {
-    match order_by.unwrap_or("") {
-        "" | "created_at" => {}
+/// PDS `order_by` (`created_at` by default, `updated_at`, `share_name`,
+/// `description`) and `order_direction` (`ASC` / `DESC`; by default
+/// descending for times, ascending for texts).
+fn parse_order(order_by: Option<&str>, direction: Option<&str>) -> Result<ShareOrder, ApiError> {
+    let by = match order_by.unwrap_or("") {
+        "" | "created_at" => ShareOrderBy::CreatedAt,
+        "updated_at" => ShareOrderBy::UpdatedAt,
+        "share_name" => ShareOrderBy::ShareName,
+        "description" => ShareOrderBy::Description,
         other => {
-            return Err(not_supported(
-                "order_by",
-                &format!("{other:?} (only created_at)"),
-            ));
+            return Err(ApiError::input(InputError::Invalid {
+                field: "order_by",
+                reason: format!(
+                    "expected created_at, updated_at, share_name or description, got {other:?}"
+                ),
+            }));
+        }
+    };
+    let mut order = ShareOrder::default_for(by);
+    match direction.unwrap_or("") {
+        "" => {}
+        "ASC" | "asc" => order.descending = false,
+        "DESC" | "desc" => order.descending = true,
+        other => {
+            return Err(ApiError::input(InputError::Invalid {
+                field: "order_direction",
+                reason: format!("expected ASC or DESC, got {other:?}"),
+            }));
         }
     }
-    match direction.unwrap_or("") {
-        "" | "DESC" | "desc" => Ok(()),
-        other => Err(not_supported(
-            "order_direction",
-            &format!("{other:?} (only DESC)"),
-        )),
-    }
+    Ok(order)
 }
 
 /// Parses a SearchShareLink query into a filter.
