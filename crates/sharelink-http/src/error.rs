@@ -36,6 +36,8 @@ pub enum WireCode {
     AlreadyExistFile,
     /// 416: the `Range` of a download lies outside the file.
     InvalidRange,
+    /// 404: no such background task (or not the caller's).
+    NotFoundAsyncTask,
 }
 
 impl WireCode {
@@ -51,6 +53,7 @@ impl WireCode {
             Self::MethodNotAllowed => "MethodNotAllowed",
             Self::AlreadyExistFile => "AlreadyExist.File",
             Self::InvalidRange => "InvalidRange",
+            Self::NotFoundAsyncTask => "NotFound.AsyncTask",
         }
     }
 
@@ -65,11 +68,12 @@ impl WireCode {
             Self::MethodNotAllowed => 405,
             Self::AlreadyExistFile => 409,
             Self::InvalidRange => 416,
+            Self::NotFoundAsyncTask => 404,
         }
     }
 
     /// Every HTTP-layer code, for tests and documentation.
-    pub const ALL: [WireCode; 9] = [
+    pub const ALL: [WireCode; 10] = [
         Self::AccessTokenInvalid,
         Self::ForbiddenNoPermission,
         Self::InvalidParameterWrongFormat,
@@ -79,6 +83,7 @@ impl WireCode {
         Self::MethodNotAllowed,
         Self::AlreadyExistFile,
         Self::InvalidRange,
+        Self::NotFoundAsyncTask,
     ];
 }
 

@@ -123,6 +123,33 @@ pub struct CopyOutcome {
     pub async_task_id: Option<String>,
 }
 
+/// The state of a background task (PDS `GetAsyncTask`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TaskState {
+    /// Still running.
+    Running,
+    /// Done, everything succeeded.
+    Succeed,
+    /// Done, some items failed.
+    PartialSucceed,
+    /// Failed.
+    Failed {
+        /// Why.
+        message: String,
+    },
+}
+
+/// A background task a [`CopyOutcome::async_task_id`] named.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AsyncTask {
+    /// Its state.
+    pub state: TaskState,
+    /// Items to process.
+    pub total: u64,
+    /// Items processed so far.
+    pub done: u64,
+}
+
 /// Why a copy failed.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -179,6 +206,15 @@ pub trait DriveStore: FileCatalog + 'static {
         to_parent: Option<&FileId>,
         auto_rename: bool,
     ) -> Result<CopyOutcome, CopyError>;
+
+    /// The state of a background task this store started (the
+    /// `async_task_id` of a folder copy), as `caller` may see it; `Ok(None)`
+    /// if there is no such task or it is not the caller's (`404
+    /// NotFound.AsyncTask`). The default knows no tasks.
+    fn async_task(&self, caller: &Member, id: &str) -> Result<Option<AsyncTask>, CatalogError> {
+        let _ = (caller, id);
+        Ok(None)
+    }
 
     /// Opens a file's content for reading. Called on a blocking thread; the
     /// router streams what it reads. The content must be exactly

@@ -30,6 +30,7 @@
 //! | `POST /v2/file/get_download_url` | same | 200 `{url, expiration, size, ...}` |
 //! | `POST /v2/file/get_video_preview_play_info` | same | 200, a signed preview URL (counted as a preview) |
 //! | `POST /v2/file/copy` | `x-share-token` **and** bearer | 201 file, 202 folder + `async_task_id` |
+//! | `POST /v2/async_task/get` | bearer | 200 `{async_task_id, state, ...}` of a folder copy |
 //! | `GET /v2/file/download` | signed URL, `x-share-token` or bearer | 200 bytes |
 //!
 //! ## Behaviour
@@ -66,8 +67,8 @@ pub use error::{ApiError, WireCode};
 pub use extract::{REQUEST_ID_HEADER, SHARE_TOKEN_HEADER};
 pub use files::{MAX_FILE_PAGE, category_of, extension_of, page_entries};
 pub use host::{
-    AuthError, Authenticator, Caller, Category, ChildPage, ChildQuery, CopyError, CopyOutcome,
-    DriveStore, FileEntry, FileOrder,
+    AsyncTask, AuthError, Authenticator, Caller, Category, ChildPage, ChildQuery, CopyError,
+    CopyOutcome, DriveStore, FileEntry, FileOrder, TaskState,
 };
 pub use wire::{format_time, parse_expiration};
 
@@ -178,6 +179,10 @@ impl<A: Authenticator, D: DriveStore> ShareApi<A, D> {
             )
             .route("/v2/file/copy", post(handlers::files::copy::<A, D>))
             .route("/v2/file/download", get(handlers::files::download::<A, D>))
+            .route(
+                "/v2/async_task/get",
+                post(handlers::files::get_async_task::<A, D>),
+            )
             .fallback(observe::not_found)
             .method_not_allowed_fallback(observe::method_not_allowed)
             .with_state(state)

@@ -169,6 +169,50 @@ pub(crate) struct PreviewBody {
     pub(crate) get_without_url: Option<bool>,
 }
 
+/// `POST /v2/async_task/get`.
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct AsyncTaskBody {
+    pub(crate) async_task_id: Option<String>,
+}
+
+/// `GetAsyncTask` response.
+#[derive(Debug, Serialize)]
+pub(crate) struct AsyncTaskWire {
+    pub(crate) async_task_id: String,
+    pub(crate) state: &'static str,
+    pub(crate) status: &'static str,
+    pub(crate) total_process: u64,
+    pub(crate) consumed_process: u64,
+    pub(crate) failed_process: u64,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub(crate) error_message: String,
+}
+
+impl AsyncTaskWire {
+    pub(crate) fn of(id: String, task: &crate::host::AsyncTask) -> Self {
+        use crate::host::TaskState;
+        let (state, error_message) = match &task.state {
+            TaskState::Running => ("Running", String::new()),
+            TaskState::Succeed => ("Succeed", String::new()),
+            TaskState::PartialSucceed => ("PartialSucceed", String::new()),
+            TaskState::Failed { message } => ("Failed", message.clone()),
+        };
+        Self {
+            async_task_id: id,
+            state,
+            status: state,
+            total_process: task.total,
+            consumed_process: task.done,
+            failed_process: if state == "Failed" {
+                task.total - task.done.min(task.total)
+            } else {
+                0
+            },
+            error_message,
+        }
+    }
+}
+
 /// `GET /v2/file/download` query.
 #[derive(Debug, Default, Deserialize)]
 pub(crate) struct DownloadQuery {

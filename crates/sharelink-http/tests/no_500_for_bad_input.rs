@@ -12,7 +12,7 @@ use proptest::prelude::*;
 use serde_json::{Map, Value, json};
 use tower::ServiceExt as _;
 
-const PATHS: [&str; 13] = [
+const PATHS: [&str; 14] = [
     "/v2/share_link/create",
     "/v2/share_link/get",
     "/v2/share_link/update",
@@ -26,10 +26,11 @@ const PATHS: [&str; 13] = [
     "/v2/file/get_download_url",
     "/v2/file/copy",
     "/v2/file/get_video_preview_play_info",
+    "/v2/async_task/get",
 ];
 
 /// The field names the endpoints read, so that generated bodies hit them.
-const FIELDS: [&str; 27] = [
+const FIELDS: [&str; 28] = [
     "share_id",
     "drive_id",
     "file_id",
@@ -57,6 +58,7 @@ const FIELDS: [&str; 27] = [
     "category",
     "url_expire_sec",
     "get_without_url",
+    "async_task_id",
 ];
 
 fn leaf() -> impl Strategy<Value = Value> {

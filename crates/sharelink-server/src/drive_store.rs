@@ -15,7 +15,8 @@ use rusqlite::{Connection, OptionalExtension, params};
 use sha1::{Digest, Sha1};
 use sharelink_core::{CatalogError, DriveId, FileCatalog, FileId, FileKind, FileMeta, Member};
 use sharelink_http::{
-    ChildPage, ChildQuery, CopyError, CopyOutcome, DriveStore, FileEntry, page_entries,
+    AsyncTask, ChildPage, ChildQuery, CopyError, CopyOutcome, DriveStore, FileEntry, TaskState,
+    page_entries,
 };
 
 use crate::accounts::Accounts;
@@ -333,6 +334,36 @@ impl DriveStore for SqliteDrives {
         })
     }
 
+    /// Folder copies complete before the answer, so a task this store named
+    /// (`copy-<new folder id>`) has succeeded if that folder is in the
+    /// caller's drive; its size is the number of items copied.
+    fn async_task(&self, caller: &Member, id: &str) -> Result<Option<AsyncTask>, CatalogError> {
+        let Some(folder) = id.strip_prefix(COPY_TASK_PREFIX) else {
+            return Ok(None);
+        };
+        let Ok(folder) = FileId::new(folder) else {
+            return Ok(None);
+        };
+        let Some(drive) = self
+            .accounts
+            .drive_of(caller)
+            .map_err(|e| CatalogError::msg(e.to_string()))?
+        else {
+            return Ok(None);
+        };
+        let conn = self.lock();
+        if file_exists(&conn, &drive, &folder).map_err(catalog_err)? {
+            let items = count_tree(&conn, &drive, &folder, 0).map_err(catalog_err)?;
+            Ok(Some(AsyncTask {
+                state: TaskState::Succeed,
+                total: items,
+                done: items,
+            }))
+        } else {
+            Ok(None)
+        }
+    }
+
     fn open(&self, file: &FileMeta) -> Result<Box<dyn Read + Send>, CatalogError> {
         let sha1 = sha1_of(&self.lock(), &file.drive_id, &file.file_id)
             .map_err(catalog_err)?
@@ -343,6 +374,35 @@ impl DriveStore for SqliteDrives {
         })?;
         Ok(Box::new(f))
     }
+}
+
+/// Prefix of the task ids of folder copies.
+const COPY_TASK_PREFIX: &str = "copy-";
+
+/// Whether `file` exists in `drive`.
+fn file_exists(conn: &Connection, drive: &DriveId, file: &FileId) -> rusqlite::Result<bool> {
+    conn.prepare_cached("SELECT EXISTS (SELECT 1 FROM files WHERE drive_id = ?1 AND file_id = ?2)")?
+        .query_row(params![drive.as_str(), file.as_str()], |r| r.get(0))
+}
+
+/// The number of items in the tree rooted at `root` (itself included).
+fn count_tree(
+    conn: &Connection,
+    drive: &DriveId,
+    root: &FileId,
+    depth: usize,
+) -> rusqlite::Result<u64> {
+    let mut n = 1;
+    if depth < MAX_TREE_DEPTH {
+        for child in children(conn, drive, Some(root))? {
+            n += if child.meta.kind == FileKind::Folder {
+                count_tree(conn, drive, &child.meta.file_id, depth + 1)?
+            } else {
+                1
+            };
+        }
+    }
+    Ok(n)
 }
 
 const COLUMNS: &str =

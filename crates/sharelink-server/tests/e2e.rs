@@ -156,7 +156,24 @@ fn every_endpoint_happy_path() {
     );
     assert_eq!(r.status, 202);
     let photos_copy = r.text("file_id");
-    assert!(!r.text("async_task_id").is_empty());
+    let task = r.text("async_task_id");
+    let r = s.post(
+        "/v2/async_task/get",
+        json!({ "async_task_id": task }),
+        &[("authorization", &bob)],
+    );
+    assert_eq!(r.status, 200);
+    assert_eq!(r.json()["state"], "Succeed");
+    assert_eq!(r.json()["total_process"], 3, "photos, sunset.jpg, notes.md");
+    // not alice's task; and an unknown one
+    for (who, id) in [(&alice, task.as_str()), (&bob, "copy-nope")] {
+        s.post(
+            "/v2/async_task/get",
+            json!({ "async_task_id": id }),
+            &[("authorization", who)],
+        )
+        .assert_error(404, "NotFound.AsyncTask");
+    }
     let r = s.post(
         "/v2/file/list",
         json!({ "drive_id": BOB_DRIVE, "parent_file_id": photos_copy, "order_by": "name" }),

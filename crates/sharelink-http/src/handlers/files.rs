@@ -25,8 +25,8 @@ use crate::host::{
     Authenticator, Category, ChildPage, ChildQuery, DriveStore, FileEntry, FileOrder,
 };
 use crate::wire::{
-    CopyFileBody, CopyWire, DownloadQuery, DownloadUrlWire, FilePage, FileWire, GetDownloadUrlBody,
-    GetFileBody, ListFileBody, PreviewBody, PreviewWire, format_time,
+    AsyncTaskBody, AsyncTaskWire, CopyFileBody, CopyWire, DownloadQuery, DownloadUrlWire, FilePage,
+    FileWire, GetDownloadUrlBody, GetFileBody, ListFileBody, PreviewBody, PreviewWire, format_time,
 };
 
 /// Longest lifetime of a preview URL (PDS `url_expire_sec`: at most 14400).
@@ -532,6 +532,27 @@ pub(crate) async fn copy<A: Authenticator, D: DriveStore>(
     })
     .await?;
     Ok((status, Json(wire)).into_response())
+}
+
+/// GetAsyncTask: the state of a folder copy's background task.
+pub(crate) async fn get_async_task<A: Authenticator, D: DriveStore>(
+    State(api): State<Api<A, D>>,
+    head: RequestHead,
+    body: Body,
+) -> Result<Json<AsyncTaskWire>, ApiError> {
+    let b: AsyncTaskBody = json_body(body, api.config.max_body_bytes).await?;
+    blocking(move || {
+        let caller = api.caller(&head)?;
+        let id = required(b.async_task_id, "async_task_id")?;
+        let task = api.drives.async_task(&caller.member, &id)?.ok_or_else(|| {
+            ApiError::wire(
+                crate::error::WireCode::NotFoundAsyncTask,
+                format!("The resource async_task {id} cannot be found. Please check."),
+            )
+        })?;
+        Ok(Json(AsyncTaskWire::of(id, &task)))
+    })
+    .await
 }
 
 fn file_page(page: ChildPage, domain: &str, share: Option<&Share>) -> FilePage {

@@ -177,6 +177,8 @@ def main():
     )
     assert folder.status_code == 202, folder.status_code
     assert folder.body.async_task_id, folder.body.to_map()
+    task = bob.get_async_task(m.GetAsyncTaskRequest(async_task_id=folder.body.async_task_id)).body
+    assert task.state == "Succeed" and task.total_process == 3, task.to_map()
     mine = bob.list_file(m.ListFileRequest(drive_id="drive-demo-bob", parent_file_id="root", order_by="name")).body
     mine_names = [f.name for f in mine.items]
     assert "welcome.txt" in mine_names and "photos" in mine_names, mine_names
