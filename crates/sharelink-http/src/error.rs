@@ -256,3 +256,48 @@ pub(crate) fn render(e: &ApiError, request_id: &str) -> String {
     })
     .to_string()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{Duration, TimeZone};
+    use sharelink_core::{QuotaExhausted, QuotaKind, ShareId};
+
+    #[test]
+    fn engine_errors_keep_their_table_status() {
+        let now = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
+        let id: ShareId = "AAAAAAAAAAAAAAAAAAAAAA".parse().unwrap();
+        let e = ApiError::from_engine(
+            &Error::Contention {
+                share_id: id.clone(),
+                attempts: 8,
+            },
+            now,
+        );
+        assert_eq!((e.status().as_u16(), e.code()), (503, "ServiceUnavailable"));
+        let e = ApiError::from_engine(&Error::ShareNotFound(id), now);
+        assert_eq!((e.status().as_u16(), e.code()), (404, "NotFound.ShareLink"));
+        // Retry-After rounds up to whole seconds, at least 1.
+        let quota = Error::Quota(QuotaExhausted {
+            tenant: sharelink_core::TenantId::new("t").unwrap(),
+            kind: QuotaKind::Access,
+            limit: 500,
+            resets_at: now + Duration::milliseconds(1500),
+        });
+        let e = ApiError::from_engine(&quota, now);
+        assert_eq!(e.retry_after_secs(), Some(2));
+        assert_eq!(e.status().as_u16(), 429);
+        // Internal failures say nothing internal.
+        let internal = Error::Storage(sharelink_core::StorageError::Backend {
+            message: "disk on fire at /var/x".into(),
+            source: None,
+        });
+        let e = ApiError::from_engine(&internal, now);
+        assert_eq!(e.status().as_u16(), 500);
+        assert!(!e.message().contains("/var/x"));
+        for code in WireCode::ALL {
+            let e = ApiError::wire(code, "m");
+            assert_eq!(e.status().as_u16(), code.http_status());
+        }
+    }
+}
