@@ -41,6 +41,15 @@ enum Target {
     Drive(DriveId),
 }
 
+/// A signed URL, and what it was issued for.
+struct IssuedUrl {
+    url: String,
+    expires_at: chrono::DateTime<chrono::Utc>,
+    entry: FileEntry,
+    /// The share it goes through, if any.
+    share: Option<ShareId>,
+}
+
 fn target(share_id: Option<String>, drive_id: Option<String>) -> Result<Target, ApiError> {
     match (
         share_id.filter(|s| !s.is_empty()),
@@ -90,13 +99,15 @@ impl<A: Authenticator, D: DriveStore> ShareApi<A, D> {
         }
     }
 
-    /// Authorizes (and counts) a download through a share; folders, and
-    /// whatever `precheck` refuses, are refused before anything is counted.
-    fn shared_download(
+    /// Authorizes (and counts) a download or preview through a share;
+    /// folders, and whatever `precheck` refuses, are refused before anything
+    /// is counted.
+    fn shared_use(
         &self,
         head: &RequestHead,
         share: &ShareId,
         file: &FileId,
+        kind: GrantKind,
         precheck: impl FnOnce(&FileMeta) -> Result<(), ApiError>,
     ) -> Result<FileAuthorization, ApiError> {
         let caller = self.optional_caller(head)?.map(|c| c.member);
@@ -106,9 +117,65 @@ impl<A: Authenticator, D: DriveStore> ShareApi<A, D> {
             return Err(folder_download(file));
         }
         precheck(&seen.file)?;
-        self.engine
-            .authorize_download(&req)
-            .map_err(|e| self.fail(&e))
+        match kind {
+            GrantKind::Download => self.engine.authorize_download(&req),
+            GrantKind::Preview => self.engine.authorize_preview(&req),
+        }
+        .map_err(|e| self.fail(&e))
+    }
+
+    /// A file (not a folder) of a drive the caller may use.
+    fn drive_content(
+        &self,
+        head: &RequestHead,
+        drive: &DriveId,
+        file: &FileId,
+    ) -> Result<FileEntry, ApiError> {
+        let entry = self.drive_file(head, drive, file)?;
+        if entry.meta.kind == FileKind::Folder {
+            return Err(folder_download(file));
+        }
+        Ok(entry)
+    }
+
+    /// Authorizes (and, through a share, counts) a download or preview and
+    /// signs a URL on this server for it.
+    fn issue_url(
+        &self,
+        head: &RequestHead,
+        target: Target,
+        file: &FileId,
+        kind: GrantKind,
+        expire_sec: Option<u32>,
+    ) -> Result<IssuedUrl, ApiError> {
+        let (entry, share, issued, scope) = match target {
+            Target::Share(share_id) => {
+                let auth = self.shared_use(head, &share_id, file, kind, |_| Ok(()))?;
+                let issued = match kind {
+                    GrantKind::Download => self.engine.grant_shared_download(&auth, expire_sec),
+                    GrantKind::Preview => self.engine.grant_shared_preview(&auth, expire_sec),
+                }
+                .map_err(|e| self.fail(&e))?;
+                let scope = format!("share_id={share_id}");
+                (self.entry_of(&auth.file)?, Some(share_id), issued, scope)
+            }
+            Target::Drive(drive) => {
+                let entry = self.drive_content(head, &drive, file)?;
+                let issued = self
+                    .engine
+                    .grant_drive_file(&drive, file, kind, expire_sec)
+                    .map_err(|e| self.fail(&e))?;
+                let scope = format!("drive_id={}", percent_encode(drive.as_str()));
+                (entry, None, issued, scope)
+            }
+        };
+        let query = format!("{scope}&grant={}", issued.grant.expose_secret());
+        Ok(IssuedUrl {
+            url: self.download_url(head, file, &query),
+            expires_at: issued.expires_at,
+            entry,
+            share,
+        })
     }
 
     fn download_url(&self, head: &RequestHead, file: &FileId, query: &str) -> String {
@@ -282,42 +349,17 @@ pub(crate) async fn get_download_url<A: Authenticator, D: DriveStore>(
         let expire_sec = seconds(b.expire_sec, "expire_sec")?;
         // Checked before anything is counted.
         sharelink_core::grant::grant_lifetime(expire_sec)?;
-        let (entry, issued, scope) = match target {
-            Target::Share(share_id) => {
-                let auth = api.shared_download(&head, &share_id, &file, |_| Ok(()))?;
-                let issued = api
-                    .engine
-                    .grant_shared_download(&auth, expire_sec)
-                    .map_err(|e| api.fail(&e))?;
-                (
-                    api.entry_of(&auth.file)?,
-                    issued,
-                    format!("share_id={share_id}"),
-                )
-            }
-            Target::Drive(drive) => {
-                let entry = api.drive_file(&head, &drive, &file)?;
-                if entry.meta.kind == FileKind::Folder {
-                    return Err(folder_download(&file));
-                }
-                let issued = api
-                    .engine
-                    .grant_drive_file(&drive, &file, GrantKind::Download, expire_sec)
-                    .map_err(|e| api.fail(&e))?;
-                (
-                    entry,
-                    issued,
-                    format!("drive_id={}", percent_encode(drive.as_str())),
-                )
-            }
-        };
-        let query = format!("{scope}&grant={}", issued.grant.expose_secret());
-        let url = api.download_url(&head, &file, &query);
+        let IssuedUrl {
+            url,
+            expires_at,
+            entry,
+            ..
+        } = api.issue_url(&head, target, &file, GrantKind::Download, expire_sec)?;
         Ok(Json(DownloadUrlWire {
             internal_url: url.clone(),
             url,
             cdn_url: String::new(),
-            expiration: format_time(issued.expires_at),
+            expiration: format_time(expires_at),
             method: "GET",
             size: entry.meta.size,
             content_hash_name: if entry.content_hash.is_some() {
@@ -366,43 +408,16 @@ pub(crate) async fn get_video_preview_play_info<A: Authenticator, D: DriveStore>
                 reason: format!("1..={MAX_PREVIEW_URL_SECS} seconds"),
             }));
         }
-        let (share, meta, issued, scope) = match target {
-            Target::Share(share_id) => {
-                let caller = api.optional_caller(&head)?.map(|c| c.member);
-                let req = api.access(&head, &share_id, &file, caller.as_ref());
-                let seen = api.engine.authorize_get(&req).map_err(|e| api.fail(&e))?;
-                if seen.file.kind == FileKind::Folder {
-                    return Err(folder_download(&file));
-                }
-                let auth = api.engine.authorize_preview(&req).map_err(|e| api.fail(&e))?;
-                let issued = api
-                    .engine
-                    .grant_shared_preview(&auth, expire_sec)
-                    .map_err(|e| api.fail(&e))?;
-                (Some(share_id.clone()), auth.file, issued, format!("share_id={share_id}"))
-            }
-            Target::Drive(drive) => {
-                let entry = api.drive_file(&head, &drive, &file)?;
-                if entry.meta.kind == FileKind::Folder {
-                    return Err(folder_download(&file));
-                }
-                let issued = api
-                    .engine
-                    .grant_drive_file(&drive, &file, GrantKind::Preview, expire_sec)
-                    .map_err(|e| api.fail(&e))?;
-                (None, entry.meta, issued, format!("drive_id={}", percent_encode(drive.as_str())))
-            }
-        };
+        let issued = api.issue_url(&head, target, &file, GrantKind::Preview, expire_sec)?;
         let url = if b.get_without_url == Some(true) {
             String::new()
         } else {
-            let query = format!("{scope}&grant={}", issued.grant.expose_secret());
-            api.download_url(&head, &file, &query)
+            issued.url
         };
         Ok(Json(PreviewWire::new(
             &api.config.domain_id,
-            &meta,
-            share.as_ref(),
+            &issued.entry.meta,
+            issued.share.as_ref(),
             category,
             url,
         )))
@@ -445,18 +460,12 @@ pub(crate) async fn download<A: Authenticator, D: DriveStore>(
         } else {
             match target(q.share_id, q.drive_id)? {
                 Target::Share(share_id) => {
-                    api.shared_download(&head, &share_id, &file, |m| {
+                    api.shared_use(&head, &share_id, &file, GrantKind::Download, |m| {
                         spec.resolve(m.size).map(|_| ())
                     })?
                     .file
                 }
-                Target::Drive(drive) => {
-                    let entry = api.drive_file(&head, &drive, &file)?;
-                    if entry.meta.kind == FileKind::Folder {
-                        return Err(folder_download(&file));
-                    }
-                    entry.meta
-                }
+                Target::Drive(drive) => api.drive_content(&head, &drive, &file)?.meta,
             }
         };
         let range = spec.resolve(meta.size)?;
