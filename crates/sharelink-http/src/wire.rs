@@ -4,7 +4,10 @@
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
-use sharelink_core::{AnonymousShareView, FileKind, InputError, Moderation, Share, ShareFiles};
+use sharelink_core::{
+    AnonymousShareView, Counters, FileKind, InputError, Limits, Moderation, Permissions, Share,
+    ShareFiles,
+};
 
 use crate::files::{category_of, extension_of};
 use crate::host::FileEntry;
@@ -244,19 +247,8 @@ pub(crate) struct ShareLinkWire {
     creator: String,
     created_at: String,
     updated_at: String,
-    access_count: u64,
-    download_count: u64,
-    preview_count: u64,
-    save_count: u64,
-    report_count: u64,
-    video_preview_count: u64,
-    download_limit: u64,
-    preview_limit: u64,
-    save_limit: u64,
-    save_download_limit: u64,
-    disable_download: bool,
-    disable_preview: bool,
-    disable_save: bool,
+    #[serde(flatten)]
+    usage: UsageWire,
     office_editable: bool,
     require_login: bool,
     #[serde(skip_serializing_if = "String::is_empty")]
@@ -265,9 +257,6 @@ pub(crate) struct ShareLinkWire {
 
 impl ShareLinkWire {
     pub(crate) fn of(share: &Share, now: DateTime<Utc>, share_url: String) -> Self {
-        let counters = share.counters();
-        let limits = share.limits();
-        let permissions = share.permissions();
         let status = if share.moderation() == Moderation::Forbidden {
             "forbidden"
         } else {
@@ -293,6 +282,36 @@ impl ShareLinkWire {
             creator: share.creator().user_id.to_string(),
             created_at: format_time(share.created_at()),
             updated_at: format_time(share.updated_at()),
+            usage: UsageWire::of(share.counters(), share.limits(), share.permissions()),
+            office_editable: false,
+            require_login: share.audience() == sharelink_core::Audience::MembersOnly,
+            share_url,
+        }
+    }
+}
+
+/// Counters, limits and switches, as both share views show them. Reports
+/// and video previews are not tracked separately: they read 0.
+#[derive(Debug, Serialize)]
+struct UsageWire {
+    access_count: u64,
+    download_count: u64,
+    preview_count: u64,
+    save_count: u64,
+    report_count: u64,
+    video_preview_count: u64,
+    download_limit: u64,
+    preview_limit: u64,
+    save_limit: u64,
+    save_download_limit: u64,
+    disable_download: bool,
+    disable_preview: bool,
+    disable_save: bool,
+}
+
+impl UsageWire {
+    fn of(counters: Counters, limits: Limits, permissions: Permissions) -> Self {
+        Self {
             access_count: counters.access,
             download_count: counters.download,
             preview_count: counters.preview,
@@ -306,9 +325,6 @@ impl ShareLinkWire {
             disable_download: permissions.disable_download,
             disable_preview: permissions.disable_preview,
             disable_save: permissions.disable_save,
-            office_editable: false,
-            require_login: share.audience() == sharelink_core::Audience::MembersOnly,
-            share_url,
         }
     }
 }
@@ -337,19 +353,8 @@ pub(crate) struct AnonymousShareWire {
     has_pwd: bool,
     need_check_pwd: bool,
     require_login: bool,
-    disable_download: bool,
-    disable_preview: bool,
-    disable_save: bool,
-    access_count: u64,
-    download_count: u64,
-    preview_count: u64,
-    save_count: u64,
-    report_count: u64,
-    video_preview_count: u64,
-    download_limit: u64,
-    preview_limit: u64,
-    save_limit: u64,
-    save_download_limit: u64,
+    #[serde(flatten)]
+    usage: UsageWire,
     file_count: usize,
 }
 
@@ -368,19 +373,7 @@ impl AnonymousShareWire {
             has_pwd: v.has_pwd,
             need_check_pwd: v.has_pwd,
             require_login: v.require_login,
-            disable_download: v.permissions.disable_download,
-            disable_preview: v.permissions.disable_preview,
-            disable_save: v.permissions.disable_save,
-            access_count: v.counters.access,
-            download_count: v.counters.download,
-            preview_count: v.counters.preview,
-            save_count: v.counters.save,
-            report_count: 0,
-            video_preview_count: 0,
-            download_limit: v.limits.download,
-            preview_limit: v.limits.preview,
-            save_limit: v.limits.save,
-            save_download_limit: 0,
+            usage: UsageWire::of(v.counters, v.limits, v.permissions),
             file_count: v.file_count,
         }
     }
