@@ -115,6 +115,17 @@ impl World {
         self.engine.update_share_link(&self.alice, id, req).unwrap()
     }
 
+    /// Renames a share.
+    fn rename(&self, id: &ShareId, name: &str) -> Share {
+        self.update(
+            id,
+            UpdateShareRequest {
+                name: Some(crate::fields::ShareName::new(name).unwrap()),
+                ..Default::default()
+            },
+        )
+    }
+
     fn token(&self, share: &Share, pw: Option<&str>, client: &str) -> Result<IssuedToken, Error> {
         self.engine.get_share_token(TokenRequest {
             share_id: share.id().clone(),
@@ -906,13 +917,7 @@ fn search_pages_through_matches_only() {
         } else {
             format!("work {i}")
         };
-        w.update(
-            share.id(),
-            UpdateShareRequest {
-                name: Some(crate::fields::ShareName::new(name).unwrap()),
-                ..Default::default()
-            },
-        );
+        w.rename(share.id(), &name);
         ids.push(share.id().clone());
     }
     // cancel one holiday share: a status filter drops it, no filter keeps it
@@ -1021,13 +1026,7 @@ fn ordered_listing_pages_by_position() {
     for name in names {
         w.clock.advance(Duration::seconds(1));
         let share = w.create(&["f1"], None);
-        w.update(
-            share.id(),
-            UpdateShareRequest {
-                name: Some(crate::fields::ShareName::new(name).unwrap()),
-                ..Default::default()
-            },
-        );
+        w.rename(share.id(), name);
     }
     let by_name = ShareOrder::default_for(ShareOrderBy::ShareName);
     assert!(!by_name.descending);

@@ -41,6 +41,16 @@ enum Target {
     Drive(DriveId),
 }
 
+/// The target and the required `file_id` of a file operation.
+fn file_target(
+    share_id: Option<String>,
+    drive_id: Option<String>,
+    file_id: Option<String>,
+) -> Result<(Target, FileId), ApiError> {
+    let target = target(share_id, drive_id)?;
+    Ok((target, FileId::new(required(file_id, "file_id")?)?))
+}
+
 /// A signed URL, and what it was issued for.
 struct IssuedUrl {
     url: String,
@@ -315,8 +325,7 @@ pub(crate) async fn get<A: Authenticator, D: DriveStore>(
 ) -> Result<Json<FileWire>, ApiError> {
     let b: GetFileBody = json_body(body, api.config.max_body_bytes).await?;
     blocking(move || {
-        let target = target(b.share_id, b.drive_id)?;
-        let file = FileId::new(required(b.file_id, "file_id")?)?;
+        let (target, file) = file_target(b.share_id, b.drive_id, b.file_id)?;
         let domain = &api.config.domain_id;
         match target {
             Target::Share(share_id) => {
@@ -344,8 +353,7 @@ pub(crate) async fn get_download_url<A: Authenticator, D: DriveStore>(
 ) -> Result<Json<DownloadUrlWire>, ApiError> {
     let b: GetDownloadUrlBody = json_body(body, api.config.max_body_bytes).await?;
     blocking(move || {
-        let target = target(b.share_id, b.drive_id)?;
-        let file = FileId::new(required(b.file_id, "file_id")?)?;
+        let (target, file) = file_target(b.share_id, b.drive_id, b.file_id)?;
         let expire_sec = seconds(b.expire_sec, "expire_sec")?;
         // Checked before anything is counted.
         sharelink_core::grant::grant_lifetime(expire_sec)?;
@@ -387,8 +395,7 @@ pub(crate) async fn get_video_preview_play_info<A: Authenticator, D: DriveStore>
 ) -> Result<Json<PreviewWire>, ApiError> {
     let b: PreviewBody = json_body(body, api.config.max_body_bytes).await?;
     blocking(move || {
-        let target = target(b.share_id, b.drive_id)?;
-        let file = FileId::new(required(b.file_id, "file_id")?)?;
+        let (target, file) = file_target(b.share_id, b.drive_id, b.file_id)?;
         let category = match b.category.as_deref().unwrap_or("") {
             "" => "live_transcoding",
             c @ ("live_transcoding" | "quick_video" | "offline_audio" | "offline_video") => c,
@@ -487,8 +494,7 @@ pub(crate) async fn copy<A: Authenticator, D: DriveStore>(
     let b: CopyFileBody = json_body(body, api.config.max_body_bytes).await?;
     let (status, wire) = blocking(move || {
         let caller = api.caller(&head)?;
-        let target = target(b.share_id, b.drive_id.clone())?;
-        let file = FileId::new(required(b.file_id, "file_id")?)?;
+        let (target, file) = file_target(b.share_id, b.drive_id, b.file_id)?;
         let to_drive = match (b.to_drive_id.filter(|s| !s.is_empty()), &target) {
             (Some(d), _) => DriveId::new(d)?,
             (None, Target::Drive(d)) => d.clone(),
