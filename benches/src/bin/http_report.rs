@@ -210,6 +210,30 @@ fn start(
     (addr, tx, handle)
 }
 
+fn post_json(
+    client: &reqwest::blocking::Client,
+    url: &str,
+    body: &str,
+) -> reqwest::blocking::Response {
+    client
+        .post(url)
+        .header("content-type", "application/json")
+        .body(body.to_owned())
+        .send()
+        .unwrap()
+}
+
+/// Our router over the fixture's engine.
+fn our_router(f: &Fixture) -> Router {
+    ShareApi::new(
+        f.engine.clone(),
+        Arc::new(NoUsers),
+        Arc::new(Drives(f.drives.clone())),
+        ApiConfig::default(),
+    )
+    .router()
+}
+
 struct Latencies {
     p50: f64,
     p99: f64,
@@ -225,12 +249,7 @@ fn probe(addr: SocketAddr, share: &ShareId, budget: Duration) -> Latencies {
     let end = Instant::now() + budget;
     while Instant::now() < end {
         let t = Instant::now();
-        let res = client
-            .post(&url)
-            .header("content-type", "application/json")
-            .body(body.clone())
-            .send()
-            .unwrap();
+        let res = post_json(&client, &url, &body);
         assert_eq!(res.status().as_u16(), 200);
         let _ = res.bytes().unwrap();
         samples.push(t.elapsed().as_secs_f64() * 1e6);
@@ -262,12 +281,7 @@ fn load(
                 let client = reqwest::blocking::Client::new();
                 let url = format!("http://{addr}/v2/share_link/get_share_token");
                 while !stop.load(Ordering::Relaxed) {
-                    let res = client
-                        .post(&url)
-                        .header("content-type", "application/json")
-                        .body(body.clone())
-                        .send()
-                        .unwrap();
+                    let res = post_json(&client, &url, &body);
                     assert_eq!(res.status().as_u16(), 200, "{:?}", res.text());
                     done.fetch_add(1, Ordering::Relaxed);
                 }
@@ -322,14 +336,7 @@ fn main() {
     let clients = 4;
     let f = fixture();
 
-    let ours_router = ShareApi::new(
-        f.engine.clone(),
-        Arc::new(NoUsers),
-        Arc::new(Drives(f.drives.clone())),
-        ApiConfig::default(),
-    )
-    .router();
-    let ours = run(ours_router, &f, clients, budget);
+    let ours = run(our_router(&f), &f, clients, budget);
     let naive = run(naive_router(f.engine.clone()), &f, clients, budget);
 
     println!(
@@ -366,15 +373,7 @@ fn main() {
     );
 
     // HTTP overhead of one cheap request.
-    let (addr, stop, server) = start(
-        ShareApi::new(
-            f.engine.clone(),
-            Arc::new(NoUsers),
-            Arc::new(Drives(f.drives.clone())),
-            ApiConfig::default(),
-        )
-        .router(),
-    );
+    let (addr, stop, server) = start(our_router(&f));
     let http = probe(addr, &f.open_share, budget);
     let _ = stop.send(());
     server.join().unwrap();
