@@ -113,6 +113,12 @@ impl ApiError {
         }
     }
 
+    /// Adds `Retry-After: secs`.
+    pub(crate) fn with_retry_after(mut self, secs: u64) -> Self {
+        self.retry_after_secs = Some(secs);
+        self
+    }
+
     /// Adds `Content-Range: bytes */size` (for 416 answers).
     pub(crate) fn with_content_range(mut self, size: u64) -> Self {
         self.content_range_size = Some(size);

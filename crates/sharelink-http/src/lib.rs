@@ -55,6 +55,8 @@ mod files;
 mod handlers;
 pub mod host;
 mod observe;
+mod serve;
+mod streams;
 mod wire;
 
 use std::sync::Arc;
@@ -70,6 +72,7 @@ pub use host::{
     AsyncTask, AuthError, Authenticator, Caller, Category, ChildPage, ChildQuery, CopyError,
     CopyOutcome, DriveStore, FileEntry, FileOrder, TaskState,
 };
+pub use serve::{ServeConfig, serve_with};
 pub use wire::{format_time, parse_expiration};
 
 /// Settings of the HTTP layer.
@@ -86,6 +89,11 @@ pub struct ApiConfig {
     /// Prefix of the page URL shown as `share_url` (the share id is
     /// appended), e.g. `https://share.example.com/s/`. `None`: no `share_url`.
     pub share_page_prefix: Option<String>,
+    /// Most downloads streaming at once (default 512). Over it: `503`.
+    pub max_streams: usize,
+    /// Most downloads streaming at once to one client address (default 8).
+    /// Over it: `429`.
+    pub max_streams_per_client: usize,
 }
 
 impl Default for ApiConfig {
@@ -95,6 +103,8 @@ impl Default for ApiConfig {
             domain_id: "sharelink".into(),
             public_base_url: None,
             share_page_prefix: None,
+            max_streams: 512,
+            max_streams_per_client: 8,
         }
     }
 }
@@ -105,6 +115,7 @@ pub struct ShareApi<A, D> {
     auth: Arc<A>,
     drives: Arc<D>,
     config: ApiConfig,
+    streams: streams::StreamSlots,
 }
 
 impl<A, D> std::fmt::Debug for ShareApi<A, D> {
@@ -124,6 +135,7 @@ impl<A: Authenticator, D: DriveStore> ShareApi<A, D> {
             engine,
             auth,
             drives,
+            streams: streams::StreamSlots::new(config.max_streams, config.max_streams_per_client),
             config,
         }
     }
@@ -190,19 +202,15 @@ impl<A: Authenticator, D: DriveStore> ShareApi<A, D> {
     }
 }
 
-/// Serves `router` on `listener` until `shutdown` resolves, then stops
-/// accepting connections and lets in-flight requests finish.
+/// Serves `router` on `listener` with the default [`ServeConfig`] until
+/// `shutdown` resolves, then drains in-flight requests for at most
+/// [`ServeConfig::drain_timeout`]. See [`serve_with`].
 pub async fn serve(
     listener: tokio::net::TcpListener,
     router: Router,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(
-        listener,
-        router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await
+    serve_with(listener, router, ServeConfig::default(), shutdown).await
 }
 
 /// Resolves on Ctrl-C or (on Unix) SIGTERM: the usual shutdown signal for

@@ -92,7 +92,7 @@ pub(crate) async fn method_not_allowed() -> ApiError {
 }
 
 /// `8B2A4C1E-5D6F-4A7B-9C0D-1E2F3A4B5C6D`: 128 random bits, PDS's shape.
-fn new_request_id() -> String {
+pub(crate) fn new_request_id() -> String {
     let mut b = [0u8; 16];
     rand::thread_rng().fill_bytes(&mut b);
     let hex: String = b.iter().map(|x| format!("{x:02X}")).collect();

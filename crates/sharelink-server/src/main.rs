@@ -16,7 +16,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use sharelink_core::{FileId, TenantId, TenantPolicy, UserId};
-use sharelink_http::ApiConfig;
+use sharelink_http::{ApiConfig, ServeConfig};
 use sharelink_server::{App, AppOptions, DEMO_TENANT, DataDir, Seeded, ServerError, StorageKind};
 
 /// How often the server re-reads tenant settings written by `set-tenant`.
@@ -133,7 +133,37 @@ fn run(args: Vec<String>) -> Result<(), ServerError> {
 }
 
 fn serve(flags: &HashMap<String, String>, data_dir: PathBuf) -> Result<(), ServerError> {
-    allow(flags, &["data-dir", "listen", "storage"])?;
+    allow(
+        flags,
+        &[
+            "data-dir",
+            "listen",
+            "storage",
+            "max-connections",
+            "max-connections-per-client",
+            "header-timeout",
+            "idle-timeout",
+            "write-timeout",
+            "drain-timeout",
+            "max-streams",
+            "max-streams-per-client",
+        ],
+    )?;
+    let defaults = ServeConfig::default();
+    let serve_config = ServeConfig {
+        max_connections: count(flags, "max-connections")?.unwrap_or(defaults.max_connections),
+        max_connections_per_client: count(flags, "max-connections-per-client")?
+            .unwrap_or(defaults.max_connections_per_client),
+        header_read_timeout: secs(flags, "header-timeout")?.unwrap_or(defaults.header_read_timeout),
+        idle_timeout: secs(flags, "idle-timeout")?.unwrap_or(defaults.idle_timeout),
+        write_timeout: secs(flags, "write-timeout")?.unwrap_or(defaults.write_timeout),
+        drain_timeout: secs(flags, "drain-timeout")?.unwrap_or(defaults.drain_timeout),
+        ..defaults
+    };
+    let api_defaults = ApiConfig::default();
+    let max_streams = count(flags, "max-streams")?.unwrap_or(api_defaults.max_streams);
+    let max_streams_per_client =
+        count(flags, "max-streams-per-client")?.unwrap_or(api_defaults.max_streams_per_client);
     let listen: SocketAddr = flag(flags, "listen")
         .unwrap_or("127.0.0.1:8080")
         .parse()
@@ -165,7 +195,8 @@ fn serve(flags: &HashMap<String, String>, data_dir: PathBuf) -> Result<(), Serve
             what: "starting the runtime".into(),
             source: e,
         })?;
-    runtime.block_on(async move {
+    let drain = serve_config.drain_timeout;
+    let served = runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(listen)
             .await
             .map_err(|e| ServerError::Io {
@@ -204,17 +235,52 @@ fn serve(flags: &HashMap<String, String>, data_dir: PathBuf) -> Result<(), Serve
         });
         let router = app.router(ApiConfig {
             share_page_prefix: Some(format!("http://{addr}/s/")),
-            ..ApiConfig::default()
+            max_streams,
+            max_streams_per_client,
+            ..api_defaults
         });
-        sharelink_http::serve(listener, router, sharelink_http::shutdown_signal())
-            .await
+        sharelink_http::serve_with(
+            listener,
+            router,
+            serve_config,
+            sharelink_http::shutdown_signal(),
+        )
+        .await
             .map_err(|e| ServerError::Io {
                 what: "serving".into(),
                 source: e,
             })?;
-        say("sharelink-server stopped");
         Ok(())
-    })
+    });
+    // Blocking work still running after the drain (a hash, a chunk read) is
+    // not waited for beyond a short grace period.
+    runtime.shutdown_timeout(drain.min(std::time::Duration::from_secs(2)));
+    say("sharelink-server stopped");
+    served
+}
+
+/// A positive whole number flag.
+fn count(flags: &Flags, name: &str) -> Result<Option<usize>, ServerError> {
+    flag(flags, name)
+        .map(|v| match v.parse::<usize>() {
+            Ok(n) if n > 0 => Ok(n),
+            _ => Err(bad(format!("--{name} {v:?}: a whole number above 0"))),
+        })
+        .transpose()
+}
+
+/// A duration flag in seconds (fractions allowed), above 0 and at most a day.
+fn secs(flags: &Flags, name: &str) -> Result<Option<std::time::Duration>, ServerError> {
+    flag(flags, name)
+        .map(|v| match v.parse::<f64>() {
+            Ok(x) if x.is_finite() && x > 0.0 && x <= 86_400.0 => {
+                Ok(std::time::Duration::from_secs_f64(x))
+            }
+            _ => Err(bad(format!(
+                "--{name} {v:?}: seconds, above 0 and at most 86400"
+            ))),
+        })
+        .transpose()
 }
 
 /// The curl walk-through printed on first start.

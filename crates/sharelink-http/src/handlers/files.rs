@@ -453,6 +453,8 @@ pub(crate) async fn download<A: Authenticator, D: DriveStore>(
         })
     })?;
     let spec = RangeSpec::parse(headers.get(header::RANGE));
+    // Taken before anything is counted, released when the body is dropped.
+    let slot = api.streams.acquire(head.client.as_str())?;
     let drives = api.drives.clone();
     let (meta, kind, range, reader) = blocking(move || {
         let file = FileId::new(required(q.file_id, "file_id")?)?;
@@ -480,7 +482,7 @@ pub(crate) async fn download<A: Authenticator, D: DriveStore>(
         Ok((meta, kind, range, reader))
     })
     .await?;
-    Ok(stream_file(&meta, kind, range, reader))
+    Ok(stream_file(&meta, kind, range, reader, slot))
 }
 
 /// CopyFile ("save to my drive"): needs the access token, and with
@@ -595,50 +597,38 @@ fn folder_download(file: &FileId) -> ApiError {
     })
 }
 
-/// Streams `reader` (or the `range` of it) from a blocking thread, in
-/// [`CHUNK`]-sized pieces.
+/// Streams `reader` (or the `range` of it) in [`CHUNK`]-sized pieces.
+///
+/// Each piece is read on a blocking thread only when the response body asks
+/// for it, that is when the socket has taken the previous one: a client that
+/// stops reading holds its socket, one chunk and its stream slot, never a
+/// thread.
 fn stream_file(
     meta: &FileMeta,
     kind: GrantKind,
     range: Option<ByteRange>,
     reader: Box<dyn Read + Send>,
+    slot: crate::streams::StreamSlot,
 ) -> Response {
-    let (tx, rx) = tokio::sync::mpsc::channel::<std::io::Result<Vec<u8>>>(4);
     let (skip, len) = match range {
         Some(r) => (r.start, r.len),
         None => (0, meta.size),
     };
-    tokio::task::spawn_blocking(move || {
-        let mut reader = reader;
-        if skip > 0 {
-            if let Err(e) = std::io::copy(&mut (&mut reader).take(skip), &mut std::io::sink()) {
-                tracing::error!(error = %e, "skipping to the requested range failed");
-                let _ = tx.blocking_send(Err(e));
-                return;
-            }
+    let source = ChunkSource {
+        reader,
+        skip,
+        remaining: len,
+        _slot: slot,
+    };
+    let stream = futures_util::stream::try_unfold(source, |source| async move {
+        if source.remaining == 0 {
+            return Ok(None);
         }
-        let mut reader = reader.take(len);
-        loop {
-            let mut buf = vec![0u8; CHUNK];
-            match reader.read(&mut buf) {
-                Ok(0) => break,
-                Ok(n) => {
-                    buf.truncate(n);
-                    if tx.blocking_send(Ok(buf)).is_err() {
-                        break; // the client went away
-                    }
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(e) => {
-                    tracing::error!(error = %e, "reading file content failed");
-                    let _ = tx.blocking_send(Err(e));
-                    break;
-                }
-            }
-        }
-    });
-    let stream = futures_util::stream::unfold(rx, |mut rx| async move {
-        rx.recv().await.map(|item| (item, rx))
+        let span = tracing::Span::current();
+        tokio::task::spawn_blocking(move || span.in_scope(|| source.next_chunk()))
+            .await
+            .map_err(std::io::Error::other)?
+            .map(Some)
     });
     let mut res = Response::new(Body::from_stream(stream));
     let h = res.headers_mut();
@@ -675,6 +665,58 @@ fn stream_file(
         HeaderValue::from_static("private, no-store"),
     );
     res
+}
+
+/// The reader behind a download body, and what is left to send.
+struct ChunkSource {
+    reader: Box<dyn Read + Send>,
+    /// Bytes to discard first (the start of a range).
+    skip: u64,
+    /// Bytes still to send.
+    remaining: u64,
+    _slot: crate::streams::StreamSlot,
+}
+
+impl ChunkSource {
+    /// Reads the next chunk (blocking). A file shorter than its stated size
+    /// is an error: the `Content-Length` sent cannot be honoured.
+    fn next_chunk(mut self) -> std::io::Result<(Vec<u8>, Self)> {
+        if self.skip > 0 {
+            let skipped = std::io::copy(
+                &mut (&mut self.reader).take(self.skip),
+                &mut std::io::sink(),
+            )
+            .inspect_err(|e| tracing::error!(error = %e, "skipping to the range failed"))?;
+            if skipped < self.skip {
+                return Err(short_content());
+            }
+            self.skip = 0;
+        }
+        let want = usize::try_from(self.remaining.min(CHUNK as u64)).unwrap_or(CHUNK);
+        let mut buf = vec![0u8; want];
+        let mut filled = 0;
+        while filled < want {
+            match self.reader.read(&mut buf[filled..]) {
+                Ok(0) => return Err(short_content()),
+                Ok(n) => filled += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    tracing::error!(error = %e, "reading file content failed");
+                    return Err(e);
+                }
+            }
+        }
+        self.remaining -= want as u64;
+        Ok((buf, self))
+    }
+}
+
+fn short_content() -> std::io::Error {
+    tracing::error!("file content is shorter than its recorded size");
+    std::io::Error::new(
+        std::io::ErrorKind::UnexpectedEof,
+        "file content is shorter than its recorded size",
+    )
 }
 
 /// A requested `Range` (RFC 9110 §14), before the size is known. Only a
