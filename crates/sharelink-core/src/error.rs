@@ -232,6 +232,16 @@ impl InputError {
     }
 }
 
+/// A request refused by a rate limit of the engine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("too many {what} from this client; retry at {retry_at}")]
+pub struct RateLimited {
+    /// What was limited (`share token requests`, `password changes`, `copies`).
+    pub what: &'static str,
+    /// When a request will be allowed again.
+    pub retry_at: DateTime<Utc>,
+}
+
 /// Any error an [`Engine`](crate::Engine) operation can return.
 ///
 /// [`Error::code`] gives the stable code and HTTP status; [`Error::retry_after`]
@@ -269,6 +279,15 @@ pub enum Error {
     /// The storage backend failed.
     #[error(transparent)]
     Storage(#[from] StorageError),
+    /// A per-client or per-caller rate limit refused the request.
+    #[error(transparent)]
+    RateLimited(#[from] RateLimited),
+    /// Password hashing is at capacity (its workers busy, its queue full).
+    #[error("the server is too busy checking passwords; retry at {retry_at}")]
+    Overloaded {
+        /// When to retry.
+        retry_at: DateTime<Utc>,
+    },
     /// Optimistic concurrency conflicts persisted after bounded retries.
     #[error(
         "the share link {share_id} kept changing concurrently; gave up after {attempts} attempts"
@@ -295,7 +314,8 @@ impl Error {
             Self::Throttled(_) => ErrorCode::TooManyRequests,
             Self::Scope(e) => e.code(),
             Self::Storage(_) => ErrorCode::InternalError,
-            Self::Contention { .. } => ErrorCode::ServiceUnavailable,
+            Self::RateLimited(_) => ErrorCode::TooManyRequests,
+            Self::Overloaded { .. } | Self::Contention { .. } => ErrorCode::ServiceUnavailable,
         }
     }
 
@@ -309,6 +329,8 @@ impl Error {
         match self {
             Self::Quota(e) => Some(e.resets_at),
             Self::Throttled(e) => Some(e.retry_at),
+            Self::RateLimited(e) => Some(e.retry_at),
+            Self::Overloaded { retry_at } => Some(*retry_at),
             _ => None,
         }
     }

@@ -96,6 +96,7 @@ pub mod memory;
 pub mod memory_catalog;
 pub mod password;
 pub mod quota;
+pub mod rate;
 pub mod scope;
 pub mod search;
 pub mod share;
@@ -110,7 +111,7 @@ pub use engine::{
     FileAuthorization, IssuedGrant, IssuedToken, ListAuthorization, RedeemedGrant, SecureRng,
     SharePageView, TokenRequest, UpdateShareRequest,
 };
-pub use error::{Error, ErrorCode, InputError};
+pub use error::{Error, ErrorCode, InputError, RateLimited};
 pub use events::{Event, EventSink, NoEvents, RecordedEvents};
 pub use fault::{FaultInjector, NoFaults};
 pub use fields::{ClientKey, Creator, Description, DriveId, FileId, ShareName, TenantId, UserId};
@@ -128,9 +129,9 @@ pub use share::{
     ShareFiles, ShareStatus, UseKind,
 };
 pub use storage::{
-    AccessOutcome, AccessRecord, InsertOutcome, ListMarker, PurgeReport, PurgeRequest, QuotaCharge,
-    QuotaOutcome, SharePage, ShareQuery, Storage, StorageError, UpdateOutcome, UseCount,
-    UseOutcome,
+    AccessOutcome, AccessRecord, AccessUpdate, InsertOutcome, ListMarker, PurgeReport,
+    PurgeRequest, QuotaCharge, QuotaOutcome, SharePage, ShareQuery, Storage, StorageError,
+    UpdateOutcome, UseCount, UseOutcome,
 };
 pub use throttle::{ThrottlePolicy, ThrottleRefusal, ThrottleScope};
 pub use token::{

@@ -13,9 +13,9 @@ use crate::id::ShareId;
 use crate::quota::{self, QuotaKey};
 use crate::share::{Share, ShareError, ShareStatus, UseKind};
 use crate::storage::{
-    AccessOutcome, AccessRecord, InsertOutcome, ListMarker, PurgeReport, PurgeRequest, QuotaCharge,
-    QuotaOutcome, SharePage, ShareQuery, Storage, StorageError, UpdateOutcome, UseCount,
-    UseOutcome, share_is_purgeable,
+    AccessOutcome, AccessRecord, AccessUpdate, InsertOutcome, ListMarker, PurgeReport,
+    PurgeRequest, QuotaCharge, QuotaOutcome, SharePage, ShareQuery, Storage, StorageError,
+    UpdateOutcome, UseCount, UseOutcome, share_is_purgeable,
 };
 use crate::throttle::{self, ClientThrottle, ShareThrottle, ThrottleState};
 
@@ -235,7 +235,7 @@ impl Storage for MemoryStorage {
     fn record_access(
         &self,
         access: &AccessRecord<'_>,
-        settle: Option<&mut dyn FnMut(ThrottleState) -> ThrottleState>,
+        apply: &mut dyn FnMut(ThrottleState) -> AccessUpdate,
     ) -> Result<AccessOutcome, StorageError> {
         let mut inner = self.lock();
         let Some(current) = inner.shares.get(access.share_id) else {
@@ -252,33 +252,29 @@ impl Storage for MemoryStorage {
                     what: format!("share {}", access.share_id),
                     reason: e.to_string(),
                 })?;
+        let key = (access.share_id.clone(), access.client.clone());
+        let update = apply(ThrottleState {
+            share: inner
+                .share_throttle
+                .get(access.share_id)
+                .copied()
+                .unwrap_or_default(),
+            client: inner.client_throttle.get(&key).copied().unwrap_or_default(),
+        });
         let mut new_quota = None;
-        if let Some(c) = access.charge {
+        if let (Some(c), true) = (access.charge, update.charge_quota) {
             let used = inner.quota.get(&c.key).copied().unwrap_or(0);
             match quota::consume(used, c.limit) {
                 Some(n) => new_quota = Some((c.key.clone(), n)),
                 None => return Ok(AccessOutcome::QuotaExhausted { used }),
             }
         }
-        let key = (access.share_id.clone(), access.client.clone());
-        let settled = settle.map(|f| {
-            f(ThrottleState {
-                share: inner
-                    .share_throttle
-                    .get(access.share_id)
-                    .copied()
-                    .unwrap_or_default(),
-                client: inner.client_throttle.get(&key).copied().unwrap_or_default(),
-            })
-        });
         self.faults.check("record_access:after_throttle")?;
         self.faults.check("record_access:after_quota")?;
-        if let Some(next) = settled {
-            inner
-                .share_throttle
-                .insert(access.share_id.clone(), next.share);
-            inner.client_throttle.insert(key, next.client);
-        }
+        inner
+            .share_throttle
+            .insert(access.share_id.clone(), update.throttle.share);
+        inner.client_throttle.insert(key, update.throttle.client);
         if let Some((k, n)) = new_quota {
             inner.quota.insert(k, n);
         }

@@ -157,8 +157,8 @@ pub enum UseOutcome {
 /// Result of [`Storage::record_access`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AccessOutcome {
-    /// Recorded: the throttle settled, the quota charged and the access
-    /// counted; the share's counters and version as stored afterwards.
+    /// Recorded: the throttle state stored, the quota charged (if asked)
+    /// and the access counted; the share's counters and version as stored afterwards.
     Recorded(UseCount),
     /// The quota was at its limit; nothing was written.
     QuotaExhausted {
@@ -171,6 +171,15 @@ pub enum AccessOutcome {
     NotFound,
 }
 
+/// What the `apply` of [`Storage::record_access`] decides.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AccessUpdate {
+    /// The `(share, client)` throttle state to store.
+    pub throttle: ThrottleState,
+    /// Whether the tenant's access quota is charged for this token.
+    pub charge_quota: bool,
+}
+
 /// What [`Storage::record_access`] records: one share token issued.
 #[derive(Debug, Clone, Copy)]
 pub struct AccessRecord<'a> {
@@ -180,7 +189,8 @@ pub struct AccessRecord<'a> {
     pub expected_epoch: u64,
     /// The client whose throttle record `settle` applies to.
     pub client: &'a ClientKey,
-    /// The tenant's access quota, unless unlimited.
+    /// The tenant's access quota, unless unlimited; taken only when `apply`
+    /// says so.
     pub charge: Option<&'a QuotaCharge>,
 }
 
@@ -364,16 +374,18 @@ pub trait Storage: Send + Sync {
     ) -> Result<ThrottleState, StorageError>;
 
     /// Records one share token issued, as **one atomic, durable step**:
-    /// applies `settle` to the `(share, client)` throttle state (if given),
-    /// takes one unit of `access.charge` (if given) and counts one
-    /// [`UseKind::Access`] on the share.
+    /// replaces the `(share, client)` throttle state with `apply(current)`,
+    /// takes one unit of `access.charge` if `apply` asks for it (and a charge
+    /// is given), and counts one [`UseKind::Access`] on the share.
     ///
     /// Writes nothing and returns the matching outcome if the share is
-    /// missing, its epoch is not `expected_epoch`, or the quota is at its limit.
+    /// missing, its epoch is not `expected_epoch`, or the quota is needed and
+    /// at its limit. `apply` may be called more than once (retried
+    /// transactions); only the last result is used.
     fn record_access(
         &self,
         access: &AccessRecord<'_>,
-        settle: Option<&mut dyn FnMut(ThrottleState) -> ThrottleState>,
+        apply: &mut dyn FnMut(ThrottleState) -> AccessUpdate,
     ) -> Result<AccessOutcome, StorageError>;
 
     /// Deletes expired data as described by [`PurgeRequest`], and nothing else.
@@ -457,9 +469,9 @@ impl<S: Storage + ?Sized> Storage for std::sync::Arc<S> {
     fn record_access(
         &self,
         access: &AccessRecord<'_>,
-        settle: Option<&mut dyn FnMut(ThrottleState) -> ThrottleState>,
+        apply: &mut dyn FnMut(ThrottleState) -> AccessUpdate,
     ) -> Result<AccessOutcome, StorageError> {
-        (**self).record_access(access, settle)
+        (**self).record_access(access, apply)
     }
     fn purge(&self, request: &PurgeRequest) -> Result<PurgeReport, StorageError> {
         (**self).purge(request)

@@ -98,12 +98,15 @@ fn access_quota_gives_exactly_limit_successes() {
     let (engine, alice, drive) = engine(config);
     let share = create(&engine, &alice, &drive).unwrap();
     let e = engine.clone();
+    let next = Arc::new(std::sync::atomic::AtomicU32::new(0));
     let (ok, codes) = hammer(move || {
+        // Every call a new client: each is a new access of the quota.
+        let n = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         e.get_share_token(TokenRequest {
             share_id: share.id().clone(),
             password: None,
             expire_sec: None,
-            client: ClientKey::new("c").unwrap(),
+            client: ClientKey::new(format!("c{n}")).unwrap(),
             caller: None,
         })
         .map(|_| ())
@@ -196,5 +199,33 @@ fn concurrent_updates_never_lose_a_change() {
         stored.version(),
         1 + ok as u64,
         "each successful update is one version"
+    );
+}
+
+#[test]
+fn repeats_from_one_client_charge_the_access_quota_once() {
+    let mut config = fast();
+    config.quota.accesses_per_day = 1;
+    config.token_rate.burst = u32::MAX / 4;
+    let (engine, alice, drive) = engine(config);
+    let share = create(&engine, &alice, &drive).unwrap();
+    let e = engine.clone();
+    let (ok, codes) = hammer(move || {
+        e.get_share_token(TokenRequest {
+            share_id: share.id().clone(),
+            password: None,
+            expire_sec: None,
+            client: ClientKey::new("same").unwrap(),
+            caller: None,
+        })
+        .map(|_| ())
+    });
+    assert_eq!((ok, codes), (THREADS * ATTEMPTS_PER_THREAD, vec![]));
+    assert_eq!(
+        engine
+            .quota_usage(&alice.tenant, QuotaKind::Access)
+            .unwrap()
+            .0,
+        1
     );
 }

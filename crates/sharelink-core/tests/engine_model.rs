@@ -145,8 +145,9 @@ fn harness() -> Harness {
     config.quota.accesses_per_day = ACCESS_LIMIT;
     config.quota.day_offset = FixedOffset::east_opt(8 * 3600).unwrap();
     // Throttling has its own tests; here every request comes from a fresh
-    // client and the share-wide ceiling is out of reach.
-    config.throttle.share_failures_per_window = u32::MAX;
+    // client and the share-wide budgets are out of reach.
+    config.throttle.fresh_burst = u32::MAX / 4;
+    config.throttle.suspect_burst = u32::MAX / 4;
     let engine = Engine::builder(Arc::new(MemoryStorage::new()), catalog, keys)
         .clock(clock.clone())
         .config(config)

@@ -725,8 +725,20 @@ fn quotas_and_throttling_answer_429_with_retry_after() {
     // t0 is 10:00 at +08:00, so the quota resets in 14 hours
     assert_eq!(r.headers["retry-after"], "50400");
 
-    for _ in 0..3 {
-        s.token(&a, None);
+    // An access is one client's first token for one share in a quota day.
+    s.app.engine.set_tenant_policy(
+        TenantId::new("demo").unwrap(),
+        TenantPolicy {
+            custom_domain: false,
+            creations_per_day: Some(10),
+            accesses_per_day: Some(3),
+        },
+    );
+    let shares: Vec<String> = (0..3)
+        .map(|_| s.create(json!({ "file_id_list": ["welcome"] })))
+        .collect();
+    for id in &shares {
+        s.token(id, None);
     }
     let r = s.post(
         "/v2/share_link/get_share_token",
@@ -735,6 +747,8 @@ fn quotas_and_throttling_answer_429_with_retry_after() {
     );
     r.assert_error(429, "QuotaExhausted.ShareLinkAccess");
     assert_eq!(r.headers["retry-after"], "50400");
+    // A repeat for a share this client already opened today costs nothing.
+    s.token(&shares[0], None);
     s.clock.advance(Duration::hours(14));
     s.token(&a, None);
 

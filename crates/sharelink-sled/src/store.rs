@@ -8,9 +8,9 @@ use sharelink_core::quota;
 use sharelink_core::storage::{ListMarker, share_is_purgeable};
 use sharelink_core::throttle::{self, ClientThrottle, ShareThrottle, ThrottleState};
 use sharelink_core::{
-    AccessOutcome, AccessRecord, ClientKey, InsertOutcome, PurgeReport, PurgeRequest, QuotaCharge,
-    QuotaKey, QuotaOutcome, Share, ShareId, SharePage, ShareQuery, ShareStatus, Storage,
-    StorageError, UpdateOutcome, UseCount, UseKind, UseOutcome,
+    AccessOutcome, AccessRecord, AccessUpdate, ClientKey, InsertOutcome, PurgeReport, PurgeRequest,
+    QuotaCharge, QuotaKey, QuotaOutcome, Share, ShareId, SharePage, ShareQuery, ShareStatus,
+    Storage, StorageError, UpdateOutcome, UseCount, UseKind, UseOutcome,
 };
 use sled::transaction::{
     ConflictableTransactionError, TransactionError, TransactionResult, Transactional,
@@ -505,12 +505,12 @@ impl Storage for SledStorage {
     fn record_access(
         &self,
         access: &AccessRecord<'_>,
-        settle: Option<&mut dyn FnMut(ThrottleState) -> ThrottleState>,
+        apply: &mut dyn FnMut(ThrottleState) -> AccessUpdate,
     ) -> Result<AccessOutcome, StorageError> {
         let id = access.share_id.as_str();
         let qkey = access.charge.map(|c| codec::quota_key(&c.key));
         let ckey = codec::client_key(id, access.client.as_str());
-        let settle = std::cell::RefCell::new(settle);
+        let apply = std::cell::RefCell::new(apply);
         let outcome = finish(
             (
                 &self.counters,
@@ -529,7 +529,8 @@ impl Storage for SledStorage {
                     if c.epoch != access.expected_epoch {
                         return Ok(AccessOutcome::EpochMoved);
                     }
-                    if let (Some(c), Some(k)) = (access.charge, &qkey) {
+                    let update = (apply.borrow_mut())(read_throttle_tx(ts, tc, id, &ckey)?);
+                    if let (Some(c), Some(k), true) = (access.charge, &qkey, update.charge_quota) {
                         let used = match quota.get(k)? {
                             Some(v) => {
                                 abort(codec::decode_u32(|| format!("quota {}", c.key.tenant), &v))?
@@ -552,13 +553,10 @@ impl Storage for SledStorage {
                         }));
                     };
                     self.fault("record_access:after_quota")?;
-                    if let Some(settle) = settle.borrow_mut().as_mut() {
-                        let state = read_throttle_tx(ts, tc, id, &ckey)?;
-                        let next = settle(state);
-                        ts.insert(id, abort(codec::encode(&next.share))?)?;
-                        self.fault("update_throttle:after_share_part")?;
-                        tc.insert(ckey.as_slice(), abort(codec::encode(&next.client))?)?;
-                    }
+                    let next = update.throttle;
+                    ts.insert(id, abort(codec::encode(&next.share))?)?;
+                    self.fault("update_throttle:after_share_part")?;
+                    tc.insert(ckey.as_slice(), abort(codec::encode(&next.client))?)?;
                     Ok(AccessOutcome::Recorded(count))
                 }),
         )?;

@@ -12,9 +12,9 @@ use sharelink_core::fault::{FaultInjector, NoFaults};
 use sharelink_core::storage::{ListMarker, share_is_purgeable};
 use sharelink_core::throttle::{self, ClientThrottle, ShareThrottle, ThrottleState};
 use sharelink_core::{
-    AccessOutcome, AccessRecord, ClientKey, Counters, InsertOutcome, PurgeReport, PurgeRequest,
-    QuotaCharge, QuotaKey, QuotaOutcome, Share, ShareId, SharePage, ShareQuery, ShareStatus,
-    Storage, StorageError, UpdateOutcome, UseCount, UseKind, UseOutcome,
+    AccessOutcome, AccessRecord, AccessUpdate, ClientKey, Counters, InsertOutcome, PurgeReport,
+    PurgeRequest, QuotaCharge, QuotaKey, QuotaOutcome, Share, ShareId, SharePage, ShareQuery,
+    ShareStatus, Storage, StorageError, UpdateOutcome, UseCount, UseKind, UseOutcome,
 };
 
 use crate::schema::{db_err, migrate};
@@ -753,7 +753,7 @@ impl Storage for SqliteStorage {
     fn record_access(
         &self,
         access: &AccessRecord<'_>,
-        settle: Option<&mut dyn FnMut(ThrottleState) -> ThrottleState>,
+        apply: &mut dyn FnMut(ThrottleState) -> AccessUpdate,
     ) -> Result<AccessOutcome, StorageError> {
         self.write_if(|tx| {
             // Counting first checks existence and epoch in the same statement.
@@ -769,17 +769,21 @@ impl Storage for SqliteStorage {
                     });
                 }
             };
-            if let Some(c) = access.charge {
+            let update = apply(read_throttle(tx, access.share_id, access.client)?);
+            if let (Some(c), true) = (access.charge, update.charge_quota) {
                 if let QuotaOutcome::Exhausted { used } = consume_in(tx, c)? {
                     // Roll the counted access back with the transaction.
                     return Ok((AccessOutcome::QuotaExhausted { used }, false));
                 }
             }
             self.faults.check("record_access:after_quota")?;
-            if let Some(settle) = settle {
-                let next = settle(read_throttle(tx, access.share_id, access.client)?);
-                write_throttle(tx, access.share_id, access.client, &next, &*self.faults)?;
-            }
+            write_throttle(
+                tx,
+                access.share_id,
+                access.client,
+                &update.throttle,
+                &*self.faults,
+            )?;
             Ok((AccessOutcome::Recorded(count), true))
         })
     }

@@ -6,10 +6,13 @@ use std::collections::BTreeSet;
 
 use chrono::Duration;
 use sharelink_core::share::ShareUpdate;
-use sharelink_core::throttle::{self, ThrottlePolicy, ThrottleState};
+use sharelink_core::throttle::{ThrottlePolicy, ThrottleState};
 use sharelink_core::*;
 
-use crate::fixtures::{ShareFixture, at, charge, cheap_hash, client, share_id, t0, tenant, user};
+use crate::fixtures::{
+    ShareFixture, admitted, at, charge, cheap_hash, client, failed, share_id, succeeded, t0,
+    tenant, user,
+};
 
 fn insert(s: &dyn Storage, share: &Share) {
     assert_eq!(
@@ -303,18 +306,17 @@ pub fn count_use_checks_epoch_and_existence(s: &dyn Storage) {
 /// Throttle state round-trips; the share part is shared by all clients of
 /// the share, the client part is per client.
 pub fn throttle_roundtrip_and_sharing(s: &dyn Storage) {
-    let policy = ThrottlePolicy::default();
-    let admit = |st: ThrottleState| throttle::admit(st, &policy, t0()).unwrap_or(st);
     let a = s
-        .update_throttle(&share_id(1), &client(1), &mut |st| admit(st))
+        .update_throttle(&share_id(1), &client(1), &mut |st| admitted(st, t0()))
         .unwrap();
-    assert_eq!(a.share.failures, 1);
-    assert_eq!(a.client.failures, 1);
+    assert_eq!(a.share.in_flight, 1);
+    assert_eq!(a.client.in_flight, 1);
     let b = s
-        .update_throttle(&share_id(1), &client(2), &mut |st| admit(st))
+        .update_throttle(&share_id(1), &client(2), &mut |st| failed(st, t0()))
         .unwrap();
-    assert_eq!(b.share.failures, 2, "share part is shared");
+    assert_eq!(b.share.in_flight, 1, "share part is shared");
     assert_eq!(b.client.failures, 1, "client part is per client");
+    assert_eq!(b.client.in_flight, 0, "client part is per client");
     let again = s
         .update_throttle(&share_id(1), &client(1), &mut |st| st)
         .unwrap();
@@ -347,12 +349,11 @@ pub fn purge_removes_only_what_it_should(s: &dyn Storage) {
     assert_eq!(s.update_share(&c, 1).unwrap(), UpdateOutcome::Updated);
 
     let policy = ThrottlePolicy::default();
-    let admit_at = |t| move |st: ThrottleState| throttle::admit(st, &policy, t).unwrap_or(st);
-    s.update_throttle(&share_id(3), &client(1), &mut admit_at(t0()))
+    s.update_throttle(&share_id(3), &client(1), &mut |st| failed(st, t0()))
         .unwrap();
-    s.update_throttle(&share_id(3), &client(2), &mut admit_at(at(5000)))
+    s.update_throttle(&share_id(3), &client(2), &mut |st| failed(st, at(5000)))
         .unwrap();
-    s.update_throttle(&share_id(1), &client(3), &mut admit_at(at(5000)))
+    s.update_throttle(&share_id(1), &client(3), &mut |st| failed(st, at(5000)))
         .unwrap();
 
     let old_day = charge(0, QuotaKind::Access, 0, 9);
@@ -412,11 +413,8 @@ pub fn purge_removes_only_what_it_should(s: &dyn Storage) {
 pub fn record_access_is_all_or_nothing(s: &dyn Storage) {
     let share = ShareFixture::new(1).build();
     insert(s, &share);
-    let policy = ThrottlePolicy::default();
-    s.update_throttle(share.id(), &client(1), &mut |st| {
-        throttle::admit(st, &policy, t0()).unwrap_or(st)
-    })
-    .unwrap();
+    s.update_throttle(share.id(), &client(1), &mut |st| admitted(st, t0()))
+        .unwrap();
     let c = charge(0, QuotaKind::Access, 0, 1);
     let client1 = client(1);
     let record = |id, epoch, charge| AccessRecord {
@@ -425,22 +423,22 @@ pub fn record_access_is_all_or_nothing(s: &dyn Storage) {
         client: &client1,
         charge,
     };
-    let mut settle = |st: ThrottleState| throttle::settle(st, throttle::AttemptOutcome::Success);
+    let mut settle = |st: ThrottleState| succeeded(st, t0());
 
     let missing = share_id(9);
     assert_eq!(
-        s.record_access(&record(&missing, 0, Some(&c)), Some(&mut settle))
+        s.record_access(&record(&missing, 0, Some(&c)), &mut settle)
             .unwrap(),
         AccessOutcome::NotFound
     );
     assert_eq!(
-        s.record_access(&record(share.id(), 1, Some(&c)), Some(&mut settle))
+        s.record_access(&record(share.id(), 1, Some(&c)), &mut settle)
             .unwrap(),
         AccessOutcome::EpochMoved
     );
     assert_eq!(s.quota_used(&c.key).unwrap(), 0, "nothing charged");
     match s
-        .record_access(&record(share.id(), 0, Some(&c)), Some(&mut settle))
+        .record_access(&record(share.id(), 0, Some(&c)), &mut settle)
         .unwrap()
     {
         AccessOutcome::Recorded(after) => {
@@ -453,36 +451,46 @@ pub fn record_access_is_all_or_nothing(s: &dyn Storage) {
     let st = s
         .update_throttle(share.id(), &client(1), &mut |st| st)
         .unwrap();
-    assert_eq!(st.client, Default::default(), "the success was settled");
-    assert_eq!(st.share.failures, 0, "the charge was refunded");
+    assert_eq!(st.client.in_flight, 0, "the success was settled");
+    assert_eq!(st.share.in_flight, 0, "the success was settled");
 
     // Quota exhausted: nothing at all is written, not even the settle.
-    s.update_throttle(share.id(), &client(1), &mut |st| {
-        throttle::admit(st, &policy, t0()).unwrap_or(st)
-    })
-    .unwrap();
+    s.update_throttle(share.id(), &client(1), &mut |st| admitted(st, t0()))
+        .unwrap();
     assert_eq!(
-        s.record_access(&record(share.id(), 0, Some(&c)), Some(&mut settle))
+        s.record_access(&record(share.id(), 0, Some(&c)), &mut settle)
             .unwrap(),
         AccessOutcome::QuotaExhausted { used: 1 }
     );
     let st = s
         .update_throttle(share.id(), &client(1), &mut |st| st)
         .unwrap();
-    assert_eq!(st.client.failures, 1, "not settled");
+    assert_eq!(st.client.in_flight, 1, "not settled");
     assert_eq!(
         s.get_share(share.id()).unwrap().unwrap().counters().access,
         1
     );
 
-    // Without a charge or a settle, only the counter moves.
+    // A charge `apply` does not ask for is not taken, even at the limit.
+    let mut no_charge = |st: ThrottleState| AccessUpdate {
+        throttle: st,
+        charge_quota: false,
+    };
     assert!(matches!(
-        s.record_access(&record(share.id(), 0, None), None).unwrap(),
+        s.record_access(&record(share.id(), 0, Some(&c)), &mut no_charge)
+            .unwrap(),
+        AccessOutcome::Recorded(_)
+    ));
+    assert_eq!(s.quota_used(&c.key).unwrap(), 1);
+    // Without a charge, only the counter moves.
+    assert!(matches!(
+        s.record_access(&record(share.id(), 0, None), &mut no_charge)
+            .unwrap(),
         AccessOutcome::Recorded(_)
     ));
     assert_eq!(
         s.get_share(share.id()).unwrap().unwrap().counters().access,
-        2
+        3
     );
 }
 

@@ -2,6 +2,7 @@
 
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use sharelink_core::share::ShareSpec;
+use sharelink_core::throttle::{self, ThrottlePolicy, ThrottleState};
 use sharelink_core::*;
 
 /// The instant every fixture starts from: 2026-03-01T04:00:00Z.
@@ -121,5 +122,38 @@ pub fn charge(tenant_n: u32, kind: QuotaKind, day: u32, limit: u32) -> QuotaChar
             day: base + chrono::Days::new(u64::from(day)),
         },
         limit,
+    }
+}
+
+/// `state` after one attempt admitted at `now` (unchanged if refused).
+pub fn admitted(state: ThrottleState, now: DateTime<Utc>) -> ThrottleState {
+    throttle::admit(state, &ThrottlePolicy::default(), now).map_or(state, |(s, _)| s)
+}
+
+/// `state` after one wrong guess admitted and settled at `now`.
+pub fn failed(state: ThrottleState, now: DateTime<Utc>) -> ThrottleState {
+    let policy = ThrottlePolicy::default();
+    match throttle::admit(state, &policy, now) {
+        Ok((s, a)) => throttle::settle(s, a, throttle::AttemptOutcome::Failure, &policy, now),
+        Err(_) => state,
+    }
+}
+
+/// `state` after its oldest attempt in flight (a fresh one) is settled as
+/// a right password, and whether to charge the quota (always).
+pub fn succeeded(state: ThrottleState, now: DateTime<Utc>) -> AccessUpdate {
+    let policy = ThrottlePolicy::default();
+    let admission = throttle::Admission {
+        pool: throttle::Pool::Fresh,
+    };
+    AccessUpdate {
+        throttle: throttle::settle(
+            state,
+            admission,
+            throttle::AttemptOutcome::Success,
+            &policy,
+            now,
+        ),
+        charge_quota: true,
     }
 }

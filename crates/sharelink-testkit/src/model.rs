@@ -8,7 +8,7 @@
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 use sharelink_core::share::ShareUpdate;
-use sharelink_core::throttle::{self, AttemptOutcome, ThrottlePolicy, ThrottleState};
+use sharelink_core::throttle::{self, ThrottlePolicy, ThrottleState};
 use sharelink_core::*;
 
 use crate::fixtures::{ShareFixture, at, charge, client, share_id, tenant, user};
@@ -81,7 +81,8 @@ pub enum Op {
         /// Page size.
         limit: usize,
     },
-    /// Record a token issue, optionally settling a client and charging.
+    /// Record a token issue, optionally settling a client; the quota is
+    /// charged once per client and day.
     RecordAccess {
         /// Share number.
         id: u32,
@@ -219,14 +220,13 @@ fn apply(s: &dyn Storage, reference: &dyn Storage, op: &Op) -> String {
             at: t,
             settle,
         } => {
-            let policy = ThrottlePolicy::default();
             let now = at(*t);
             let settle = *settle;
             ok(s.update_throttle(&share_id(*id), &client(*c), &mut |st| {
                 if settle {
-                    throttle::settle(st, AttemptOutcome::Success)
+                    crate::fixtures::succeeded(st, now).throttle
                 } else {
-                    throttle::admit(st, &policy, now).unwrap_or(st)
+                    crate::fixtures::admitted(st, now)
                 }
             })
             .map(|o| format!("{o:?}")))
@@ -262,10 +262,24 @@ fn apply(s: &dyn Storage, reference: &dyn Storage, op: &Op) -> String {
                 client: &key,
                 charge: ch.as_ref(),
             };
-            let mut f = |st| throttle::settle(st, AttemptOutcome::Success);
-            let settle: Option<&mut dyn FnMut(ThrottleState) -> ThrottleState> =
-                if *settle { Some(&mut f) } else { None };
-            let out = ok(s.record_access(&record, settle).map(|o| format!("{o:?}")));
+            // Settle (or not), then charge once per client and day.
+            let settle = *settle;
+            let day = crate::fixtures::t0().date_naive();
+            let mut apply = |st: ThrottleState| {
+                let st = if settle {
+                    crate::fixtures::succeeded(st, crate::fixtures::t0()).throttle
+                } else {
+                    st
+                };
+                let (throttle, charge_quota) = throttle::note_access(st, day);
+                AccessUpdate {
+                    throttle,
+                    charge_quota,
+                }
+            };
+            let out = ok(s
+                .record_access(&record, &mut apply)
+                .map(|o| format!("{o:?}")));
             // Make the throttle effect visible to the comparison.
             let st = ok(s
                 .update_throttle(&sid, &key, &mut |st| st)

@@ -134,7 +134,14 @@ pub fn race_record_access_exactly_quota(s: &dyn Storage) {
             client: &client,
             charge: Some(&c),
         };
-        match s.record_access(&record, None).expect("record_access") {
+        let mut charge_it = |throttle| AccessUpdate {
+            throttle,
+            charge_quota: true,
+        };
+        match s
+            .record_access(&record, &mut charge_it)
+            .expect("record_access")
+        {
             AccessOutcome::Recorded(_) => true,
             AccessOutcome::QuotaExhausted { .. } => false,
             other => panic!("unexpected {other:?}"),

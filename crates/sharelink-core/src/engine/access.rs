@@ -10,8 +10,8 @@ use crate::file_policy::PolicyContext;
 use crate::quota::QuotaKind;
 use crate::scope::{FileKind, FileMeta, ListTarget, ROOT_ID, ScopeError, check_in_scope};
 use crate::share::{Action, Member, Share, ShareError, ShareFiles, token_lifetime};
-use crate::storage::{AccessOutcome, AccessRecord, StorageError, UseOutcome};
-use crate::throttle::{self, AttemptOutcome, ThrottleRefusal, ThrottleState};
+use crate::storage::{AccessOutcome, AccessRecord, AccessUpdate, StorageError, UseOutcome};
+use crate::throttle::{self, Admission, AttemptOutcome, ThrottleRefusal, ThrottleState};
 use crate::token::{ShareToken, TokenError, UnverifiedToken, VerifiedToken};
 
 use super::{AccessRequest, Engine, TokenRequest};
@@ -49,43 +49,65 @@ impl Engine {
     /// Trades a share id and password for a share token (PDS GetShareLinkToken).
     ///
     /// In order: the share must be usable and the caller in its audience; the
-    /// lifetime must be valid; the throttle admits the attempt **before** any
-    /// password hash is computed; the password must verify; the tenant's
-    /// access quota is charged; the share's access counter goes up; the token
-    /// is signed. It never outlives the share.
+    /// lifetime must be valid; the client must be within its token-request
+    /// rate; for a password share, a missing password is refused without
+    /// any hashing, then the throttle admits the attempt **before** the hash
+    /// is computed (on the bounded hashing pool) and records how it ended.
+    /// Then one atomic, durable step settles the throttle, charges the
+    /// tenant's access quota (once per client, share and quota day) and
+    /// counts the access; the token is signed. It never outlives the share.
     pub fn get_share_token(&self, req: TokenRequest) -> Result<IssuedToken, Error> {
         let now = self.clock.now();
         let share = self.load(&req.share_id)?;
         share.check_usable(now)?;
         share.check_audience(req.caller.as_ref())?;
         token_lifetime(req.expire_sec)?;
+        self.token_requests.check(req.client.as_str(), now)?;
 
-        let proof = if share.has_password() {
-            self.admit_password_attempt(&req, now)?;
-            match share.verify_password(req.password.as_ref()) {
-                // The success is settled below, with the access record.
-                Ok(proof) => proof,
-                Err(e) => {
+        let (proof, admission) = if share.has_password() {
+            if req.password.is_none() {
+                return Err(ShareError::PasswordRequired.into());
+            }
+            let admission = self.admit_password_attempt(&req, now)?;
+            let verdict = {
+                let share = share.clone();
+                let password = req.password.clone();
+                self.hash(now, move || share.verify_password(password.as_ref()))
+            };
+            match verdict {
+                Ok(Ok(proof)) => (proof, Some(admission)),
+                Ok(Err(e)) => {
+                    self.settle_attempt(&req, admission, AttemptOutcome::Failure, now)?;
                     self.emit(Event::PasswordFailed {
                         share_id: req.share_id.clone(),
                         client: req.client.clone(),
                     });
                     return Err(e.into());
                 }
+                Err(busy) => {
+                    self.settle_attempt(&req, admission, AttemptOutcome::Abandoned, now)?;
+                    return Err(busy);
+                }
             }
         } else {
-            share.verify_password(None)?
+            (share.verify_password(None)?, None)
         };
 
         // Settle the throttle, charge the access quota and count the access
         // in one atomic, durable step.
         let charge = self.quota_charge(share.tenant(), QuotaKind::Access, now);
-        let mut settle = |s: ThrottleState| throttle::settle(s, AttemptOutcome::Success);
-        let settle: Option<&mut dyn FnMut(ThrottleState) -> ThrottleState> = if share.has_password()
-        {
-            Some(&mut settle)
-        } else {
-            None
+        let policy = self.config.throttle;
+        let day = crate::quota::quota_day(now, self.config.quota.day_offset);
+        let mut apply = |s: ThrottleState| {
+            let s = match admission {
+                Some(a) => throttle::settle(s, a, AttemptOutcome::Success, &policy, now),
+                None => s,
+            };
+            let (throttle, charge_quota) = throttle::note_access(s, day);
+            AccessUpdate {
+                throttle,
+                charge_quota,
+            }
         };
         let record = AccessRecord {
             share_id: &req.share_id,
@@ -93,7 +115,20 @@ impl Engine {
             client: &req.client,
             charge: charge.as_ref(),
         };
-        let share = match self.storage.record_access(&record, settle)? {
+        let outcome = self.storage.record_access(&record, &mut apply)?;
+        // Nothing was written on a refusal: the password was right (or not
+        // needed), so the attempt is given back, never counted as a guess.
+        if !matches!(outcome, AccessOutcome::Recorded(_)) {
+            if let Some(a) = admission {
+                let outcome = if matches!(outcome, AccessOutcome::QuotaExhausted { .. }) {
+                    AttemptOutcome::Success
+                } else {
+                    AttemptOutcome::Abandoned
+                };
+                self.settle_attempt(&req, a, outcome, now)?;
+            }
+        }
+        let share = match outcome {
             AccessOutcome::Recorded(c) => share.restore_counters(c.counters, c.version),
             AccessOutcome::NotFound => return Err(Error::ShareNotFound(req.share_id.clone())),
             // The password, audience, expiration or status changed while we
@@ -281,26 +316,30 @@ impl Engine {
         Ok(meta)
     }
 
-    fn admit_password_attempt(&self, req: &TokenRequest, now: DateTime<Utc>) -> Result<(), Error> {
+    fn admit_password_attempt(
+        &self,
+        req: &TokenRequest,
+        now: DateTime<Utc>,
+    ) -> Result<Admission, Error> {
         let policy = self.config.throttle;
-        let mut refusal: Option<ThrottleRefusal> = None;
+        let mut decision: Option<Result<Admission, ThrottleRefusal>> = None;
         self.storage.update_throttle(
             &req.share_id,
             &req.client,
             &mut |state| match throttle::admit(state, &policy, now) {
-                Ok(next) => {
-                    refusal = None;
+                Ok((next, admission)) => {
+                    decision = Some(Ok(admission));
                     next
                 }
                 Err(r) => {
-                    refusal = Some(r);
+                    decision = Some(Err(r));
                     state
                 }
             },
         )?;
-        match refusal {
-            None => Ok(()),
-            Some(r) => {
+        match decision {
+            Some(Ok(admission)) => Ok(admission),
+            Some(Err(r)) => {
                 self.emit(Event::Throttled {
                     share_id: req.share_id.clone(),
                     client: req.client.clone(),
@@ -308,7 +347,28 @@ impl Engine {
                 });
                 Err(r.into())
             }
+            None => Err(StorageError::Corrupt {
+                what: format!("throttle of share {}", req.share_id),
+                reason: "the backend stored a throttle update without applying it".into(),
+            }
+            .into()),
         }
+    }
+
+    /// Records how an admitted password attempt ended.
+    fn settle_attempt(
+        &self,
+        req: &TokenRequest,
+        admission: Admission,
+        outcome: AttemptOutcome,
+        now: DateTime<Utc>,
+    ) -> Result<(), Error> {
+        let policy = self.config.throttle;
+        self.storage
+            .update_throttle(&req.share_id, &req.client, &mut |state| {
+                throttle::settle(state, admission, outcome, &policy, now)
+            })?;
+        Ok(())
     }
 
     fn authorized(&self, share: &Share, action: Action, file_id: &FileId) {

@@ -124,7 +124,9 @@ impl Engine {
         let now = self.clock.now();
         let password = match &req.password {
             None => None,
-            Some(p) => Some(self.hash_password(p.as_ref())?),
+            Some(p) => Some(
+                self.hash_password(&format!("{}/{}", caller.tenant, caller.user_id), p.as_ref())?,
+            ),
         };
         let patch = ShareUpdate {
             password,
@@ -381,7 +383,8 @@ impl Engine {
                 }
             }
         }
-        let password = self.hash_password(req.password.as_ref())?;
+        let who = format!("{}/{}", req.tenant, req.creator.user_id);
+        let password = self.hash_password(&who, req.password.as_ref())?;
         let spec = ShareSpec {
             tenant: req.tenant,
             drive_id: req.drive_id,
@@ -442,19 +445,23 @@ impl Engine {
         Err(id_space_exhausted())
     }
 
+    /// Hashes a new password for `who` (tenant/user), within the
+    /// password-setting rate and on the bounded hashing pool.
     fn hash_password(
         &self,
+        who: &str,
         password: Option<&SharePassword>,
     ) -> Result<Option<PasswordHash>, Error> {
         let Some(password) = password else {
             return Ok(None);
         };
+        let now = self.clock.now();
+        self.password_sets.check(who, now)?;
         let salt = self.random_bytes::<16>();
-        Ok(Some(
-            self.config
-                .password_hasher
-                .hash_with_salt(password, &salt)?,
-        ))
+        let hasher = self.config.password_hasher;
+        let password = password.clone();
+        let hash = self.hash(now, move || hasher.hash_with_salt(&password, &salt))??;
+        Ok(Some(hash))
     }
 
     fn default_name(&self, drive: &DriveId, files: &ShareFiles) -> Result<ShareName, Error> {

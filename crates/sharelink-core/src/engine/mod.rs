@@ -8,6 +8,7 @@
 
 mod access;
 mod grants;
+mod guards;
 mod manage;
 mod requests;
 
@@ -51,12 +52,16 @@ pub struct Engine {
     tenants: RwLock<HashMap<TenantId, TenantPolicy>>,
     events: Arc<dyn EventSink>,
     rng: Mutex<Box<dyn SecureRng>>,
+    token_requests: guards::KeyedLimiter,
+    password_sets: guards::KeyedLimiter,
+    hashing: guards::HashPool,
 }
 
 impl std::fmt::Debug for Engine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Engine")
             .field("config", &self.config)
+            .field("hashing", &self.hashing)
             .field(
                 "keys",
                 &*self.keys.read().unwrap_or_else(PoisonError::into_inner),
@@ -109,6 +114,15 @@ impl EngineBuilder {
     /// Finishes the engine.
     pub fn build(self) -> Engine {
         Engine {
+            token_requests: guards::KeyedLimiter::new(
+                self.config.token_rate,
+                "share token requests",
+            ),
+            password_sets: guards::KeyedLimiter::new(
+                self.config.password_set_rate,
+                "password changes",
+            ),
+            hashing: guards::HashPool::new(self.config.hash_workers, self.config.hash_queue),
             storage: self.storage,
             catalog: self.catalog,
             clock: self.clock,
@@ -218,6 +232,19 @@ impl Engine {
             now,
         })?;
         Ok(report)
+    }
+
+    /// Runs password hashing work on the bounded hashing pool.
+    fn hash<T: Send + 'static>(
+        &self,
+        now: DateTime<Utc>,
+        f: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, Error> {
+        self.hashing
+            .run(f)
+            .map_err(|guards::Busy| Error::Overloaded {
+                retry_at: now + chrono::Duration::seconds(1),
+            })
     }
 
     fn emit(&self, event: Event) {

@@ -380,9 +380,18 @@ fn access_quota_is_per_tenant_per_day_and_says_when_it_resets() {
     config.quota.accesses_per_day = 2;
     let w = world_with(config);
     let share = w.create(&["f1"], None);
-    assert!(w.token(&share, None, "c").is_ok());
-    assert!(w.token(&share, None, "c").is_ok());
-    let err = w.token(&share, None, "c").unwrap_err();
+    assert!(w.token(&share, None, "c1").is_ok());
+    // A repeat from the same client for the same share, the same day, is
+    // not another access of the tenant's quota.
+    assert!(w.token(&share, None, "c1").is_ok());
+    assert_eq!(
+        w.engine
+            .quota_usage(&w.alice.tenant, QuotaKind::Access)
+            .unwrap(),
+        (1, Some(2))
+    );
+    assert!(w.token(&share, None, "c2").is_ok());
+    let err = w.token(&share, None, "c3").unwrap_err();
     assert_eq!(err.code(), ErrorCode::QuotaExhaustedShareLinkAccess);
     assert_eq!(err.http_status(), 429);
     // t0 is 12:00 in +08:00; the day ends at 16:00Z.
@@ -450,11 +459,12 @@ fn throttle_decides_before_the_password_is_checked() {
 }
 
 #[test]
-fn share_wide_ceiling_bounds_guesses_from_many_clients() {
+fn guesses_from_many_addresses_are_bounded_and_never_lock_for_long() {
     let w = world();
     let share = w.create(&["f1"], Some("1234"));
-    let ceiling = w.engine.config().throttle.share_failures_per_window;
-    for i in 0..ceiling {
+    let p = w.engine.config().throttle;
+    // Every new address guesses once: the fresh budget's burst is spent.
+    for i in 0..p.fresh_burst {
         let err = w
             .token(&share, Some("0000"), &format!("bot{i}"))
             .unwrap_err();
@@ -462,8 +472,86 @@ fn share_wide_ceiling_bounds_guesses_from_many_clients() {
     }
     let err = w.token(&share, Some("1234"), "fresh").unwrap_err();
     assert_eq!(err.code(), ErrorCode::TooManyRequests);
-    w.clock.advance(Duration::hours(1));
+    let wait = err.retry_after().unwrap() - t0();
+    assert!(wait <= Duration::seconds(90), "{wait}");
+    // The guessing addresses are suspects now: they spend their own budget.
+    for i in 0..p.suspect_burst {
+        let err = w
+            .token(&share, Some("0000"), &format!("bot{i}"))
+            .unwrap_err();
+        assert_eq!(err.code(), ErrorCode::InvalidResourceSharePwd, "{i}");
+    }
+    let err = w.token(&share, Some("0000"), "bot0").unwrap_err();
+    assert_eq!(err.code(), ErrorCode::TooManyRequests);
+    // The fresh budget refilled meanwhile for the newcomer.
+    w.clock.advance(wait);
     assert!(w.token(&share, Some("1234"), "fresh").is_ok());
+}
+
+#[test]
+fn a_quota_refusal_is_not_a_wrong_guess() {
+    let mut config = fast();
+    config.quota.accesses_per_day = 1;
+    let w = world_with(config);
+    let share = w.create(&["f1"], Some("1234"));
+    assert!(w.token(&share, Some("1234"), "first").is_ok());
+    // More refusals than the free failures: none of them is counted as a
+    // guess, so the client is never delayed.
+    for _ in 0..8 {
+        let err = w.token(&share, Some("1234"), "second").unwrap_err();
+        assert_eq!(err.code(), ErrorCode::QuotaExhaustedShareLinkAccess);
+    }
+    // A missing password is refused without being evaluated at all.
+    for _ in 0..8 {
+        let err = w.token(&share, None, "third").unwrap_err();
+        assert_eq!(err.code(), ErrorCode::InvalidResourceSharePwd);
+    }
+}
+
+#[test]
+fn token_requests_are_rate_limited_per_client() {
+    let mut config = fast();
+    config.token_rate = crate::rate::Rate {
+        burst: 3,
+        per_hour: 60,
+    };
+    let w = world_with(config);
+    let share = w.create(&["f1"], None);
+    for _ in 0..3 {
+        assert!(w.token(&share, None, "busy").is_ok());
+    }
+    let err = w.token(&share, None, "busy").unwrap_err();
+    assert_eq!(err.code(), ErrorCode::TooManyRequests);
+    assert_eq!(err.retry_after(), Some(t0() + Duration::minutes(1)));
+    assert!(w.token(&share, None, "other").is_ok());
+}
+
+#[test]
+fn password_changes_are_rate_limited_per_creator() {
+    let mut config = fast();
+    config.password_set_rate = crate::rate::Rate {
+        burst: 2,
+        per_hour: 60,
+    };
+    let w = world_with(config);
+    let share = w.create(&["f1"], Some("1111"));
+    let set = |pw: &str| {
+        w.engine.update_share_link(
+            &w.alice,
+            share.id(),
+            UpdateShareRequest {
+                password: Some(Some(SharePassword::new(pw).unwrap())),
+                ..Default::default()
+            },
+        )
+    };
+    assert!(set("2222").is_ok());
+    let err = set("3333").unwrap_err();
+    assert_eq!(err.code(), ErrorCode::TooManyRequests);
+    // Other changes are not limited.
+    w.rename(share.id(), "still fine");
+    w.clock.advance(Duration::minutes(1));
+    assert!(set("3333").is_ok());
 }
 
 #[test]
