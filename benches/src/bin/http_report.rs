@@ -37,8 +37,8 @@ use chrono::{TimeZone, Utc};
 use serde_json::{Value, json};
 use sharelink_core::*;
 use sharelink_http::{
-    ApiConfig, AuthError, Authenticator, Caller, ChildPage, ChildQuery, CopyError, CopyOutcome,
-    DriveStore, FileEntry, ShareApi,
+    ApiConfig, AuthError, Authenticator, Caller, ChildPage, ChildQuery, CopyError, CopyLimits,
+    CopyOutcome, DriveStore, FileEntry, ListError, ShareApi,
 };
 
 /// The engine's catalogue, seen as a drive store (reads only).
@@ -68,7 +68,7 @@ impl DriveStore for Drives {
         _: &DriveId,
         _: Option<&FileId>,
         _: &ChildQuery,
-    ) -> Result<ChildPage, CatalogError> {
+    ) -> Result<ChildPage, ListError> {
         Ok(ChildPage::default())
     }
     fn copy(
@@ -77,6 +77,7 @@ impl DriveStore for Drives {
         _: &DriveId,
         _: Option<&FileId>,
         _: bool,
+        _: &CopyLimits,
     ) -> Result<CopyOutcome, CopyError> {
         Err(CopyError::Store(CatalogError::msg("not in this benchmark")))
     }

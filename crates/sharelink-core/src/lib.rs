@@ -122,6 +122,7 @@ pub use memory::MemoryStorage;
 pub use memory_catalog::MemoryCatalog;
 pub use password::{PasswordHash, PasswordHasher, SharePassword};
 pub use quota::{QuotaExhausted, QuotaKey, QuotaKind, QuotaPolicy, TenantPolicy};
+pub use rate::{Rate, RateLimiter};
 pub use scope::{CatalogError, FileCatalog, FileKind, FileMeta, ListTarget, ScopeError};
 pub use search::{ShareFilter, ShareOrder, ShareOrderBy};
 pub use share::{

@@ -6,7 +6,12 @@
 //! state is the *theoretical arrival time* (TAT) of the next event; no
 //! state, or a TAT in the past, means the full burst is available.
 
+use std::collections::HashMap;
+use std::sync::{Mutex, PoisonError};
+
 use chrono::{DateTime, Duration, Utc};
+
+use crate::error::RateLimited;
 
 /// A rate: a burst, and a steady refill.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,6 +57,54 @@ pub fn is_idle(tat: Option<DateTime<Utc>>, now: DateTime<Utc>) -> bool {
     tat.is_none_or(|t| t <= now)
 }
 
+/// Keys remembered before idle ones are dropped.
+const MAX_TRACKED_KEYS: usize = 100_000;
+
+/// A [`Rate`] per key (a client address, a caller), in memory: per
+/// process, for limits that protect the process rather than a share's rules.
+#[derive(Debug)]
+pub struct RateLimiter {
+    rate: Rate,
+    what: &'static str,
+    next: Mutex<HashMap<String, DateTime<Utc>>>,
+}
+
+impl RateLimiter {
+    /// A limiter applying `rate` to each key; `what` names the limited
+    /// events in refusals (`share token requests`).
+    pub fn new(rate: Rate, what: &'static str) -> Self {
+        Self {
+            rate,
+            what,
+            next: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Takes one event for `key` at `now`, or refuses with the instant at
+    /// which one will be allowed.
+    pub fn check(&self, key: &str, now: DateTime<Utc>) -> Result<(), RateLimited> {
+        let mut next = self.next.lock().unwrap_or_else(PoisonError::into_inner);
+        if next.len() >= MAX_TRACKED_KEYS {
+            next.retain(|_, tat| *tat > now);
+            if next.len() >= MAX_TRACKED_KEYS {
+                // More distinct busy keys than we remember: start afresh
+                // rather than grow without bound.
+                next.clear();
+            }
+        }
+        match self.rate.take(next.get(key).copied(), now) {
+            Ok(tat) => {
+                next.insert(key.to_owned(), tat);
+                Ok(())
+            }
+            Err(retry_at) => Err(RateLimited {
+                what: self.what,
+                retry_at,
+            }),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -59,6 +112,24 @@ mod tests {
 
     fn t0() -> DateTime<Utc> {
         DateTime::from_timestamp(1_800_000_000, 0).unwrap()
+    }
+
+    #[test]
+    fn limiter_is_per_key() {
+        let l = RateLimiter::new(
+            Rate {
+                burst: 2,
+                per_hour: 60,
+            },
+            "things",
+        );
+        let t = DateTime::from_timestamp(1_800_000_000, 0).unwrap();
+        l.check("a", t).unwrap();
+        l.check("a", t).unwrap();
+        let e = l.check("a", t).unwrap_err();
+        assert_eq!(e.retry_at, t + Duration::minutes(1));
+        l.check("b", t).unwrap();
+        l.check("a", t + Duration::minutes(1)).unwrap();
     }
 
     #[test]

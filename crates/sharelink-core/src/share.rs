@@ -221,6 +221,10 @@ impl Permissions {
     }
 }
 
+/// The largest counter or limit (PDS's int64): counters never pass it, and
+/// larger limits are refused as input.
+pub const MAX_COUNT: u64 = i64::MAX.unsigned_abs();
+
 /// Per-share use limits; 0 means unlimited.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct Limits {
@@ -233,6 +237,23 @@ pub struct Limits {
 }
 
 impl Limits {
+    /// Checks that every limit is at most [`MAX_COUNT`].
+    pub fn check(&self) -> Result<(), InputError> {
+        for (field, v) in [
+            ("preview_limit", self.preview),
+            ("download_limit", self.download),
+            ("save_limit", self.save),
+        ] {
+            if v > MAX_COUNT {
+                return Err(InputError::out_of_range(
+                    field,
+                    format!("at most {MAX_COUNT} (0 = unlimited), got {v}"),
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// The limit for `kind`, where 0 means unlimited. Accesses are never limited per share.
     pub fn of(&self, kind: UseKind) -> u64 {
         match kind {
@@ -505,6 +526,7 @@ impl Share {
         now: DateTime<Utc>,
     ) -> Result<Self, ShareError> {
         check_future_expiration(spec.expiration, now)?;
+        spec.limits.check()?;
         Ok(Self {
             id,
             tenant: spec.tenant,
@@ -569,6 +591,20 @@ impl Share {
         set_if(&mut self.counters.preview, patch.preview_count);
         set_if(&mut self.counters.download, patch.download_count);
         set_if(&mut self.counters.save, patch.save_count);
+        self.limits.check()?;
+        for (field, v) in [
+            ("preview_count", self.counters.preview),
+            ("download_count", self.counters.download),
+            ("save_count", self.counters.save),
+        ] {
+            if v > MAX_COUNT {
+                return Err(InputError::out_of_range(
+                    field,
+                    format!("at most {MAX_COUNT}, got {v}"),
+                )
+                .into());
+            }
+        }
         Ok(self.touched(now, revoke))
     }
 
@@ -633,7 +669,15 @@ impl Share {
         if limit != 0 && *slot >= limit {
             return Err(ShareError::LimitReached { kind, limit });
         }
-        *slot = slot.saturating_add(1);
+        // A counter never passes MAX_COUNT: limited uses stop, accesses
+        // (never limited) saturate.
+        if *slot >= MAX_COUNT && kind != UseKind::Access {
+            return Err(ShareError::LimitReached {
+                kind,
+                limit: MAX_COUNT,
+            });
+        }
+        *slot = (*slot + 1).min(MAX_COUNT);
         self.version += 1;
         Ok(self)
     }

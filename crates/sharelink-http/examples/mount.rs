@@ -24,8 +24,8 @@ use sharelink_core::{
     KeyRing, Member, MemoryStorage, SigningKey, TenantId, UserId,
 };
 use sharelink_http::{
-    ApiConfig, AuthError, Authenticator, Caller, ChildPage, ChildQuery, CopyError, CopyOutcome,
-    DriveStore, FileEntry, ShareApi, page_entries,
+    ApiConfig, AuthError, Authenticator, Caller, ChildPage, ChildQuery, CopyError, CopyLimits,
+    CopyOutcome, DriveStore, FileEntry, ListError, ShareApi, page_entries,
 };
 
 /// Your sessions: access token -> user. Here a fixed table.
@@ -112,7 +112,7 @@ impl DriveStore for InMemoryDrives {
         drive: &DriveId,
         parent: Option<&FileId>,
         query: &ChildQuery,
-    ) -> Result<ChildPage, CatalogError> {
+    ) -> Result<ChildPage, ListError> {
         let files = self.files.read().expect("lock");
         let children = files
             .values()
@@ -120,7 +120,8 @@ impl DriveStore for InMemoryDrives {
             .filter(|e| &e.meta.drive_id == drive && e.meta.parent_file_id.as_ref() == parent)
             .cloned()
             .collect();
-        page_entries(children, query).map_err(|e| CatalogError::msg(e.to_string()))
+        // A bad marker is the client's mistake: 400, not 500.
+        Ok(page_entries(children, query)?)
     }
 
     fn copy(
@@ -129,6 +130,7 @@ impl DriveStore for InMemoryDrives {
         to_drive: &DriveId,
         to_parent: Option<&FileId>,
         _auto_rename: bool,
+        _limits: &CopyLimits,
     ) -> Result<CopyOutcome, CopyError> {
         // A shallow copy, enough for the example.
         let mut files = self.files.write().expect("lock");

@@ -38,6 +38,16 @@ pub enum WireCode {
     InvalidRange,
     /// 404: no such background task (or not the caller's).
     NotFoundAsyncTask,
+    /// 400: a copy would hold more entries than allowed.
+    TooManyEntriesCopy,
+    /// 400: a copy would be deeper than allowed.
+    TooDeepCopy,
+    /// 403: the target drive is at its entry limit.
+    QuotaExhaustedDrive,
+    /// 431: the request's headers are too large.
+    RequestHeaderFieldsTooLarge,
+    /// 414: the request's URI is too long.
+    UriTooLong,
 }
 
 impl WireCode {
@@ -54,6 +64,11 @@ impl WireCode {
             Self::AlreadyExistFile => "AlreadyExist.File",
             Self::InvalidRange => "InvalidRange",
             Self::NotFoundAsyncTask => "NotFound.AsyncTask",
+            Self::TooManyEntriesCopy => "TooManyEntries.Copy",
+            Self::TooDeepCopy => "TooDeep.Copy",
+            Self::QuotaExhaustedDrive => "QuotaExhausted.Drive",
+            Self::RequestHeaderFieldsTooLarge => "RequestHeaderFieldsTooLarge",
+            Self::UriTooLong => "UriTooLong",
         }
     }
 
@@ -69,11 +84,15 @@ impl WireCode {
             Self::AlreadyExistFile => 409,
             Self::InvalidRange => 416,
             Self::NotFoundAsyncTask => 404,
+            Self::TooManyEntriesCopy | Self::TooDeepCopy => 400,
+            Self::QuotaExhaustedDrive => 403,
+            Self::RequestHeaderFieldsTooLarge => 431,
+            Self::UriTooLong => 414,
         }
     }
 
     /// Every HTTP-layer code, for tests and documentation.
-    pub const ALL: [WireCode; 10] = [
+    pub const ALL: [WireCode; 15] = [
         Self::AccessTokenInvalid,
         Self::ForbiddenNoPermission,
         Self::InvalidParameterWrongFormat,
@@ -84,6 +103,11 @@ impl WireCode {
         Self::AlreadyExistFile,
         Self::InvalidRange,
         Self::NotFoundAsyncTask,
+        Self::TooManyEntriesCopy,
+        Self::TooDeepCopy,
+        Self::QuotaExhaustedDrive,
+        Self::RequestHeaderFieldsTooLarge,
+        Self::UriTooLong,
     ];
 }
 
@@ -208,6 +232,11 @@ impl From<CopyError> for ApiError {
             CopyError::ParentNotFolder(_) | CopyError::IntoItself => {
                 Self::core(ErrorCode::InvalidParameter, e.to_string())
             }
+            CopyError::TooManyEntries { .. } => {
+                Self::wire(WireCode::TooManyEntriesCopy, e.to_string())
+            }
+            CopyError::TooDeep { .. } => Self::wire(WireCode::TooDeepCopy, e.to_string()),
+            CopyError::DriveFull { .. } => Self::wire(WireCode::QuotaExhaustedDrive, e.to_string()),
             CopyError::Store(_) => {
                 tracing::error!(error = %e, "drive store failure during copy");
                 Self::internal()
@@ -220,6 +249,15 @@ impl From<sharelink_core::CatalogError> for ApiError {
     fn from(e: sharelink_core::CatalogError) -> Self {
         tracing::error!(error = %e, "drive store failure");
         Self::internal()
+    }
+}
+
+impl From<crate::host::ListError> for ApiError {
+    fn from(e: crate::host::ListError) -> Self {
+        match e {
+            crate::host::ListError::Input(e) => Self::input(e),
+            crate::host::ListError::Store(e) => e.into(),
+        }
     }
 }
 

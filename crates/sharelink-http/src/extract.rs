@@ -159,10 +159,11 @@ fn header_text(headers: &HeaderMap, name: &str) -> Result<Option<String>, ApiErr
 
 fn bearer_token(headers: &HeaderMap) -> Result<Option<Secret>, ApiError> {
     if let Some(auth) = header_text(headers, header::AUTHORIZATION.as_str())? {
+        // The scheme is case-insensitive (RFC 9110 §11.1).
         let token = auth
-            .strip_prefix("Bearer ")
-            .or_else(|| auth.strip_prefix("bearer "))
-            .map(str::trim);
+            .split_once(' ')
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+            .map(|(_, token)| token.trim());
         return match token {
             Some(t) if !t.is_empty() => Ok(Some(Secret(t.to_owned()))),
             _ => Err(ApiError::wire(
@@ -231,6 +232,21 @@ mod tests {
         assert_eq!(base_url(&h), "http://localhost:9");
         h.insert(header::HOST, "evil.example/<script>".parse().unwrap());
         assert_eq!(base_url(&h), "http://evil.examplescript");
+    }
+
+    #[test]
+    fn bearer_scheme_is_case_insensitive() {
+        for scheme in ["Bearer", "bearer", "BEARER", "bEaReR"] {
+            let mut h = HeaderMap::new();
+            h.insert(
+                header::AUTHORIZATION,
+                format!("{scheme} tok").parse().unwrap(),
+            );
+            assert_eq!(bearer_token(&h).unwrap(), Some(Secret("tok".into())));
+        }
+        let mut h = HeaderMap::new();
+        h.insert(header::AUTHORIZATION, "Basic dG9r".parse().unwrap());
+        assert_eq!(bearer_token(&h).unwrap_err().code(), "AccessTokenInvalid");
     }
 
     #[test]

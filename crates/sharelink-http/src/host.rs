@@ -8,7 +8,7 @@ use std::io::Read;
 
 use chrono::{DateTime, Utc};
 use sharelink_core::{
-    CatalogError, Creator, DriveId, FileCatalog, FileId, FileKind, FileMeta, Member,
+    CatalogError, Creator, DriveId, FileCatalog, FileId, FileKind, FileMeta, InputError, Member,
 };
 
 /// The signed-in caller, as the host's [`Authenticator`] resolves it.
@@ -150,6 +150,40 @@ pub struct AsyncTask {
     pub done: u64,
 }
 
+/// How much one copy may hold. The router passes its configured limits to
+/// [`DriveStore::copy`], which must refuse a larger tree before writing
+/// anything.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CopyLimits {
+    /// Most files and folders in the copied tree, its root included
+    /// (default 10,000).
+    pub max_entries: u64,
+    /// Deepest level below the copied folder (default 32).
+    pub max_depth: usize,
+}
+
+impl Default for CopyLimits {
+    fn default() -> Self {
+        Self {
+            max_entries: 10_000,
+            max_depth: 32,
+        }
+    }
+}
+
+/// Why a folder listing failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ListError {
+    /// The query is not valid for this store (a marker it did not issue):
+    /// `400 InvalidParameter`.
+    #[error(transparent)]
+    Input(#[from] InputError),
+    /// The host's store failed: `500 InternalError`.
+    #[error(transparent)]
+    Store(#[from] CatalogError),
+}
+
 /// Why a copy failed.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -170,6 +204,26 @@ pub enum CopyError {
     /// A folder cannot be copied into itself or its own descendants.
     #[error("a folder cannot be copied into itself")]
     IntoItself,
+    /// The tree holds more entries than [`CopyLimits::max_entries`]:
+    /// `400 TooManyEntries.Copy`.
+    #[error("the folder holds more than {limit} files and folders, the most one copy may hold")]
+    TooManyEntries {
+        /// The limit.
+        limit: u64,
+    },
+    /// The tree is deeper than [`CopyLimits::max_depth`]: `400 TooDeep.Copy`.
+    #[error("the folder is more than {limit} levels deep, the deepest one copy may be")]
+    TooDeep {
+        /// The limit.
+        limit: usize,
+    },
+    /// The target drive would hold more entries than the host allows:
+    /// `403 QuotaExhausted.Drive`.
+    #[error("the target drive would exceed its limit of {limit} files and folders")]
+    DriveFull {
+        /// The drive's limit.
+        limit: u64,
+    },
     /// The host's store failed: `500 InternalError`.
     #[error(transparent)]
     Store(#[from] CatalogError),
@@ -189,22 +243,33 @@ pub trait DriveStore: FileCatalog + 'static {
     /// The parent has been checked to be a folder of the drive.
     /// [`page_entries`](crate::page_entries) implements ordering, filters
     /// and markers over an in-memory list.
+    ///
+    /// A marker this store did not issue (or any other query it cannot
+    /// serve) is [`ListError::Input`], answered `400`; only a failure of the
+    /// store itself is [`ListError::Store`] (`500`).
     fn list_children(
         &self,
         drive: &DriveId,
         parent: Option<&FileId>,
         query: &ChildQuery,
-    ) -> Result<ChildPage, CatalogError>;
+    ) -> Result<ChildPage, ListError>;
 
     /// Copies `source` (and, for a folder, everything below it) into
     /// `to_parent` (`None` = root) of `to_drive`. With `auto_rename`, a
     /// clashing name gets a suffix instead of failing.
+    ///
+    /// A tree over `limits` must be refused ([`CopyError::TooManyEntries`],
+    /// [`CopyError::TooDeep`]) before anything is written. A large copy
+    /// should not hold up other requests: return once the new root exists,
+    /// with an `async_task_id` that [`async_task`](Self::async_task)
+    /// reports on, and copy the rest in the background.
     fn copy(
         &self,
         source: &FileMeta,
         to_drive: &DriveId,
         to_parent: Option<&FileId>,
         auto_rename: bool,
+        limits: &CopyLimits,
     ) -> Result<CopyOutcome, CopyError>;
 
     /// The state of a background task this store started (the

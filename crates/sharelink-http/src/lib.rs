@@ -70,7 +70,7 @@ pub use extract::{REQUEST_ID_HEADER, SHARE_TOKEN_HEADER};
 pub use files::{MAX_FILE_PAGE, category_of, extension_of, page_entries};
 pub use host::{
     AsyncTask, AuthError, Authenticator, Caller, Category, ChildPage, ChildQuery, CopyError,
-    CopyOutcome, DriveStore, FileEntry, FileOrder, TaskState,
+    CopyLimits, CopyOutcome, DriveStore, FileEntry, FileOrder, ListError, TaskState,
 };
 pub use serve::{ServeConfig, serve_with};
 pub use wire::{format_time, parse_expiration};
@@ -94,6 +94,11 @@ pub struct ApiConfig {
     /// Most downloads streaming at once to one client address (default 8).
     /// Over it: `429`.
     pub max_streams_per_client: usize,
+    /// What one copy may hold (passed to [`DriveStore::copy`]).
+    pub copy_limits: CopyLimits,
+    /// Copies ("save to my drive") one caller may start (default: 10 at
+    /// once, 300 an hour). Over it: `429 TooManyRequests`.
+    pub copy_rate: sharelink_core::Rate,
 }
 
 impl Default for ApiConfig {
@@ -105,6 +110,11 @@ impl Default for ApiConfig {
             share_page_prefix: None,
             max_streams: 512,
             max_streams_per_client: 8,
+            copy_limits: CopyLimits::default(),
+            copy_rate: sharelink_core::Rate {
+                burst: 10,
+                per_hour: 300,
+            },
         }
     }
 }
@@ -116,6 +126,7 @@ pub struct ShareApi<A, D> {
     drives: Arc<D>,
     config: ApiConfig,
     streams: streams::StreamSlots,
+    copies: sharelink_core::RateLimiter,
 }
 
 impl<A, D> std::fmt::Debug for ShareApi<A, D> {
@@ -136,6 +147,7 @@ impl<A: Authenticator, D: DriveStore> ShareApi<A, D> {
             auth,
             drives,
             streams: streams::StreamSlots::new(config.max_streams, config.max_streams_per_client),
+            copies: sharelink_core::RateLimiter::new(config.copy_rate, "copies"),
             config,
         }
     }

@@ -38,7 +38,14 @@ pub(crate) async fn observe(req: Request, next: Next) -> Response {
         request_id = %request_id,
     );
     let started = Instant::now();
-    let mut res = match AssertUnwindSafe(next.run(req).instrument(span.clone()))
+    let oversized = oversized_head(&req);
+    let handled = async move {
+        match oversized {
+            Some(e) => e.into_response(),
+            None => next.run(req).await,
+        }
+    };
+    let mut res = match AssertUnwindSafe(handled.instrument(span.clone()))
         .catch_unwind()
         .await
     {
@@ -72,6 +79,36 @@ pub(crate) async fn observe(req: Request, next: Next) -> Response {
         res.headers_mut().insert(REQUEST_ID_HEADER, v);
     }
     res
+}
+
+/// Longest request target accepted (`414 UriTooLong` beyond).
+pub(crate) const MAX_URI_BYTES: usize = 8 * 1024;
+/// Largest header section accepted (`431 RequestHeaderFieldsTooLarge` beyond).
+pub(crate) const MAX_HEADER_BYTES: usize = 16 * 1024;
+
+/// A JSON 414 or 431 for a head over our limits. (A head over the server's
+/// own buffer never reaches the router: hyper answers it, without a body.)
+fn oversized_head(req: &Request) -> Option<ApiError> {
+    let uri = req.uri().to_string().len();
+    if uri > MAX_URI_BYTES {
+        return Some(ApiError::wire(
+            WireCode::UriTooLong,
+            format!("The request URI is {uri} bytes; at most {MAX_URI_BYTES} are accepted."),
+        ));
+    }
+    let headers: usize = req
+        .headers()
+        .iter()
+        .map(|(k, v)| k.as_str().len() + v.len() + 4)
+        .sum();
+    (headers > MAX_HEADER_BYTES).then(|| {
+        ApiError::wire(
+            WireCode::RequestHeaderFieldsTooLarge,
+            format!(
+                "The request headers are {headers} bytes; at most {MAX_HEADER_BYTES} are accepted."
+            ),
+        )
+    })
 }
 
 fn micros(started: Instant) -> u64 {

@@ -15,8 +15,8 @@ use rusqlite::{Connection, OptionalExtension, params};
 use sha1::{Digest, Sha1};
 use sharelink_core::{CatalogError, DriveId, FileCatalog, FileId, FileKind, FileMeta, Member};
 use sharelink_http::{
-    AsyncTask, ChildPage, ChildQuery, CopyError, CopyOutcome, DriveStore, FileEntry, TaskState,
-    page_entries,
+    AsyncTask, ChildPage, ChildQuery, CopyError, CopyLimits, CopyOutcome, DriveStore, FileEntry,
+    ListError, TaskState, page_entries,
 };
 
 use crate::accounts::Accounts;
@@ -30,7 +30,16 @@ pub struct SqliteDrives {
     db: Arc<Mutex<Connection>>,
     blobs: PathBuf,
     accounts: Accounts,
+    max_drive_entries: u64,
 }
+
+/// Most files and folders one drive may hold (copies into a fuller drive are
+/// refused with `403 QuotaExhausted.Drive`).
+pub const DEFAULT_MAX_DRIVE_ENTRIES: u64 = 100_000;
+
+/// Rows a background copy writes per transaction: the metadata lock is
+/// released between batches, so other requests never wait for a whole tree.
+const COPY_BATCH: usize = 256;
 
 impl std::fmt::Debug for SqliteDrives {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -54,12 +63,20 @@ pub enum NewContent<'a> {
 impl SqliteDrives {
     /// The store over the shared metadata connection, with content in `blobs`.
     pub fn new(db: Arc<Mutex<Connection>>, blobs: PathBuf, accounts: Accounts) -> io::Result<Self> {
-        fs::create_dir_all(&blobs)?;
+        // Content is private: the directory 0700, every blob created 0600.
+        crate::private::dir(&blobs)?;
         Ok(Self {
             db,
             blobs,
             accounts,
+            max_drive_entries: DEFAULT_MAX_DRIVE_ENTRIES,
         })
+    }
+
+    /// Sets the most files and folders one drive may hold.
+    pub fn with_max_drive_entries(mut self, max: u64) -> Self {
+        self.max_drive_entries = max;
+        self
     }
 
     /// Creates the schema if it does not exist.
@@ -78,7 +95,18 @@ impl SqliteDrives {
                 updated_at TEXT NOT NULL,
                 PRIMARY KEY (drive_id, file_id)
             );
-            CREATE INDEX IF NOT EXISTS files_by_parent ON files (drive_id, parent_id, name);",
+            CREATE INDEX IF NOT EXISTS files_by_parent ON files (drive_id, parent_id, name);
+            CREATE TABLE IF NOT EXISTS copy_tasks (
+                task_id  TEXT PRIMARY KEY,
+                drive_id TEXT NOT NULL,
+                total    INTEGER NOT NULL,
+                done     INTEGER NOT NULL,
+                state    TEXT NOT NULL,
+                message  TEXT NOT NULL DEFAULT ''
+            );
+            -- A copy that was running when the process stopped never finishes.
+            UPDATE copy_tasks SET state = 'failed', message = 'interrupted by a restart'
+                WHERE state = 'running';",
         )
     }
 
@@ -187,7 +215,16 @@ impl SqliteDrives {
         let mut tmp_name = [0u8; 8];
         rand::rngs::OsRng.fill_bytes(&mut tmp_name);
         let tmp = self.blobs.join(format!("tmp-{}", hex(&tmp_name)));
-        let mut out = fs::File::create(&tmp)?;
+        let mut out = {
+            let mut options = fs::OpenOptions::new();
+            options.write(true).create_new(true);
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::OpenOptionsExt as _;
+                options.mode(0o600);
+            }
+            options.open(&tmp)?
+        };
         let mut hasher = Sha1::new();
         let mut size = 0u64;
         let mut buf = vec![0u8; 64 * 1024];
@@ -217,44 +254,40 @@ impl SqliteDrives {
     }
 }
 
-/// Copies `source` (recursively, for a folder) as `name` into `to_parent`
-/// of `to_drive`. Content is shared: only metadata rows are written.
-fn copy_tree(
+/// Everything below `root`, breadth first, with each entry's content hash;
+/// refused as soon as it passes `limits`.
+fn walk_tree(
     conn: &Connection,
-    source: &FileMeta,
-    to_drive: &DriveId,
-    to_parent: Option<&FileId>,
-    name: &str,
-    now: DateTime<Utc>,
-    depth: usize,
-) -> Result<FileMeta, CopyError> {
-    if depth > MAX_TREE_DEPTH {
-        return Err(store_err(io::Error::other("folder tree too deep")));
-    }
-    let sha1 = sha1_of(conn, &source.drive_id, &source.file_id).map_err(sql_err)?;
-    let copy = FileMeta {
-        drive_id: to_drive.clone(),
-        file_id: new_file_id(),
-        parent_file_id: to_parent.cloned(),
-        name: name.to_owned(),
-        ..source.clone()
-    };
-    insert(conn, &copy, sha1.as_deref(), now).map_err(sql_err)?;
-    if source.kind == FileKind::Folder {
-        for child in children(conn, &source.drive_id, Some(&source.file_id)).map_err(sql_err)? {
-            let child_name = child.meta.name.clone();
-            copy_tree(
-                conn,
-                &child.meta,
-                to_drive,
-                Some(&copy.file_id),
-                &child_name,
-                now,
-                depth + 1,
-            )?;
+    root: &FileMeta,
+    limits: &CopyLimits,
+) -> Result<Vec<FileEntry>, CopyError> {
+    let mut out = Vec::new();
+    let mut level = vec![root.file_id.clone()];
+    let mut depth = 0;
+    while !level.is_empty() {
+        depth += 1;
+        let mut next = Vec::new();
+        for parent in &level {
+            for child in children(conn, &root.drive_id, Some(parent)).map_err(sql_err)? {
+                if depth > limits.max_depth {
+                    return Err(CopyError::TooDeep {
+                        limit: limits.max_depth,
+                    });
+                }
+                if out.len() as u64 + 2 > limits.max_entries {
+                    return Err(CopyError::TooManyEntries {
+                        limit: limits.max_entries,
+                    });
+                }
+                if child.meta.kind == FileKind::Folder {
+                    next.push(child.meta.file_id.clone());
+                }
+                out.push(child);
+            }
         }
+        level = next;
     }
-    Ok(copy)
+    Ok(out)
 }
 
 impl FileCatalog for SqliteDrives {
@@ -290,9 +323,9 @@ impl DriveStore for SqliteDrives {
         drive: &DriveId,
         parent: Option<&FileId>,
         query: &ChildQuery,
-    ) -> Result<ChildPage, CatalogError> {
+    ) -> Result<ChildPage, ListError> {
         let all = children(&self.lock(), drive, parent).map_err(catalog_err)?;
-        page_entries(all, query).map_err(|e| CatalogError::msg(e.to_string()))
+        Ok(page_entries(all, query)?)
     }
 
     fn copy(
@@ -301,6 +334,7 @@ impl DriveStore for SqliteDrives {
         to_drive: &DriveId,
         to_parent: Option<&FileId>,
         auto_rename: bool,
+        limits: &CopyLimits,
     ) -> Result<CopyOutcome, CopyError> {
         let now = Utc::now();
         let mut conn = self.lock();
@@ -323,27 +357,72 @@ impl DriveStore for SqliteDrives {
                 }
             }
         }
+        let below = if source.kind == FileKind::Folder {
+            walk_tree(&tx, source, limits)?
+        } else {
+            Vec::new()
+        };
+        let total = below.len() as u64 + 1;
+        if drive_entries(&tx, to_drive).map_err(sql_err)? + total > self.max_drive_entries {
+            return Err(CopyError::DriveFull {
+                limit: self.max_drive_entries,
+            });
+        }
         let name = free_name(&tx, to_drive, to_parent, &source.name, auto_rename)?;
-        let copy = copy_tree(&tx, source, to_drive, to_parent, &name, now, 0)?;
+        let sha1 = sha1_of(&tx, &source.drive_id, &source.file_id).map_err(sql_err)?;
+        let root = FileMeta {
+            drive_id: to_drive.clone(),
+            file_id: new_file_id(),
+            parent_file_id: to_parent.cloned(),
+            name,
+            ..source.clone()
+        };
+        insert(&tx, &root, sha1.as_deref(), now).map_err(sql_err)?;
+        if source.kind != FileKind::Folder {
+            tx.commit().map_err(sql_err)?;
+            return Ok(CopyOutcome {
+                file: root,
+                async_task_id: None,
+            });
+        }
+        let task_id = format!("{COPY_TASK_PREFIX}{}", root.file_id);
+        let state = if below.is_empty() {
+            "succeed"
+        } else {
+            "running"
+        };
+        tx.execute(
+            "INSERT INTO copy_tasks (task_id, drive_id, total, done, state) VALUES (?1, ?2, ?3, 1, ?4)",
+            params![task_id, to_drive.as_str(), i64::try_from(total).unwrap_or(i64::MAX), state],
+        )
+        .map_err(sql_err)?;
         tx.commit().map_err(sql_err)?;
-        let async_task_id =
-            (source.kind == FileKind::Folder).then(|| format!("copy-{}", copy.file_id));
+        drop(conn);
+        if !below.is_empty() {
+            let store = self.clone();
+            let job = CopyJob {
+                task_id: task_id.clone(),
+                from_root: source.file_id.clone(),
+                to_root: root.clone(),
+                entries: below,
+                now,
+            };
+            let spawned = std::thread::Builder::new()
+                .name("sharelink-copy".into())
+                .spawn(move || store.run_copy(job));
+            if let Err(e) = spawned {
+                self.finish_task(&task_id, Err(&format!("could not start the copy: {e}")));
+            }
+        }
         Ok(CopyOutcome {
-            file: copy,
-            async_task_id,
+            file: root,
+            async_task_id: Some(task_id),
         })
     }
 
-    /// Folder copies complete before the answer, so a task this store named
-    /// (`copy-<new folder id>`) has succeeded if that folder is in the
-    /// caller's drive; its size is the number of items copied.
+    /// A folder copy's task: running with its progress, or finished. Only
+    /// the owner of the target drive sees it.
     fn async_task(&self, caller: &Member, id: &str) -> Result<Option<AsyncTask>, CatalogError> {
-        let Some(folder) = id.strip_prefix(COPY_TASK_PREFIX) else {
-            return Ok(None);
-        };
-        let Ok(folder) = FileId::new(folder) else {
-            return Ok(None);
-        };
         let Some(drive) = self
             .accounts
             .drive_of(caller)
@@ -351,17 +430,27 @@ impl DriveStore for SqliteDrives {
         else {
             return Ok(None);
         };
-        let conn = self.lock();
-        if file_exists(&conn, &drive, &folder).map_err(catalog_err)? {
-            let items = count_tree(&conn, &drive, &folder, 0).map_err(catalog_err)?;
-            Ok(Some(AsyncTask {
-                state: TaskState::Succeed,
-                total: items,
-                done: items,
-            }))
-        } else {
-            Ok(None)
-        }
+        let row: Option<(i64, i64, String, String)> = self
+            .lock()
+            .prepare_cached(
+                "SELECT total, done, state, message FROM copy_tasks WHERE task_id = ?1 AND drive_id = ?2",
+            )
+            .and_then(|mut st| {
+                st.query_row(params![id, drive.as_str()], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+                })
+                .optional()
+            })
+            .map_err(catalog_err)?;
+        Ok(row.map(|(total, done, state, message)| AsyncTask {
+            state: match state.as_str() {
+                "running" => TaskState::Running,
+                "succeed" => TaskState::Succeed,
+                _ => TaskState::Failed { message },
+            },
+            total: u64::try_from(total).unwrap_or(0),
+            done: u64::try_from(done).unwrap_or(0),
+        }))
     }
 
     fn open(&self, file: &FileMeta) -> Result<Box<dyn Read + Send>, CatalogError> {
@@ -376,34 +465,88 @@ impl DriveStore for SqliteDrives {
     }
 }
 
-/// Prefix of the task ids of folder copies.
-const COPY_TASK_PREFIX: &str = "copy-";
-
-/// Whether `file` exists in `drive`.
-fn file_exists(conn: &Connection, drive: &DriveId, file: &FileId) -> rusqlite::Result<bool> {
-    conn.prepare_cached("SELECT EXISTS (SELECT 1 FROM files WHERE drive_id = ?1 AND file_id = ?2)")?
-        .query_row(params![drive.as_str(), file.as_str()], |r| r.get(0))
+/// The rows a background folder copy still has to write.
+struct CopyJob {
+    task_id: String,
+    from_root: FileId,
+    to_root: FileMeta,
+    /// The source entries below the root, parents before children.
+    entries: Vec<FileEntry>,
+    now: DateTime<Utc>,
 }
 
-/// The number of items in the tree rooted at `root` (itself included).
-fn count_tree(
-    conn: &Connection,
-    drive: &DriveId,
-    root: &FileId,
-    depth: usize,
-) -> rusqlite::Result<u64> {
-    let mut n = 1;
-    if depth < MAX_TREE_DEPTH {
-        for child in children(conn, drive, Some(root))? {
-            n += if child.meta.kind == FileKind::Folder {
-                count_tree(conn, drive, &child.meta.file_id, depth + 1)?
-            } else {
-                1
-            };
+impl SqliteDrives {
+    /// Writes a folder copy's rows in batches of [`COPY_BATCH`], one
+    /// transaction each, updating the task's progress with every batch.
+    fn run_copy(&self, job: CopyJob) {
+        let mut ids: std::collections::HashMap<FileId, FileId> =
+            std::collections::HashMap::with_capacity(job.entries.len() + 1);
+        ids.insert(job.from_root.clone(), job.to_root.file_id.clone());
+        let mut done: i64 = 1;
+        for batch in job.entries.chunks(COPY_BATCH) {
+            let written = (|| -> rusqlite::Result<()> {
+                let mut conn = self.lock();
+                let tx = conn.transaction()?;
+                for entry in batch {
+                    let Some(parent) = entry
+                        .meta
+                        .parent_file_id
+                        .as_ref()
+                        .and_then(|p| ids.get(p))
+                        .cloned()
+                    else {
+                        continue; // its parent was not copied (cannot happen in BFS order)
+                    };
+                    let copy = FileMeta {
+                        drive_id: job.to_root.drive_id.clone(),
+                        file_id: new_file_id(),
+                        parent_file_id: Some(parent),
+                        ..entry.meta.clone()
+                    };
+                    insert(&tx, &copy, entry.content_hash.as_deref(), job.now)?;
+                    ids.insert(entry.meta.file_id.clone(), copy.file_id);
+                }
+                done += i64::try_from(batch.len()).unwrap_or(i64::MAX);
+                tx.execute(
+                    "UPDATE copy_tasks SET done = ?2 WHERE task_id = ?1",
+                    params![job.task_id, done],
+                )?;
+                tx.commit()
+            })();
+            if let Err(e) = written {
+                tracing::error!(error = %e, task = %job.task_id, "background copy failed");
+                self.finish_task(&job.task_id, Err("the copy failed; part of it was written"));
+                return;
+            }
+        }
+        self.finish_task(&job.task_id, Ok(()));
+    }
+
+    fn finish_task(&self, task_id: &str, outcome: Result<(), &str>) {
+        let (state, message) = match outcome {
+            Ok(()) => ("succeed", ""),
+            Err(m) => ("failed", m),
+        };
+        let res = self.lock().execute(
+            "UPDATE copy_tasks SET state = ?2, message = ?3 WHERE task_id = ?1",
+            params![task_id, state, message],
+        );
+        if let Err(e) = res {
+            tracing::error!(error = %e, task = %task_id, "recording a copy's end failed");
         }
     }
-    Ok(n)
 }
+
+/// How many files and folders `drive` holds.
+fn drive_entries(conn: &Connection, drive: &DriveId) -> rusqlite::Result<u64> {
+    let n: i64 = conn
+        .prepare_cached("SELECT COUNT(*) FROM files WHERE drive_id = ?1")?
+        .query_row([drive.as_str()], |r| r.get(0))?;
+    Ok(u64::try_from(n).unwrap_or(0))
+}
+
+/// Prefix of the task ids of folder copies.
+const COPY_TASK_PREFIX: &str = "copy-";
 
 const COLUMNS: &str =
     "drive_id, file_id, parent_id, name, kind, mime, size, sha1, created_at, updated_at";

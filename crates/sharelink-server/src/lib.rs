@@ -16,6 +16,7 @@
 
 pub mod accounts;
 pub mod drive_store;
+pub mod private;
 
 use std::fs;
 use std::io::{self, Write};
@@ -107,8 +108,12 @@ pub struct DataDir {
 impl DataDir {
     /// Opens (creating if needed) the data directory at `root`.
     pub fn open(root: &Path) -> Result<Self, ServerError> {
-        fs::create_dir_all(root).map_err(io_err(format!("creating {}", root.display())))?;
-        let conn = Connection::open(root.join("drive.sqlite"))?;
+        private::dir(root).map_err(io_err(format!("creating {}", root.display())))?;
+        // A directory from an older version or another umask is tightened.
+        private::tree(root).map_err(io_err(format!("securing {}", root.display())))?;
+        let db = root.join("drive.sqlite");
+        private::database(&db).map_err(io_err(format!("securing {}", db.display())))?;
+        let conn = Connection::open(&db)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
@@ -302,14 +307,24 @@ impl App {
     pub fn open(root: &Path, options: &AppOptions) -> Result<Self, ServerError> {
         let data = DataDir::open(root)?;
         let store: Arc<dyn Storage> = match options.storage {
-            StorageKind::Sqlite => Arc::new(sharelink_sqlite::SqliteStorage::open(
-                root.join("shares.sqlite"),
-                &sharelink_sqlite::SqliteOptions::default(),
-            )?),
-            StorageKind::Sled => Arc::new(sharelink_sled::SledStorage::open(
-                root.join("shares.sled"),
-                &sharelink_sled::SledOptions::default(),
-            )?),
+            StorageKind::Sqlite => {
+                let path = root.join("shares.sqlite");
+                private::database(&path).map_err(io_err(format!("securing {}", path.display())))?;
+                Arc::new(sharelink_sqlite::SqliteStorage::open(
+                    path,
+                    &sharelink_sqlite::SqliteOptions::default(),
+                )?)
+            }
+            StorageKind::Sled => {
+                let path = root.join("shares.sled");
+                private::dir(&path).map_err(io_err(format!("creating {}", path.display())))?;
+                let store = sharelink_sled::SledStorage::open(
+                    &path,
+                    &sharelink_sled::SledOptions::default(),
+                )?;
+                private::tree(&path).map_err(io_err(format!("securing {}", path.display())))?;
+                Arc::new(store)
+            }
         };
         let keys = KeyRing::new(data.signing_key()?);
         let config = EngineConfig {

@@ -47,6 +47,10 @@ fn main() -> ExitCode {
 }
 
 fn run(args: Vec<String>) -> Result<(), ServerError> {
+    // Everything this process writes (databases, journals, blobs, keys,
+    // tokens) is its owner's alone, whatever umask it was started with.
+    #[cfg(unix)]
+    sharelink_server::private::restrict_umask();
     let (command, flags) = parse_args(args)?;
     let data_dir = PathBuf::from(flag(&flags, "data-dir").unwrap_or("./sharelink-data"));
     match command.as_str() {

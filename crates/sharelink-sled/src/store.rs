@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use sharelink_core::fault::{FaultInjector, NoFaults};
 use sharelink_core::quota;
+use sharelink_core::share::MAX_COUNT;
 use sharelink_core::storage::{ListMarker, share_is_purgeable};
 use sharelink_core::throttle::{self, ClientThrottle, ShareThrottle, ThrottleState};
 use sharelink_core::{
@@ -282,7 +283,11 @@ fn count_in(
     if limit != 0 && *slot >= limit {
         return Ok(UseOutcome::LimitReached { limit });
     }
-    *slot = slot.saturating_add(1);
+    // A counter never passes MAX_COUNT: limited uses stop, accesses saturate.
+    if *slot >= MAX_COUNT && kind != UseKind::Access {
+        return Ok(UseOutcome::LimitReached { limit: MAX_COUNT });
+    }
+    *slot = (*slot + 1).min(MAX_COUNT);
     c.version += 1;
     counts.insert(key, &c.encode()[..])?;
     Ok(UseOutcome::Counted(UseCount {

@@ -9,6 +9,7 @@ use rusqlite::{
     Connection, OpenFlags, OptionalExtension, Transaction, TransactionBehavior, params,
 };
 use sharelink_core::fault::{FaultInjector, NoFaults};
+use sharelink_core::share::MAX_COUNT;
 use sharelink_core::storage::{ListMarker, share_is_purgeable};
 use sharelink_core::throttle::{self, ClientThrottle, ShareThrottle, ThrottleState};
 use sharelink_core::{
@@ -576,13 +577,16 @@ fn count_in(
         UseKind::Download => ("download_count", Some("download_limit")),
         UseKind::Save => ("save_count", Some("save_limit")),
     };
+    // A counter never passes MAX_COUNT (PDS int64): limited uses stop
+    // there, accesses saturate.
+    let max = MAX_COUNT;
     let under_limit = limit.map_or(String::new(), |l| {
-        format!(" AND ({l} = 0 OR {count} < {l})")
+        format!(" AND ({l} = 0 OR {count} < {l}) AND {count} < {max}")
     });
     let epoch = i64_of(expected_epoch, "token epoch")?;
     let counted: Option<[i64; 5]> = tx
         .prepare_cached(&format!(
-            "UPDATE shares SET {count} = {count} + 1, version = version + 1
+            "UPDATE shares SET {count} = {count} + ({count} < {max}), version = version + 1
              WHERE share_id = ?1 AND token_epoch = ?2{under_limit}
              RETURNING access_count, preview_count, download_count, save_count, version"
         ))
@@ -611,10 +615,13 @@ fn count_in(
         None => UseOutcome::NotFound,
         Some((e, _)) if e != epoch => UseOutcome::EpochMoved,
         Some((_, l)) => UseOutcome::LimitReached {
-            limit: u64::try_from(l).map_err(|e| StorageError::Corrupt {
+            limit: match u64::try_from(l).map_err(|e| StorageError::Corrupt {
                 what: format!("share {id}"),
                 reason: e.to_string(),
-            })?,
+            })? {
+                0 => MAX_COUNT,
+                l => l,
+            },
         },
     })
 }

@@ -1,62 +1,8 @@
-//! The engine's in-process guards: rate limits keyed by client or caller,
-//! and the bounded pool that computes password hashes.
-//!
-//! Both protect the process, not a share's rules, so they live in memory and
-//! are per process: several instances each apply their own.
+//! The bounded pool that computes password hashes. It protects the
+//! process, not a share's rules, so it is per process.
 
-use std::collections::HashMap;
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
-
-use chrono::{DateTime, Utc};
-
-use crate::error::RateLimited;
-use crate::rate::Rate;
-
-/// Keys remembered before idle ones are dropped.
-const MAX_TRACKED_KEYS: usize = 100_000;
-
-/// A [`Rate`] per key (a client address, a caller), in memory.
-#[derive(Debug)]
-pub(crate) struct KeyedLimiter {
-    rate: Rate,
-    what: &'static str,
-    next: Mutex<HashMap<String, DateTime<Utc>>>,
-}
-
-impl KeyedLimiter {
-    pub(crate) fn new(rate: Rate, what: &'static str) -> Self {
-        Self {
-            rate,
-            what,
-            next: Mutex::new(HashMap::new()),
-        }
-    }
-
-    /// Takes one event for `key` at `now`, or refuses with the instant at
-    /// which one will be allowed.
-    pub(crate) fn check(&self, key: &str, now: DateTime<Utc>) -> Result<(), RateLimited> {
-        let mut next = self.next.lock().unwrap_or_else(PoisonError::into_inner);
-        if next.len() >= MAX_TRACKED_KEYS {
-            next.retain(|_, tat| *tat > now);
-            if next.len() >= MAX_TRACKED_KEYS {
-                // More distinct busy keys than we remember: start afresh
-                // rather than grow without bound.
-                next.clear();
-            }
-        }
-        match self.rate.take(next.get(key).copied(), now) {
-            Ok(tat) => {
-                next.insert(key.to_owned(), tat);
-                Ok(())
-            }
-            Err(retry_at) => Err(RateLimited {
-                what: self.what,
-                retry_at,
-            }),
-        }
-    }
-}
 
 type Job = Box<dyn FnOnce() + Send>;
 
@@ -160,25 +106,6 @@ fn tracing_free_warning(_e: &std::io::Error) {}
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chrono::Duration;
-
-    #[test]
-    fn limiter_is_per_key() {
-        let l = KeyedLimiter::new(
-            Rate {
-                burst: 2,
-                per_hour: 60,
-            },
-            "things",
-        );
-        let t = DateTime::from_timestamp(1_800_000_000, 0).unwrap();
-        l.check("a", t).unwrap();
-        l.check("a", t).unwrap();
-        let e = l.check("a", t).unwrap_err();
-        assert_eq!(e.retry_at, t + Duration::minutes(1));
-        l.check("b", t).unwrap();
-        l.check("a", t + Duration::minutes(1)).unwrap();
-    }
 
     #[test]
     fn pool_bounds_concurrency_and_refuses_when_full() {

@@ -52,8 +52,8 @@ pub struct Engine {
     tenants: RwLock<HashMap<TenantId, TenantPolicy>>,
     events: Arc<dyn EventSink>,
     rng: Mutex<Box<dyn SecureRng>>,
-    token_requests: guards::KeyedLimiter,
-    password_sets: guards::KeyedLimiter,
+    token_requests: crate::rate::RateLimiter,
+    password_sets: crate::rate::RateLimiter,
     hashing: guards::HashPool,
 }
 
@@ -114,11 +114,11 @@ impl EngineBuilder {
     /// Finishes the engine.
     pub fn build(self) -> Engine {
         Engine {
-            token_requests: guards::KeyedLimiter::new(
+            token_requests: crate::rate::RateLimiter::new(
                 self.config.token_rate,
                 "share token requests",
             ),
-            password_sets: guards::KeyedLimiter::new(
+            password_sets: crate::rate::RateLimiter::new(
                 self.config.password_set_rate,
                 "password changes",
             ),

@@ -452,11 +452,23 @@ pub(crate) async fn download<A: Authenticator, D: DriveStore>(
             reason: e.body_text(),
         })
     })?;
-    let spec = RangeSpec::parse(headers.get(header::RANGE));
+    let requested = RangeSpec::parse(headers.get(header::RANGE));
+    let if_range = headers
+        .get(header::IF_RANGE)
+        .map(|v| v.to_str().unwrap_or("").trim().to_owned());
     // Taken before anything is counted, released when the body is dropped.
     let slot = api.streams.acquire(head.client.as_str())?;
     let drives = api.drives.clone();
-    let (meta, kind, range, reader) = blocking(move || {
+    let (meta, validators, kind, range, reader) = blocking(move || {
+        // The range that applies: none when `If-Range` names another version.
+        let effective = |m: &FileMeta| -> Result<(RangeSpec, Validators), ApiError> {
+            let v = Validators::of(drives.entry(&m.drive_id, &m.file_id)?.as_ref());
+            let spec = match &if_range {
+                Some(cond) if !v.matches(cond) => RangeSpec::Whole,
+                _ => requested,
+            };
+            Ok((spec, v))
+        };
         let file = FileId::new(required(q.file_id, "file_id")?)?;
         let mut kind = GrantKind::Download;
         let meta = if let Some(grant) = q.grant.filter(|g| !g.is_empty()) {
@@ -470,6 +482,7 @@ pub(crate) async fn download<A: Authenticator, D: DriveStore>(
             match target(q.share_id, q.drive_id)? {
                 Target::Share(share_id) => {
                     api.shared_use(&head, &share_id, &file, GrantKind::Download, |m| {
+                        let (spec, _) = effective(m)?;
                         spec.resolve(m.size).map(|_| ())
                     })?
                     .file
@@ -477,12 +490,72 @@ pub(crate) async fn download<A: Authenticator, D: DriveStore>(
                 Target::Drive(drive) => api.drive_content(&head, &drive, &file)?.meta,
             }
         };
+        let (spec, validators) = effective(&meta)?;
         let range = spec.resolve(meta.size)?;
         let reader = drives.open(&meta)?;
-        Ok((meta, kind, range, reader))
+        Ok((meta, validators, kind, range, reader))
     })
     .await?;
-    Ok(stream_file(&meta, kind, range, reader, slot))
+    let mut res = stream_file(&meta, kind, range, reader, slot);
+    validators.apply(res.headers_mut());
+    Ok(res)
+}
+
+/// A download's validators: the content hash as a strong `ETag`, and the
+/// modification time as `Last-Modified`.
+#[derive(Debug, Clone, Default)]
+struct Validators {
+    etag: Option<String>,
+    last_modified: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+impl Validators {
+    fn of(entry: Option<&FileEntry>) -> Self {
+        entry.map_or_else(Self::default, |e| Self {
+            etag: e
+                .content_hash
+                .as_deref()
+                .filter(|h| !h.is_empty() && h.bytes().all(|b| b.is_ascii_alphanumeric()))
+                .map(|h| format!("\"{h}\"")),
+            last_modified: Some(e.updated_at),
+        })
+    }
+
+    /// Whether an `If-Range` value names this version (RFC 9110 §13.1.5):
+    /// an entity tag by strong comparison, or a date equal to
+    /// `Last-Modified`. Weak tags and anything unparsable never match.
+    fn matches(&self, cond: &str) -> bool {
+        if cond.starts_with('"') {
+            return self.etag.as_deref() == Some(cond);
+        }
+        if cond.starts_with("W/") {
+            return false;
+        }
+        match (
+            chrono::DateTime::parse_from_rfc2822(cond),
+            self.last_modified,
+        ) {
+            (Ok(date), Some(modified)) => date.timestamp() == modified.timestamp(),
+            _ => false,
+        }
+    }
+
+    fn apply(&self, headers: &mut HeaderMap) {
+        if let Some(v) = self
+            .etag
+            .as_deref()
+            .and_then(|e| HeaderValue::from_str(e).ok())
+        {
+            headers.insert(header::ETAG, v);
+        }
+        if let Some(v) = self
+            .last_modified
+            .map(|t| t.format("%a, %d %b %Y %H:%M:%S GMT").to_string())
+            .and_then(|t| HeaderValue::from_str(&t).ok())
+        {
+            headers.insert(header::LAST_MODIFIED, v);
+        }
+    }
 }
 
 /// CopyFile ("save to my drive"): needs the access token, and with
@@ -497,6 +570,10 @@ pub(crate) async fn copy<A: Authenticator, D: DriveStore>(
     let (status, wire) = blocking(move || {
         let caller = api.caller(&head)?;
         let (target, file) = file_target(b.share_id, b.drive_id, b.file_id)?;
+        let who = format!("{}/{}", caller.member.tenant, caller.member.user_id);
+        api.copies
+            .check(&who, api.engine.now())
+            .map_err(|e| api.fail(&e.into()))?;
         let to_drive = match (b.to_drive_id.filter(|s| !s.is_empty()), &target) {
             (Some(d), _) => DriveId::new(d)?,
             (None, Target::Drive(d)) => d.clone(),
@@ -524,6 +601,7 @@ pub(crate) async fn copy<A: Authenticator, D: DriveStore>(
             &to_drive,
             to_parent.as_ref(),
             b.auto_rename.unwrap_or(false),
+            &api.config.copy_limits,
         )?;
         let folder = source.kind == FileKind::Folder;
         let wire = CopyWire {
@@ -747,7 +825,13 @@ impl RangeSpec {
         let Some(text) = header.and_then(|v| v.to_str().ok()) else {
             return Self::Whole;
         };
-        let Some(spec) = text.trim().strip_prefix("bytes=") else {
+        // The unit is case-insensitive (RFC 9110 §14.1).
+        let text = text.trim();
+        let Some(spec) = text
+            .get(..6)
+            .filter(|unit| unit.eq_ignore_ascii_case("bytes="))
+            .and_then(|_| text.get(6..))
+        else {
             return Self::Whole;
         };
         if spec.contains(',') {
@@ -871,6 +955,13 @@ mod tests {
             assert_eq!(parse(ignored), RangeSpec::Whole, "{ignored}");
         }
         assert_eq!(RangeSpec::parse(None), RangeSpec::Whole);
+        assert_eq!(
+            parse("BYTES=0-1"),
+            RangeSpec::From {
+                first: 0,
+                last: Some(1)
+            }
+        );
         let e = parse("bytes=100-").resolve(100).unwrap_err();
         assert_eq!((e.status().as_u16(), e.code()), (416, "InvalidRange"));
         assert!(parse("bytes=-0").resolve(100).is_err());
@@ -879,6 +970,24 @@ mod tests {
             parse("bytes=0-").resolve(1).unwrap(),
             Some(ByteRange { start: 0, len: 1 })
         );
+    }
+
+    #[test]
+    fn if_range_matches_only_this_version() {
+        let v = Validators {
+            etag: Some("\"ABC\"".into()),
+            last_modified: chrono::DateTime::from_timestamp(784_887_151, 0),
+        };
+        assert!(v.matches("\"ABC\""));
+        assert!(!v.matches("\"OTHER\""));
+        assert!(!v.matches("W/\"ABC\""), "weak tags never match");
+        assert!(v.matches("Tue, 15 Nov 1994 08:12:31 GMT"));
+        assert!(!v.matches("Tue, 15 Nov 1994 08:12:32 GMT"));
+        assert!(!v.matches("garbage"));
+        let mut h = HeaderMap::new();
+        v.apply(&mut h);
+        assert_eq!(h[header::ETAG], "\"ABC\"");
+        assert_eq!(h[header::LAST_MODIFIED], "Tue, 15 Nov 1994 08:12:31 GMT");
     }
 
     #[test]
