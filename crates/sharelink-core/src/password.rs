@@ -8,7 +8,7 @@
 
 use std::fmt;
 
-use argon2::password_hash::{PasswordHash as PhcHash, PasswordVerifier, SaltString};
+use argon2::password_hash::{PasswordHash as PhcHash, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
 use rand::{CryptoRng, RngCore};
 use serde::{Deserialize, Serialize};
@@ -171,22 +171,36 @@ impl PasswordHasher {
     }
 
     /// Hashes `password` with the given salt (draw it from a CSPRNG).
+    ///
+    /// The argon2 memory is a per-thread scratch buffer reused from one hash
+    /// to the next (see [`with_scratch`]), so hashing many passwords on a few
+    /// threads keeps memory at a few buffers instead of fragmenting the heap.
     pub fn hash_with_salt(
         &self,
         password: &SharePassword,
         salt: &[u8; 16],
     ) -> Result<PasswordHash, InputError> {
+        let argon = self.argon2()?;
+        let mut out = [0u8; OUTPUT_LEN];
+        compute(&argon, password.expose_secret().as_bytes(), salt, &mut out)
+            .map_err(|e| InputError::invalid("share_pwd", e.to_string()))?;
         let salt = SaltString::encode_b64(salt)
             .map_err(|e| InputError::invalid("password_salt", e.to_string()))?;
-        let phc = argon2::PasswordHasher::hash_password(
-            &self.argon2()?,
-            password.expose_secret().as_bytes(),
-            &salt,
-        )
-        .map_err(|e| InputError::invalid("share_pwd", e.to_string()))?;
-        Ok(PasswordHash(phc.to_string()))
+        let output = argon2::password_hash::Output::new(&out)
+            .map_err(|e| InputError::invalid("share_pwd", e.to_string()))?;
+        Ok(PasswordHash(format!(
+            "$argon2id$v=19$m={},t={},p={}${}${}",
+            self.memory_kib,
+            self.iterations,
+            self.parallelism,
+            salt.as_str(),
+            output
+        )))
     }
 }
+
+/// Length of the hash output, in bytes.
+const OUTPUT_LEN: usize = 32;
 
 impl PasswordHash {
     /// Whether `candidate` matches, in constant time with respect to the hash
@@ -195,10 +209,53 @@ impl PasswordHash {
         let Ok(parsed) = PhcHash::new(&self.0) else {
             return false;
         };
-        Argon2::default()
-            .verify_password(candidate.expose_secret().as_bytes(), &parsed)
-            .is_ok()
+        let (Some(expected), Some(salt)) = (parsed.hash, parsed.salt) else {
+            return false;
+        };
+        let param = |name: &str| parsed.params.get_decimal(name);
+        let (Some(m), Some(t), Some(p)) = (param("m"), param("t"), param("p")) else {
+            return false;
+        };
+        let Ok(params) = Params::new(m, t, p, Some(expected.len())) else {
+            return false;
+        };
+        let mut salt_buf = [0u8; 64];
+        let Ok(salt) = salt.decode_b64(&mut salt_buf) else {
+            return false;
+        };
+        let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
+        let mut out = vec![0u8; expected.len()];
+        compute(&argon, candidate.expose_secret().as_bytes(), salt, &mut out).is_ok()
+            && constant_time_eq::constant_time_eq(&out, expected.as_bytes())
     }
+}
+
+/// argon2id of `password` and `salt` into `out`, in this thread's scratch.
+fn compute(argon: &Argon2<'_>, password: &[u8], salt: &[u8], out: &mut [u8]) -> argon2::Result<()> {
+    with_scratch(argon.params().block_count(), |memory| {
+        argon.hash_password_into_with_memory(password, salt, out, memory)
+    })
+}
+
+thread_local! {
+    static SCRATCH: std::cell::RefCell<Vec<argon2::Block>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Runs `f` with at least `blocks` argon2 blocks of this thread's scratch
+/// memory, allocated once per thread and reused (argon2 overwrites every
+/// block it uses before reading it).
+fn with_scratch<T>(blocks: usize, f: impl FnOnce(&mut [argon2::Block]) -> T) -> T {
+    SCRATCH.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut scratch) => {
+            if scratch.len() < blocks {
+                scratch.resize(blocks, argon2::Block::default());
+            }
+            f(&mut scratch[..blocks])
+        }
+        // Not reachable (hashing does not nest); a fresh buffer is correct anyway.
+        Err(_) => f(&mut vec![argon2::Block::default(); blocks]),
+    })
 }
 
 #[cfg(test)]
@@ -231,6 +288,19 @@ mod tests {
         assert!(hash.as_phc().starts_with("$argon2id$"));
         assert!(hash.verify(&pw));
         assert!(!hash.verify(&SharePassword::new("1235").unwrap()));
+        // The PHC string is argon2's own: argon2's verifier accepts it, and
+        // ours accepts argon2's.
+        use argon2::PasswordVerifier as _;
+        let parsed = PhcHash::new(hash.as_phc()).unwrap();
+        assert!(Argon2::default().verify_password(b"1234", &parsed).is_ok());
+        let theirs = argon2::PasswordHasher::hash_password(
+            &PasswordHasher::insecure_fast().argon2().unwrap(),
+            b"1234",
+            &SaltString::encode_b64(&[7u8; 16]).unwrap(),
+        )
+        .unwrap()
+        .to_string();
+        assert!(PasswordHash::from_phc(&theirs).unwrap().verify(&pw));
         // The PHC string round-trips through storage.
         let stored = PasswordHash::from_phc(hash.as_phc()).unwrap();
         assert!(stored.verify(&pw));

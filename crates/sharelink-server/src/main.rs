@@ -26,13 +26,26 @@ const USAGE: &str = "\
 sharelink-server: the PDS share-link API over a local data directory.
 
 USAGE:
-  sharelink-server [serve] [--listen ADDR] [--data-dir DIR] [--storage sqlite|sled]
+  sharelink-server [serve] [--listen ADDR] [--data-dir DIR] [--storage sqlite|sled] [LIMITS]
   sharelink-server add-user --user ID [--tenant demo] [--name NAME] [--phone PHONE] [--data-dir DIR]
   sharelink-server import --user ID --from PATH [--tenant demo] [--into FOLDER_ID] [--data-dir DIR]
   sharelink-server set-tenant --tenant ID [--custom-domain true|false] [--create-limit N]
                               [--access-limit N] [--data-dir DIR]
 
 DEFAULTS: --listen 127.0.0.1:8080, --data-dir ./sharelink-data, --storage sqlite.
+
+LIMITS (serve; defaults are safe on the internet):
+  --max-connections N             open connections (1024)
+  --max-connections-per-client N  open connections per IPv4 address or IPv6 /64 (64)
+  --header-timeout SECS           time to send a request head (10)
+  --idle-timeout SECS             a connection silent this long is closed (60)
+  --write-timeout SECS            a response the client stops reading is dropped after (30)
+  --drain-timeout SECS            on SIGTERM/SIGINT, time given to requests in flight (10)
+  --max-streams N                 downloads streaming at once (512)
+  --max-streams-per-client N      downloads streaming at once per address (8)
+  --copy-max-entries N            files and folders one copy may hold (10000)
+  --copy-max-depth N              levels below a copied folder (32)
+  --drive-max-entries N           files and folders one drive may hold (100000)
 Access tokens printed here are a DEVELOPMENT scheme; real hosts plug in their own authenticator.
 Log level: RUST_LOG (default info).";
 
@@ -151,6 +164,9 @@ fn serve(flags: &HashMap<String, String>, data_dir: PathBuf) -> Result<(), Serve
             "drain-timeout",
             "max-streams",
             "max-streams-per-client",
+            "copy-max-entries",
+            "copy-max-depth",
+            "drive-max-entries",
         ],
     )?;
     let defaults = ServeConfig::default();
@@ -168,6 +184,15 @@ fn serve(flags: &HashMap<String, String>, data_dir: PathBuf) -> Result<(), Serve
     let max_streams = count(flags, "max-streams")?.unwrap_or(api_defaults.max_streams);
     let max_streams_per_client =
         count(flags, "max-streams-per-client")?.unwrap_or(api_defaults.max_streams_per_client);
+    let copy_limits = sharelink_http::CopyLimits {
+        max_entries: count(flags, "copy-max-entries")?
+            .map_or(api_defaults.copy_limits.max_entries, |n| n as u64),
+        max_depth: count(flags, "copy-max-depth")?.unwrap_or(api_defaults.copy_limits.max_depth),
+    };
+    let drive_max_entries = count(flags, "drive-max-entries")?.map_or(
+        sharelink_server::drive_store::DEFAULT_MAX_DRIVE_ENTRIES,
+        |n| n as u64,
+    );
     let listen: SocketAddr = flag(flags, "listen")
         .unwrap_or("127.0.0.1:8080")
         .parse()
@@ -184,13 +209,14 @@ fn serve(flags: &HashMap<String, String>, data_dir: PathBuf) -> Result<(), Serve
         )
         .with_writer(std::io::stderr)
         .init();
-    let app = App::open(
+    let mut app = App::open(
         &data_dir,
         &AppOptions {
             storage,
             ..AppOptions::default()
         },
     )?;
+    app.data.drives = app.data.drives.with_max_drive_entries(drive_max_entries);
     let seeded = app.data.seed_if_empty()?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -241,6 +267,7 @@ fn serve(flags: &HashMap<String, String>, data_dir: PathBuf) -> Result<(), Serve
             share_page_prefix: Some(format!("http://{addr}/s/")),
             max_streams,
             max_streams_per_client,
+            copy_limits,
             ..api_defaults
         });
         sharelink_http::serve_with(

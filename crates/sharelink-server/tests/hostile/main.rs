@@ -1,0 +1,679 @@
+//! Hostile clients against the real server process, over TCP on loopback.
+//!
+//! Each test is one attack from the list in the README's "Hostile clients"
+//! section, bounded in count and time, with several 127.0.0.x source
+//! addresses where the attack needs many clients. Each checks that the
+//! server stays up and fair: a probe's `get_by_anonymous` keeps answering
+//! within 2 s, legitimate clients get in, and nothing answers 5xx where a
+//! 4xx is due.
+
+mod harness;
+
+use std::io::Read as _;
+use std::sync::{Arc, Barrier};
+use std::time::{Duration, Instant};
+
+use harness::{
+    ALICE_DRIVE, Server, big_file, client, client_from, connect_from, read_until_closed, send_head,
+};
+use serde_json::json;
+
+const PROBE_BOUND: Duration = Duration::from_secs(2);
+
+/// A download the client never reads costs a socket and a buffer, not a
+/// thread; the stream caps hold; SIGTERM exits within the drain time
+/// however many clients stall.
+#[test]
+fn slow_readers_hold_no_threads_and_shutdown_stays_bounded() {
+    let mut s = Server::start(&["--drain-timeout", "2", "--max-streams-per-client", "4"]);
+    let local = tempfile::tempdir().unwrap();
+    let big = s.import(
+        "alice",
+        &s.alice,
+        &big_file(local.path(), "big.bin", 24 << 20),
+    );
+    let share = s.share(&[&big], None);
+    let token = s.token(&share, None);
+    let probe_share = s.share(&["welcome"], None);
+    s.probe(&probe_share);
+    let threads_before = s.proc_status("Threads");
+
+    // 12 addresses × 3 downloads that are never read.
+    let url = s.download_url(&share, &token, &big);
+    let path = url.trim_start_matches(&s.base).to_owned();
+    let mut stalled = Vec::new();
+    for a in 0..12 {
+        for _ in 0..3 {
+            let mut c = connect_from(&format!("127.0.0.{}", 10 + a), s.addr);
+            send_head(&mut c, &format!("GET {path} HTTP/1.1\r\nHost: x\r\n\r\n"));
+            stalled.push(c);
+        }
+    }
+    for _ in 0..5 {
+        let took = s.probe(&probe_share);
+        assert!(took < PROBE_BOUND, "probe took {took:?}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    // A 4th stream from 127.0.0.10 fits; a 5th is refused at once.
+    let mut fourth = connect_from("127.0.0.10", s.addr);
+    send_head(
+        &mut fourth,
+        &format!("GET {path} HTTP/1.1\r\nHost: x\r\n\r\n"),
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    let r = s.get(&client_from("127.0.0.10"), &url, &[]);
+    assert_eq!((r.status, r.code().as_str()), (429, "TooManyRequests"));
+    assert_eq!(r.retry_after(), Some(1));
+
+    // Threads that read chunks are lent, not held: once the runtime's idle
+    // blocking threads retire (10 s), 37 stalled downloads hold none. (A
+    // few stay alive serving the periodic tenant reload and the probes.)
+    std::thread::sleep(Duration::from_secs(11));
+    let threads = s.proc_status("Threads");
+    assert!(
+        threads < threads_before + 8,
+        "37 stalled downloads hold threads: {threads_before} -> {threads}: {:?}",
+        s.thread_names()
+    );
+    let took = s.probe(&probe_share);
+    assert!(took < PROBE_BOUND, "probe took {took:?}");
+
+    // Shutdown with them still stalled: bounded by the drain time (2 s).
+    let took = s.terminate(Duration::from_secs(6));
+    eprintln!(
+        "slow readers: 37 stalled, threads {threads_before} -> {threads}; exit {took:?} after SIGTERM"
+    );
+    drop((stalled, fourth));
+}
+
+/// A download the client stops reading is dropped after the write timeout.
+#[test]
+fn a_stalled_download_is_dropped_after_the_write_timeout() {
+    let s = Server::start(&["--write-timeout", "2"]);
+    let local = tempfile::tempdir().unwrap();
+    let big = s.import(
+        "alice",
+        &s.alice,
+        &big_file(local.path(), "big.bin", 24 << 20),
+    );
+    let share = s.share(&[&big], None);
+    let token = s.token(&share, None);
+    let url = s.download_url(&share, &token, &big);
+    let path = url.trim_start_matches(&s.base).to_owned();
+    let mut c = connect_from("127.0.0.11", s.addr);
+    send_head(&mut c, &format!("GET {path} HTTP/1.1\r\nHost: x\r\n\r\n"));
+    // Read nothing for 4 s, then everything: the server gave up at 2 s, so
+    // only what the socket buffers held arrives before the close.
+    std::thread::sleep(Duration::from_secs(4));
+    let (bytes, closed) = read_until_closed(&mut c, Duration::from_secs(10));
+    assert!(closed);
+    assert!(
+        bytes.len() < 24 << 20,
+        "the whole file arrived ({} bytes): the stalled write was never dropped",
+        bytes.len()
+    );
+}
+
+/// Half-sent heads (slowloris) are cut at the header timeout, idle
+/// keep-alive connections at the idle timeout, and one address cannot hold
+/// more than its connection cap; the probe answers throughout.
+#[test]
+fn slowloris_idle_connections_and_connection_caps() {
+    let s = Server::start(&[
+        "--header-timeout",
+        "1",
+        "--idle-timeout",
+        "2",
+        "--max-connections-per-client",
+        "16",
+    ]);
+    let probe_share = s.share(&["welcome"], None);
+
+    // 16 half-sent heads from one address fill its cap.
+    let mut partial = Vec::new();
+    for _ in 0..16 {
+        let mut c = connect_from("127.0.0.20", s.addr);
+        send_head(
+            &mut c,
+            "POST /v2/share_link/get_by_anonymous HTTP/1.1\r\nHost: x\r\nX-Slow: ",
+        );
+        partial.push(c);
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    // The 17th is answered at once with a JSON 429 and closed.
+    let mut extra = connect_from("127.0.0.20", s.addr);
+    let (bytes, closed) = read_until_closed(&mut extra, Duration::from_secs(2));
+    let text = String::from_utf8_lossy(&bytes);
+    assert!(closed, "over-cap connection left open");
+    assert!(text.starts_with("HTTP/1.1 429"), "{text}");
+    assert!(text.contains("\"code\":\"TooManyRequests\"") && text.contains("requestId"));
+    // Other addresses are unaffected.
+    let took = s.probe(&probe_share);
+    assert!(took < PROBE_BOUND, "probe took {took:?}");
+
+    // Every half-sent head is closed by the header timeout (1 s).
+    let started = Instant::now();
+    for c in &mut partial {
+        let (_, closed) = read_until_closed(c, Duration::from_secs(4));
+        assert!(closed, "a half-sent head stayed open");
+    }
+    assert!(started.elapsed() < Duration::from_secs(4));
+    // The address may connect again.
+    let r = s.post(
+        &client_from("127.0.0.20"),
+        "/v2/share_link/get_by_anonymous",
+        json!({ "share_id": probe_share }),
+        &[],
+    );
+    assert_eq!(r.status, 200);
+
+    // An idle keep-alive connection is closed after the idle timeout.
+    let mut idle = connect_from("127.0.0.21", s.addr);
+    let body = format!("{{\"share_id\":\"{probe_share}\"}}");
+    send_head(
+        &mut idle,
+        &format!(
+            "POST /v2/share_link/get_by_anonymous HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        ),
+    );
+    let mut first = [0u8; 12];
+    idle.read_exact(&mut first).unwrap();
+    assert_eq!(&first, b"HTTP/1.1 200");
+    let started = Instant::now();
+    let (_, closed) = read_until_closed(&mut idle, Duration::from_secs(6));
+    assert!(closed, "an idle connection stayed open");
+    let idle_for = started.elapsed();
+    // hyper starts the header timeout (1 s) when it waits for the next
+    // request, so here it closes the idle connection before the idle
+    // timeout (2 s) would.
+    assert!(
+        idle_for >= Duration::from_millis(800) && idle_for < Duration::from_secs(3),
+        "closed after {idle_for:?}"
+    );
+}
+
+/// Copies are bounded (entries, depth, the drive's size, a rate per caller)
+/// and run in the background with progress.
+#[test]
+fn copy_amplification_is_bounded() {
+    let s = Server::start(&[
+        "--copy-max-entries",
+        "100",
+        "--copy-max-depth",
+        "8",
+        "--drive-max-entries",
+        "500",
+    ]);
+    let local = tempfile::tempdir().unwrap();
+    let wide = local.path().join("wide");
+    std::fs::create_dir(&wide).unwrap();
+    for i in 0..150 {
+        std::fs::write(wide.join(format!("f{i}.txt")), format!("{i}")).unwrap();
+    }
+    let mut deep = local.path().join("deep");
+    for i in 0..12 {
+        deep = deep.join(format!("d{i}"));
+    }
+    std::fs::create_dir_all(&deep).unwrap();
+    std::fs::write(deep.join("leaf.txt"), "leaf").unwrap();
+    let medium = local.path().join("medium");
+    std::fs::create_dir(&medium).unwrap();
+    for i in 0..80 {
+        std::fs::write(medium.join(format!("m{i}.txt")), format!("{i}")).unwrap();
+    }
+    let wide = s.import("alice", &s.alice, &wide);
+    let deep = s.import("alice", &s.alice, &local.path().join("deep"));
+    let medium = s.import("alice", &s.alice, &medium);
+    let auth = s.alice_auth();
+    let http = client();
+    let copy = |file: &str| {
+        s.post(
+            &http,
+            "/v2/file/copy",
+            json!({ "drive_id": ALICE_DRIVE, "file_id": file, "to_parent_file_id": "root", "auto_rename": true }),
+            &[("authorization", &auth)],
+        )
+    };
+    let r = copy(&wide);
+    assert_eq!((r.status, r.code().as_str()), (400, "TooManyEntries.Copy"));
+    let r = copy(&deep);
+    assert_eq!((r.status, r.code().as_str()), (400, "TooDeep.Copy"));
+
+    // A folder copy answers 202 at once and finishes in the background.
+    let probe_share = s.share(&["welcome"], None);
+    let r = copy(&medium);
+    assert_eq!(r.status, 202, "{:?}", r.json());
+    let task = r.json()["async_task_id"].as_str().unwrap().to_owned();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let t = s.post(
+            &http,
+            "/v2/async_task/get",
+            json!({ "async_task_id": task }),
+            &[("authorization", &auth)],
+        );
+        assert_eq!(t.status, 200, "{:?}", t.json());
+        let t = t.json();
+        assert_eq!(t["total_process"], 81);
+        if t["state"] == "Succeed" {
+            assert_eq!(t["consumed_process"], 81);
+            break;
+        }
+        assert_eq!(t["state"], "Running", "{t}");
+        assert!(Instant::now() < deadline, "copy never finished: {t}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(s.probe(&probe_share) < PROBE_BOUND);
+
+    // Copying it back and forth grows the drive until its cap (500).
+    let mut statuses = Vec::new();
+    for _ in 0..5 {
+        statuses.push(copy(&medium).status);
+    }
+    assert!(
+        statuses.contains(&403),
+        "the drive cap never held: {statuses:?}"
+    );
+    let r = copy(&medium);
+    assert_eq!((r.status, r.code().as_str()), (403, "QuotaExhausted.Drive"));
+    // The caller's copy rate (10 at once) runs out; the refusal says when.
+    let mut last = copy(&medium);
+    for _ in 0..5 {
+        if last.status == 429 {
+            break;
+        }
+        last = copy(&medium);
+    }
+    assert_eq!(
+        (last.status, last.code().as_str()),
+        (429, "TooManyRequests")
+    );
+    assert!(last.retry_after().is_some_and(|s| (1..=60).contains(&s)));
+}
+
+/// A burst of password changes from many creators is hashed a few at a
+/// time; the rest is refused with 503 and Retry-After; memory stays bounded
+/// and comes back.
+#[test]
+fn password_hashing_bursts_keep_memory_bounded() {
+    let s = Server::start(&[]);
+    let local = tempfile::tempdir().unwrap();
+    let file = local.path().join("doc.txt");
+    std::fs::write(&file, "doc").unwrap();
+    // 15 creators with one share each.
+    let mut creators = Vec::new();
+    for i in 0..15 {
+        let user = format!("u{i}");
+        let token = s.admin(&["add-user", "--user", &user]).trim().to_owned();
+        let id = s.import(&user, &token, &file);
+        let r = s.post(
+            &client(),
+            "/v2/share_link/create",
+            json!({ "drive_id": format!("drive-demo-{user}"), "file_id_list": [id] }),
+            &[("authorization", &format!("Bearer {token}"))],
+        );
+        assert_eq!(r.status, 201, "{:?}", r.json());
+        creators.push((token, r.json()["share_id"].as_str().unwrap().to_owned()));
+    }
+    // Warm up: one hash.
+    let (t0, sh0) = &creators[0];
+    let r = s.post(
+        &client(),
+        "/v2/share_link/update",
+        json!({ "share_id": sh0, "share_pwd": "warm" }),
+        &[("authorization", &format!("Bearer {t0}"))],
+    );
+    assert_eq!(r.status, 200);
+    let baseline = s.proc_status("VmRSS");
+
+    let barrier = Arc::new(Barrier::new(135));
+    let base = s.base.clone();
+    let mut handles = Vec::new();
+    for i in 0..135usize {
+        let (token, share) = creators[i % 15].clone();
+        let barrier = barrier.clone();
+        let base = base.clone();
+        handles.push(std::thread::spawn(move || {
+            let http = client_from(&format!("127.0.0.{}", 100 + i % 15));
+            barrier.wait();
+            let res = http
+                .post(format!("{base}/v2/share_link/update"))
+                .bearer_auth(&token)
+                .json(&json!({ "share_id": share, "share_pwd": format!("pw{i}") }))
+                .send()
+                .unwrap();
+            let status = res.status().as_u16();
+            let retry = res.headers().contains_key("retry-after");
+            (status, retry)
+        }));
+    }
+    let mut peak = baseline;
+    while !handles.iter().all(std::thread::JoinHandle::is_finished) {
+        peak = peak.max(s.proc_status("VmRSS"));
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let results: Vec<(u16, bool)> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+    let ok = results.iter().filter(|r| r.0 == 200).count();
+    let busy = results.iter().filter(|r| r.0 == 503 && r.1).count();
+    let limited = results.iter().filter(|r| r.0 == 429 && r.1).count();
+    assert_eq!(ok + busy + limited, 135, "{results:?}");
+    assert!(ok >= 2, "{results:?}");
+    assert!(busy > 0, "the hashing queue never filled: {results:?}");
+    let grew_mb = peak.saturating_sub(baseline) / 1024;
+    assert!(grew_mb < 250, "RSS grew by {grew_mb} MB under the burst");
+    std::thread::sleep(Duration::from_secs(1));
+    let after_mb = s.proc_status("VmRSS").saturating_sub(baseline) / 1024;
+    assert!(
+        after_mb < 120,
+        "RSS stayed {after_mb} MB above its baseline"
+    );
+    eprintln!(
+        "hashing burst: {ok} hashed, {busy} told 503, {limited} told 429; RSS baseline {} MB, peak +{grew_mb} MB, after +{after_mb} MB",
+        baseline / 1024
+    );
+}
+
+/// Guessing from several addresses evaluates a bounded number of guesses,
+/// and a client with the right password still gets in at once.
+#[test]
+fn guessing_cannot_lock_out_the_right_password() {
+    let s = Server::start(&[]);
+    let share = s.share(&["welcome"], Some("right"));
+    let attackers: Vec<_> = (2..6)
+        .map(|i| client_from(&format!("127.0.0.{i}")))
+        .collect();
+    let mut evaluated = 0;
+    let mut refused = 0;
+    for _ in 0..40 {
+        for a in &attackers {
+            let r = s.post(
+                a,
+                "/v2/share_link/get_share_token",
+                json!({ "share_id": share, "share_pwd": "wrong" }),
+                &[],
+            );
+            match r.status {
+                400 => evaluated += 1,
+                429 => refused += 1,
+                other => panic!("unexpected {other}: {:?}", r.json()),
+            }
+        }
+    }
+    assert!(evaluated <= 100, "{evaluated} wrong guesses evaluated");
+    assert!(refused > 0);
+    let started = Instant::now();
+    let r = s.post(
+        &client(),
+        "/v2/share_link/get_share_token",
+        json!({ "share_id": share, "share_pwd": "right" }),
+        &[],
+    );
+    assert_eq!(r.status, 200, "{:?}", r.json());
+    eprintln!(
+        "guessing from 4 addresses: {evaluated} evaluated, {refused} refused; right password in {:?}",
+        started.elapsed()
+    );
+}
+
+/// Concurrent right passwords (one NAT, or many addresses) are never told
+/// to wait more than a few seconds, and all get in.
+#[test]
+fn bursts_of_right_passwords_get_in_quickly() {
+    let s = Server::start(&[]);
+    let share = s.share(&["welcome"], Some("right"));
+    for (label, addresses) in [
+        ("one address", vec![40usize; 10]),
+        ("30 addresses", (50..80).collect()),
+    ] {
+        let n = addresses.len();
+        let barrier = Arc::new(Barrier::new(n));
+        let handles: Vec<_> = addresses
+            .into_iter()
+            .map(|a| {
+                let barrier = barrier.clone();
+                let base = s.base.clone();
+                let share = share.clone();
+                std::thread::spawn(move || {
+                    let http = client_from(&format!("127.0.0.{a}"));
+                    barrier.wait();
+                    let started = Instant::now();
+                    let mut longest_wait = 0;
+                    loop {
+                        let res = http
+                            .post(format!("{base}/v2/share_link/get_share_token"))
+                            .json(&json!({ "share_id": share, "share_pwd": "right" }))
+                            .send()
+                            .unwrap();
+                        match res.status().as_u16() {
+                            200 => return (started.elapsed(), longest_wait),
+                            429 | 503 => {
+                                let wait: u64 = res
+                                    .headers()
+                                    .get("retry-after")
+                                    .and_then(|v| v.to_str().ok())
+                                    .and_then(|v| v.parse().ok())
+                                    .expect("Retry-After");
+                                longest_wait = longest_wait.max(wait);
+                                assert!(wait <= 3, "told to wait {wait} s");
+                                std::thread::sleep(Duration::from_secs(wait));
+                            }
+                            other => panic!("unexpected {other}"),
+                        }
+                        assert!(started.elapsed() < Duration::from_secs(20));
+                    }
+                })
+            })
+            .collect();
+        let results: Vec<_> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+        let slowest = results.iter().map(|r| r.0).max().unwrap();
+        eprintln!("{label}: {n} right passwords all in within {slowest:?}");
+    }
+}
+
+/// One address asking for tokens in a loop cannot use up the tenant's
+/// access quota: repeats for the same share cost nothing, and the client
+/// is rate-limited.
+#[test]
+fn token_spam_cannot_exhaust_the_tenant_quota() {
+    let s = Server::start(&[]);
+    let share = s.share(&["welcome"], None);
+    let other = s.share(&["photos"], None);
+    let spammer = client_from("127.0.0.90");
+    let (mut ok, mut limited) = (0, 0);
+    for _ in 0..500 {
+        let r = s.post(
+            &spammer,
+            "/v2/share_link/get_share_token",
+            json!({ "share_id": share }),
+            &[],
+        );
+        match (r.status, r.code().as_str()) {
+            (200, _) => ok += 1,
+            (429, "TooManyRequests") => limited += 1,
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert!(ok >= 1 && limited > 0, "{ok} ok, {limited} limited");
+    let r = s.post(
+        &client_from("127.0.0.91"),
+        "/v2/share_link/get_share_token",
+        json!({ "share_id": other }),
+        &[],
+    );
+    assert_eq!(
+        r.status,
+        200,
+        "the tenant's quota was used up: {:?}",
+        r.json()
+    );
+}
+
+/// Bad markers, huge limits and saturated counters are 4xx, never 5xx.
+#[test]
+fn hostile_numbers_and_markers_are_4xx() {
+    let s = Server::start(&[]);
+    let auth = s.alice_auth();
+    let http = client();
+    let a = [("authorization", auth.as_str())];
+    for marker in ["garbage", "AAAA", "%%%", "99999999999999999999"] {
+        let r = s.post(
+            &http,
+            "/v2/file/list",
+            json!({ "drive_id": ALICE_DRIVE, "parent_file_id": "root", "marker": marker }),
+            &a,
+        );
+        assert_eq!(r.status, 400, "drive marker {marker}: {:?}", r.json());
+    }
+    let share = s.share(&["photos"], None);
+    let token = s.token(&share, None);
+    let r = s.post(
+        &http,
+        "/v2/file/list",
+        json!({ "share_id": share, "parent_file_id": "photos", "marker": "garbage" }),
+        &[("x-share-token", &token)],
+    );
+    assert_eq!(r.status, 400, "{:?}", r.json());
+    for limit in [9_223_372_036_854_775_808u64, u64::MAX] {
+        let r = s.post(
+            &http,
+            "/v2/share_link/create",
+            json!({ "drive_id": ALICE_DRIVE, "file_id_list": ["welcome"], "download_limit": limit }),
+            &a,
+        );
+        assert_eq!(r.status, 400, "{:?}", r.json());
+        let r = s.post(
+            &http,
+            "/v2/share_link/update",
+            json!({ "share_id": share, "preview_limit": limit }),
+            &a,
+        );
+        assert_eq!(r.status, 400, "{:?}", r.json());
+    }
+    let r = s.post(
+        &http,
+        "/v2/share_link/update",
+        json!({ "share_id": share, "download_count": 9_223_372_036_854_775_807u64 }),
+        &a,
+    );
+    assert_eq!(r.status, 200, "{:?}", r.json());
+    let r = s.post(
+        &http,
+        "/v2/file/get_download_url",
+        json!({ "share_id": share, "file_id": "sunset" }),
+        &[("x-share-token", &token)],
+    );
+    assert_eq!(r.status, 403, "{:?}", r.json());
+    assert_eq!(r.code(), "ShareLink.DownloadLimitExceeded");
+}
+
+/// What strict clients rely on: case-insensitive schemes and units,
+/// If-Range, validators, and JSON bodies on 414 and 431.
+#[test]
+fn protocol_details() {
+    let s = Server::start(&[]);
+    let http = client();
+    let r = s.post(
+        &http,
+        "/v2/file/get",
+        json!({ "drive_id": ALICE_DRIVE, "file_id": "welcome" }),
+        &[("authorization", &format!("BEARER {}", s.alice))],
+    );
+    assert_eq!(r.status, 200, "{:?}", r.json());
+    let share = s.share(&["welcome"], None);
+    let token = s.token(&share, None);
+    let url = s.download_url(&share, &token, "welcome");
+    let whole = s.get(&http, &url, &[]);
+    assert_eq!(whole.status, 200);
+    let etag = whole.headers["etag"].to_str().unwrap().to_owned();
+    assert!(etag.starts_with('"') && etag.len() == 42, "{etag}");
+    let modified = whole.headers["last-modified"].to_str().unwrap().to_owned();
+    assert!(modified.ends_with(" GMT"), "{modified}");
+    let r = s.get(&http, &url, &[("range", "BYTES=0-4")]);
+    assert_eq!((r.status, r.body.as_slice()), (206, &whole.body[..5]));
+    let r = s.get(&http, &url, &[("range", "bytes=0-4"), ("if-range", &etag)]);
+    assert_eq!(r.status, 206);
+    let r = s.get(
+        &http,
+        &url,
+        &[("range", "bytes=0-4"), ("if-range", &modified)],
+    );
+    assert_eq!(r.status, 206);
+    for stale in [
+        "\"0000000000000000000000000000000000000000\"",
+        "Tue, 15 Nov 1994 08:12:31 GMT",
+        "W/\"x\"",
+    ] {
+        let r = s.get(&http, &url, &[("range", "bytes=0-4"), ("if-range", stale)]);
+        assert_eq!((r.status, r.body.len()), (200, whole.body.len()), "{stale}");
+    }
+    // 414 and 431, as JSON with a request id.
+    let long = format!(
+        "{}/v2/share_link/get_by_anonymous?x={}",
+        s.base,
+        "a".repeat(9000)
+    );
+    let r = s.get(&http, &long, &[]);
+    assert_eq!((r.status, r.code().as_str()), (414, "UriTooLong"));
+    assert!(
+        r.json()["requestId"]
+            .as_str()
+            .is_some_and(|id| !id.is_empty())
+    );
+    let big = "b".repeat(4000);
+    let headers: Vec<(String, String)> = (0..6)
+        .map(|i| (format!("x-big-{i}"), big.clone()))
+        .collect();
+    let refs: Vec<(&str, &str)> = headers
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let r = s.post(
+        &http,
+        "/v2/share_link/get_by_anonymous",
+        json!({ "share_id": share }),
+        &refs,
+    );
+    assert_eq!(
+        (r.status, r.code().as_str()),
+        (431, "RequestHeaderFieldsTooLarge")
+    );
+    assert!(
+        r.json()["requestId"]
+            .as_str()
+            .is_some_and(|id| !id.is_empty())
+    );
+}
+
+/// Under umask 022 the data directory is 0700 and every file in it 0600.
+#[test]
+fn data_at_rest_is_private() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let s = Server::start(&[]);
+    let share = s.share(&["welcome"], Some("pw"));
+    let _ = s.token(&share, Some("pw"));
+    let local = tempfile::tempdir().unwrap();
+    let f = local.path().join("new.txt");
+    std::fs::write(&f, "new content").unwrap();
+    s.import("alice", &s.alice, &f);
+    let mut checked = 0;
+    let mut stack = vec![s.data_dir().to_owned()];
+    while let Some(dir) = stack.pop() {
+        let mode = std::fs::metadata(&dir).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o700, "{}", dir.display());
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let entry = entry.unwrap();
+            let path = entry.path();
+            if entry.file_type().unwrap().is_dir() {
+                stack.push(path);
+            } else {
+                let mode = entry.metadata().unwrap().permissions().mode() & 0o777;
+                assert_eq!(mode, 0o600, "{}", path.display());
+                checked += 1;
+            }
+        }
+    }
+    // shares.sqlite (+ WAL and SHM), drive.sqlite (+ WAL and SHM), the
+    // signing key, two tokens, and the blobs.
+    assert!(checked >= 10, "only {checked} files checked");
+}
