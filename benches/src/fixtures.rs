@@ -117,6 +117,9 @@ impl EngineFixture {
         // Benchmarks run far past the daily quotas; keep them charged but unreachable.
         config.quota.creations_per_day = u32::MAX;
         config.quota.accesses_per_day = u32::MAX;
+        // One client asks for every token: the per-client rates would refuse.
+        config.token_rate = sharelink_core::Rate::UNLIMITED;
+        config.password_set_rate = sharelink_core::Rate::UNLIMITED;
         let engine = Engine::builder(storage.clone(), catalog, key_ring())
             .config(config)
             .build();

@@ -173,7 +173,7 @@ impl PasswordHasher {
     /// Hashes `password` with the given salt (draw it from a CSPRNG).
     ///
     /// The argon2 memory is a per-thread scratch buffer reused from one hash
-    /// to the next (see [`with_scratch`]), so hashing many passwords on a few
+    /// to the next, so hashing many passwords on a few
     /// threads keeps memory at a few buffers instead of fragmenting the heap.
     pub fn hash_with_salt(
         &self,

@@ -23,6 +23,12 @@ pub struct Rate {
 }
 
 impl Rate {
+    /// No limit at all (for benchmarks and hosts that limit elsewhere).
+    pub const UNLIMITED: Rate = Rate {
+        burst: u32::MAX,
+        per_hour: u32::MAX,
+    };
+
     /// The time one event's allowance takes to come back.
     pub fn interval(&self) -> Duration {
         Duration::milliseconds(3_600_000 / i64::from(self.per_hour.max(1)))
@@ -130,6 +136,14 @@ mod tests {
         assert_eq!(e.retry_at, t + Duration::minutes(1));
         l.check("b", t).unwrap();
         l.check("a", t + Duration::minutes(1)).unwrap();
+    }
+
+    #[test]
+    fn unlimited_is_unlimited() {
+        let mut tat = None;
+        for _ in 0..10_000 {
+            tat = Some(Rate::UNLIMITED.take(tat, t0()).unwrap());
+        }
     }
 
     #[test]

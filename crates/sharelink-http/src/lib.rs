@@ -45,6 +45,12 @@
 //!   (`spawn_blocking`), never on the runtime's workers.
 //! - Each request gets a `tracing` span (method, path, `x-acs-action`,
 //!   request id). Tokens, passwords and bodies are never recorded.
+//! - [`serve`] / [`serve_with`] serve the router on the open internet:
+//!   connection caps (global and per client address), header-read, idle and
+//!   write timeouts, and a bounded drain on shutdown ([`ServeConfig`]).
+//!   Downloads read each chunk only when the socket has taken the previous
+//!   one, under caps on concurrent streams ([`ApiConfig::max_streams`]), so a
+//!   stalled client never holds a thread.
 //! - **Downloads are counted once, when authorized**: at `get_download_url`
 //!   (the URL it returns is a signed grant that counts nothing when fetched)
 //!   or at `GET /v2/file/download` with `x-share-token`.

@@ -89,7 +89,15 @@ impl Default for ServeConfig {
 }
 
 /// Serves `router` on `listener` with `config`'s limits until `shutdown`
-/// resolves, then drains as described in the [module docs](self).
+/// resolves: the listener closes, idle connections close, requests in flight
+/// may finish for at most [`ServeConfig::drain_timeout`], then the remaining
+/// connections are dropped and this returns.
+///
+/// A connection over a cap is answered at once with a JSON `503
+/// ServiceUnavailable` (global) or `429 TooManyRequests` (per client),
+/// `Retry-After: 1`, and closed. Requests whose head hyper cannot parse (a
+/// malformed request line, a head over [`ServeConfig::max_head_bytes`]) get
+/// hyper's bare `400`/`431` without a JSON body.
 ///
 /// Handlers see the peer's address as `ConnectInfo<SocketAddr>`.
 pub async fn serve_with(
