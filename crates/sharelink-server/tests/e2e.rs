@@ -157,14 +157,24 @@ fn every_endpoint_happy_path() {
     assert_eq!(r.status, 202);
     let photos_copy = r.text("file_id");
     let task = r.text("async_task_id");
-    let r = s.post(
-        "/v2/async_task/get",
-        json!({ "async_task_id": task }),
-        &[("authorization", &bob)],
-    );
-    assert_eq!(r.status, 200);
-    assert_eq!(r.json()["state"], "Succeed");
+    // The folder's contents are copied in the background: poll its task.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let r = loop {
+        let r = s.post(
+            "/v2/async_task/get",
+            json!({ "async_task_id": task }),
+            &[("authorization", &bob)],
+        );
+        assert_eq!(r.status, 200);
+        match r.json()["state"].as_str() {
+            Some("Succeed") => break r,
+            Some("Running") => assert!(std::time::Instant::now() < deadline, "never finished"),
+            other => panic!("unexpected task state {other:?}"),
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
     assert_eq!(r.json()["total_process"], 3, "photos, sunset.jpg, notes.md");
+    assert_eq!(r.json()["consumed_process"], 3);
     // not alice's task; and an unknown one
     for (who, id) in [(&alice, task.as_str()), (&bob, "copy-nope")] {
         s.post(

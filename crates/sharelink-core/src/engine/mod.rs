@@ -5,6 +5,13 @@
 //! transition, writes the result back with a version check (retrying a
 //! bounded number of times on conflict), and emits an [`Event`]. Share-link
 //! rules live in the pure modules, not here.
+//!
+//! It also guards the process: password hashes run on a small pool of
+//! threads with a bounded queue (a full queue is `Error::Overloaded`, 503),
+//! and token requests and password changes have per-client and per-creator
+//! rates ([`EngineConfig::token_rate`](crate::EngineConfig::token_rate),
+//! [`EngineConfig::password_set_rate`](crate::EngineConfig::password_set_rate)),
+//! kept in memory, per process.
 
 mod access;
 mod grants;

@@ -49,9 +49,11 @@ fn slow_readers_hold_no_threads_and_shutdown_stays_bounded() {
             stalled.push(c);
         }
     }
+    let mut slowest = Duration::ZERO;
     for _ in 0..5 {
         let took = s.probe(&probe_share);
         assert!(took < PROBE_BOUND, "probe took {took:?}");
+        slowest = slowest.max(took);
         std::thread::sleep(Duration::from_millis(200));
     }
     // A 4th stream from 127.0.0.10 fits; a 5th is refused at once.
@@ -77,6 +79,7 @@ fn slow_readers_hold_no_threads_and_shutdown_stays_bounded() {
     );
     let took = s.probe(&probe_share);
     assert!(took < PROBE_BOUND, "probe took {took:?}");
+    slowest = slowest.max(took);
 
     // Shutdown with them still stalled: bounded by the drain time (2 s).
     let took = s.terminate(Duration::from_secs(6));
@@ -150,6 +153,7 @@ fn slowloris_idle_connections_and_connection_caps() {
     // Other addresses are unaffected.
     let took = s.probe(&probe_share);
     assert!(took < PROBE_BOUND, "probe took {took:?}");
+    eprintln!("slowloris: 16 half-sent heads from one address, probe {took:?}");
 
     // Every half-sent head is closed by the header timeout (1 s).
     let started = Instant::now();
@@ -245,6 +249,9 @@ fn copy_amplification_is_bounded() {
     let r = copy(&medium);
     assert_eq!(r.status, 202, "{:?}", r.json());
     let task = r.json()["async_task_id"].as_str().unwrap().to_owned();
+    let took = s.probe(&probe_share);
+    assert!(took < PROBE_BOUND, "probe took {took:?}");
+    eprintln!("copy: probe {took:?} while an 81-entry copy runs");
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         let t = s.post(

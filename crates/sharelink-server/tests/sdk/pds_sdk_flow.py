@@ -12,6 +12,7 @@ import datetime
 import json
 import os
 import sys
+import time
 import urllib.request
 
 from alibabacloud_pds20220301 import models as m
@@ -177,7 +178,13 @@ def main():
     )
     assert folder.status_code == 202, folder.status_code
     assert folder.body.async_task_id, folder.body.to_map()
-    task = bob.get_async_task(m.GetAsyncTaskRequest(async_task_id=folder.body.async_task_id)).body
+    # the folder's contents are copied in the background: poll the task
+    for _ in range(100):
+        task = bob.get_async_task(m.GetAsyncTaskRequest(async_task_id=folder.body.async_task_id)).body
+        assert task.state in ("Running", "Succeed"), task.to_map()
+        if task.state == "Succeed":
+            break
+        time.sleep(0.05)
     assert task.state == "Succeed" and task.total_process == 3, task.to_map()
     mine = bob.list_file(m.ListFileRequest(drive_id="drive-demo-bob", parent_file_id="root", order_by="name")).body
     mine_names = [f.name for f in mine.items]
