@@ -84,7 +84,7 @@ fn slow_readers_hold_no_threads_and_shutdown_stays_bounded() {
     // Shutdown with them still stalled: bounded by the drain time (2 s).
     let took = s.terminate(Duration::from_secs(6));
     eprintln!(
-        "slow readers: 37 stalled, threads {threads_before} -> {threads}; exit {took:?} after SIGTERM"
+        "slow readers: 37 stalled, threads {threads_before} -> {threads}, slowest probe {slowest:?}; exit {took:?} after SIGTERM"
     );
     drop((stalled, fourth));
 }
