@@ -1,6 +1,8 @@
 //! The `sharelink-server` binary itself: `serve` (the README's main
 //! command), `add-user`, `import`, `set-tenant`, and its refusals.
 
+mod common;
+
 use std::io::{BufRead, BufReader, Read};
 use std::process::{Child, Command, Stdio};
 
@@ -43,13 +45,7 @@ fn serve(dir: &std::path::Path, extra: &[&str]) -> Serving {
         .spawn()
         .unwrap();
     let mut out = BufReader::new(child.stdout.take().unwrap());
-    let mut first = String::new();
-    out.read_line(&mut first).unwrap();
-    let base = first
-        .split_whitespace()
-        .find(|w| w.starts_with("http://"))
-        .unwrap_or_else(|| panic!("no address in {first:?}"))
-        .to_owned();
+    let (base, first) = common::served_address(&mut out);
     // The rest of the banner (the walk-through on first start) follows at once.
     let mut banner = first.clone();
     let mut line = String::new();

@@ -42,6 +42,19 @@ impl Reply {
             .unwrap_or_else(|e| panic!("not JSON ({e}): {:?}", String::from_utf8_lossy(&self.body)))
     }
 
+    /// The error code of a JSON error body (empty if none).
+    pub fn code(&self) -> String {
+        self.json()["code"].as_str().unwrap_or_default().to_owned()
+    }
+
+    /// The `Retry-After` header, in seconds.
+    pub fn retry_after(&self) -> Option<u64> {
+        self.headers
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse().ok())
+    }
+
     pub fn text(&self, field: &str) -> String {
         self.json()[field]
             .as_str()
@@ -239,7 +252,21 @@ impl Drop for TestServer {
     }
 }
 
-fn read(res: Response) -> Reply {
+/// Reads the first line a `serve` process prints and returns the
+/// `http://…` address in it, and the line.
+pub fn served_address(out: &mut impl std::io::BufRead) -> (String, String) {
+    let mut first = String::new();
+    out.read_line(&mut first).unwrap();
+    let base = first
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .unwrap_or_else(|| panic!("no address in {first:?}"))
+        .to_owned();
+    (base, first)
+}
+
+/// A response, read in full.
+pub fn read(res: Response) -> Reply {
     let status = res.status().as_u16();
     let headers = res.headers().clone();
     let body = res.bytes().unwrap().to_vec();

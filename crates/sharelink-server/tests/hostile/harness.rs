@@ -3,12 +3,14 @@
 
 #![allow(dead_code, unreachable_pub)]
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+pub use crate::common::Reply;
+use crate::common::{read, served_address};
 use reqwest::blocking::Client;
 use serde_json::{Value, json};
 
@@ -22,37 +24,6 @@ pub struct Server {
     pub dir: tempfile::TempDir,
     pub alice: String,
     pub bob: String,
-}
-
-/// A reply read in full.
-#[derive(Debug)]
-pub struct Reply {
-    pub status: u16,
-    pub headers: reqwest::header::HeaderMap,
-    pub body: Vec<u8>,
-}
-
-impl Reply {
-    pub fn json(&self) -> Value {
-        serde_json::from_slice(&self.body).unwrap_or_else(|e| {
-            panic!(
-                "not JSON ({e}): {} {:?}",
-                self.status,
-                String::from_utf8_lossy(&self.body)
-            )
-        })
-    }
-
-    pub fn code(&self) -> String {
-        self.json()["code"].as_str().unwrap_or_default().to_owned()
-    }
-
-    pub fn retry_after(&self) -> Option<u64> {
-        self.headers
-            .get("retry-after")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse().ok())
-    }
 }
 
 pub fn bin() -> Command {
@@ -77,13 +48,7 @@ impl Server {
             .spawn()
             .unwrap();
         let mut out = BufReader::new(child.stdout.take().unwrap());
-        let mut first = String::new();
-        out.read_line(&mut first).unwrap();
-        let base = first
-            .split_whitespace()
-            .find(|w| w.starts_with("http://"))
-            .unwrap_or_else(|| panic!("no address in {first:?}"))
-            .to_owned();
+        let (base, _) = served_address(&mut out);
         std::thread::spawn(move || {
             let mut sink = Vec::new();
             let _ = out.read_to_end(&mut sink);
@@ -365,15 +330,4 @@ pub fn big_file(dir: &Path, name: &str, len: usize) -> PathBuf {
         left -= n;
     }
     path
-}
-
-fn read(res: reqwest::blocking::Response) -> Reply {
-    let status = res.status().as_u16();
-    let headers = res.headers().clone();
-    let body = res.bytes().unwrap().to_vec();
-    Reply {
-        status,
-        headers,
-        body,
-    }
 }

@@ -7,6 +7,8 @@
 //! within 2 s, legitimate clients get in, and nothing answers 5xx where a
 //! 4xx is due.
 
+#[path = "../common/mod.rs"]
+mod common;
 mod harness;
 
 use std::io::Read as _;
@@ -26,21 +28,12 @@ const PROBE_BOUND: Duration = Duration::from_secs(2);
 #[test]
 fn slow_readers_hold_no_threads_and_shutdown_stays_bounded() {
     let mut s = Server::start(&["--drain-timeout", "2", "--max-streams-per-client", "4"]);
-    let local = tempfile::tempdir().unwrap();
-    let big = s.import(
-        "alice",
-        &s.alice,
-        &big_file(local.path(), "big.bin", 24 << 20),
-    );
-    let share = s.share(&[&big], None);
-    let token = s.token(&share, None);
+    let (url, path) = big_download(&s);
     let probe_share = s.share(&["welcome"], None);
     s.probe(&probe_share);
     let threads_before = s.proc_status("Threads");
 
     // 12 addresses × 3 downloads that are never read.
-    let url = s.download_url(&share, &token, &big);
-    let path = url.trim_start_matches(&s.base).to_owned();
     let mut stalled = Vec::new();
     for a in 0..12 {
         for _ in 0..3 {
@@ -93,16 +86,7 @@ fn slow_readers_hold_no_threads_and_shutdown_stays_bounded() {
 #[test]
 fn a_stalled_download_is_dropped_after_the_write_timeout() {
     let s = Server::start(&["--write-timeout", "2"]);
-    let local = tempfile::tempdir().unwrap();
-    let big = s.import(
-        "alice",
-        &s.alice,
-        &big_file(local.path(), "big.bin", 24 << 20),
-    );
-    let share = s.share(&[&big], None);
-    let token = s.token(&share, None);
-    let url = s.download_url(&share, &token, &big);
-    let path = url.trim_start_matches(&s.base).to_owned();
+    let (_, path) = big_download(&s);
     let mut c = connect_from("127.0.0.11", s.addr);
     send_head(&mut c, &format!("GET {path} HTTP/1.1\r\nHost: x\r\n\r\n"));
     // Read nothing for 4 s, then everything: the server gave up at 2 s, so
@@ -115,6 +99,23 @@ fn a_stalled_download_is_dropped_after_the_write_timeout() {
         "the whole file arrived ({} bytes): the stalled write was never dropped",
         bytes.len()
     );
+}
+
+/// A signed download URL (and its path) of a shared 24 MiB file: more than
+/// the kernel's socket buffers hold, so a client that does not read stalls
+/// the server's writes.
+fn big_download(s: &Server) -> (String, String) {
+    let local = tempfile::tempdir().unwrap();
+    let big = s.import(
+        "alice",
+        &s.alice,
+        &big_file(local.path(), "big.bin", 24 << 20),
+    );
+    let share = s.share(&[&big], None);
+    let token = s.token(&share, None);
+    let url = s.download_url(&share, &token, &big);
+    let path = url.trim_start_matches(&s.base).to_owned();
+    (url, path)
 }
 
 /// Half-sent heads (slowloris) are cut at the header timeout, idle
