@@ -180,11 +180,42 @@ impl ApiError {
             tracing::error!(error = %e, "engine failure");
             return Self::internal();
         }
-        let mut out = Self::core(code, e.to_string());
-        out.retry_after_secs = e.retry_after().map(|at| {
+        let retry = e.retry_after().map(|at| {
             let ms = u64::try_from((at - now).num_milliseconds()).unwrap_or(0);
             ms.div_ceil(1000).max(1)
         });
+        // Detail that would help an attacker (why a token failed, the
+        // server's clock) goes to the debug log, not to the client.
+        tracing::debug!(error = %e, "refused by the engine");
+        let message = match (e, retry) {
+            (_, _) if code == ErrorCode::ShareLinkTokenInvalid => {
+                "The share token is invalid, expired or revoked. Get a new one with GetShareLinkToken."
+                    .to_owned()
+            }
+            (_, _) if code == ErrorCode::DownloadUrlInvalid => {
+                "The download URL is invalid, expired or revoked. Ask for a new one.".to_owned()
+            }
+            (Error::Throttled(_), Some(secs)) => {
+                format!("Too many password attempts on this share. Retry in {secs} s.")
+            }
+            (Error::RateLimited(r), Some(secs)) => {
+                format!("Too many {} from your address. Retry in {secs} s.", r.what)
+            }
+            (Error::Quota(q), Some(secs)) => format!(
+                "The tenant's daily quota of {} {} is used up. It resets in {secs} s.",
+                q.limit,
+                match q.kind {
+                    sharelink_core::QuotaKind::Create => "share link creations",
+                    sharelink_core::QuotaKind::Access => "share link accesses",
+                }
+            ),
+            (Error::Overloaded { .. }, Some(secs)) => {
+                format!("The server is busy checking passwords. Retry in {secs} s.")
+            }
+            _ => e.to_string(),
+        };
+        let mut out = Self::core(code, message);
+        out.retry_after_secs = retry;
         out
     }
 
@@ -331,6 +362,23 @@ mod tests {
         let e = ApiError::from_engine(&quota, now);
         assert_eq!(e.retry_after_secs(), Some(2));
         assert_eq!(e.status().as_u16(), 429);
+        // Seconds to wait, never the server's clock.
+        assert!(e.message().contains("2 s"), "{}", e.message());
+        assert!(!e.message().contains("2026"), "{}", e.message());
+        // A token failure does not say why.
+        for why in [
+            sharelink_core::TokenError::BadSignature,
+            sharelink_core::TokenError::UnknownKey,
+            sharelink_core::TokenError::WrongShare,
+        ] {
+            let e = ApiError::from_engine(&Error::Token(why), now);
+            assert_eq!(e.code(), "ShareLinkTokenInvalid");
+            let m = e.message().to_lowercase();
+            assert!(
+                !m.contains("signature") && !m.contains("key") && !m.contains("another"),
+                "{m}"
+            );
+        }
         // Internal failures say nothing internal.
         let internal = Error::Storage(sharelink_core::StorageError::Backend {
             message: "disk on fire at /var/x".into(),

@@ -208,6 +208,8 @@ fn serve(flags: &HashMap<String, String>, data_dir: PathBuf) -> Result<(), Serve
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .with_writer(std::io::stderr)
+        // Colour codes only for a person at a terminal, never in a log file.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let mut app = App::open(
         &data_dir,

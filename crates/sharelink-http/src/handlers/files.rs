@@ -434,7 +434,7 @@ pub(crate) async fn get_video_preview_play_info<A: Authenticator, D: DriveStore>
 
 /// DownloadFile: streams the bytes. Accepts a signed URL (`grant`, counted
 /// when it was issued), a share token (counted now) or, for a drive, the
-/// owner's access token.
+/// owner's access token. A `HEAD` answers the same headers and never counts.
 ///
 /// A single `Range: bytes=…` is honoured (206 with `Content-Range`), so an
 /// interrupted download resumes; through a signed URL that costs nothing,
@@ -443,9 +443,12 @@ pub(crate) async fn get_video_preview_play_info<A: Authenticator, D: DriveStore>
 pub(crate) async fn download<A: Authenticator, D: DriveStore>(
     State(api): State<Api<A, D>>,
     head: RequestHead,
+    method: axum::http::Method,
     headers: HeaderMap,
     query: Result<Query<DownloadQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, ApiError> {
+    // A HEAD asks what a download would be; it never counts one.
+    let head_only = method == axum::http::Method::HEAD;
     let Query(q) = query.map_err(|e| {
         ApiError::input(InputError::Invalid {
             field: "query",
@@ -480,6 +483,15 @@ pub(crate) async fn download<A: Authenticator, D: DriveStore>(
             redeemed.file
         } else {
             match target(q.share_id, q.drive_id)? {
+                Target::Share(share_id) if head_only => {
+                    let caller = api.optional_caller(&head)?.map(|c| c.member);
+                    let req = api.access(&head, &share_id, &file, caller.as_ref());
+                    let seen = api.engine.authorize_get(&req).map_err(|e| api.fail(&e))?;
+                    if seen.file.kind == FileKind::Folder {
+                        return Err(folder_download(&file));
+                    }
+                    seen.file
+                }
                 Target::Share(share_id) => {
                     api.shared_use(&head, &share_id, &file, GrantKind::Download, |m| {
                         let (spec, _) = effective(m)?;
@@ -726,23 +738,69 @@ fn stream_file(
     if let Ok(v) = HeaderValue::from_str(mime) {
         res.headers_mut().insert(header::CONTENT_TYPE, v);
     }
-    // A preview is shown in the page; a download is saved.
+    // A preview is shown in the page; a download is saved; active content
+    // (HTML, SVG, XML, scripts) is always saved, never rendered.
+    let inline = kind == GrantKind::Preview && !is_active_content(mime, &meta.name);
     let disposition = format!(
         "{}; filename*=UTF-8''{}",
-        match kind {
-            GrantKind::Preview => "inline",
-            GrantKind::Download => "attachment",
-        },
+        if inline { "inline" } else { "attachment" },
         percent_encode(&meta.name)
     );
     if let Ok(v) = HeaderValue::from_str(&disposition) {
         res.headers_mut().insert(header::CONTENT_DISPOSITION, v);
     }
-    res.headers_mut().insert(
+    let h = res.headers_mut();
+    h.insert(
         header::CACHE_CONTROL,
         HeaderValue::from_static("private, no-store"),
     );
+    // Whatever the bytes are, the browser neither sniffs them into
+    // something executable nor runs anything in them on this origin.
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(FILE_CSP),
+    );
     res
+}
+
+/// The `Content-Security-Policy` of every file response: a sandbox (no
+/// scripts, no same origin, no forms) that loads nothing.
+const FILE_CSP: &str = "sandbox; default-src 'none'";
+
+/// Whether a browser could run something in this file if it rendered it:
+/// HTML, SVG, XML and scripts, by MIME type or by extension.
+fn is_active_content(mime: &str, name: &str) -> bool {
+    let mime = mime
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    let active_mime = mime.contains("html")
+        || mime.contains("xml")
+        || mime.contains("svg")
+        || mime.contains("javascript")
+        || mime.contains("ecmascript");
+    let active_ext = matches!(
+        crate::files::extension_of(name).as_str(),
+        "html"
+            | "htm"
+            | "xhtml"
+            | "shtml"
+            | "svg"
+            | "svgz"
+            | "xml"
+            | "xsl"
+            | "xslt"
+            | "js"
+            | "mjs"
+            | "wasm"
+    );
+    active_mime || active_ext
 }
 
 /// The reader behind a download body, and what is left to send.
@@ -988,6 +1046,16 @@ mod tests {
         v.apply(&mut h);
         assert_eq!(h[header::ETAG], "\"ABC\"");
         assert_eq!(h[header::LAST_MODIFIED], "Tue, 15 Nov 1994 08:12:31 GMT");
+    }
+
+    #[test]
+    fn active_content_is_recognised_by_type_or_name() {
+        assert!(is_active_content("text/html; charset=utf-8", "a.txt"));
+        assert!(is_active_content("image/svg+xml", "x"));
+        assert!(is_active_content("application/octet-stream", "page.HTML"));
+        assert!(is_active_content("text/plain", "x.js"));
+        assert!(!is_active_content("image/jpeg", "sunset.jpg"));
+        assert!(!is_active_content("text/plain; charset=utf-8", "notes.md"));
     }
 
     #[test]

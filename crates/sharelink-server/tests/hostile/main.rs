@@ -685,3 +685,119 @@ fn data_at_rest_is_private() {
     // signing key, two tokens, and the blobs.
     assert!(checked >= 10, "only {checked} files checked");
 }
+
+/// Files that a browser could run are served inert, and a HEAD through a
+/// share token tells what a download would be without counting one.
+#[test]
+fn active_content_is_inert_and_head_never_counts() {
+    let s = Server::start(&[]);
+    let local = tempfile::tempdir().unwrap();
+    let html = local.path().join("evil.html");
+    std::fs::write(&html, "<script>alert(document.cookie)</script>").unwrap();
+    let svg = local.path().join("pic.svg");
+    std::fs::write(&svg, "<svg onload=\"alert(1)\"/>").unwrap();
+    let html = s.import("alice", &s.alice, &html);
+    let svg = s.import("alice", &s.alice, &svg);
+    let share = s.share(&[&html, &svg, "welcome"], None);
+    let token = s.token(&share, None);
+    let http = client();
+    for file in [&html, &svg, &"welcome".to_owned()] {
+        let url = s.download_url(&share, &token, file);
+        let r = s.get(&http, &url, &[]);
+        assert_eq!(r.status, 200);
+        assert_eq!(r.headers["x-content-type-options"], "nosniff");
+        assert_eq!(
+            r.headers["content-security-policy"],
+            "sandbox; default-src 'none'"
+        );
+        let disposition = r.headers["content-disposition"].to_str().unwrap();
+        assert!(disposition.starts_with("attachment;"), "{disposition}");
+        // A preview of active content is still an attachment.
+        let p = s.post(
+            &http,
+            "/v2/file/get_video_preview_play_info",
+            json!({ "share_id": share, "file_id": file, "category": "quick_video" }),
+            &[("x-share-token", &token)],
+        );
+        assert_eq!(p.status, 200, "{:?}", p.json());
+        let preview_url =
+            p.json()["video_preview_play_info"]["live_transcoding_task_list"][0]["url"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned();
+        if !preview_url.is_empty() {
+            let r = s.get(&http, &preview_url, &[]);
+            let disposition = r.headers["content-disposition"].to_str().unwrap();
+            let inline_ok = file.as_str() == "welcome";
+            assert_eq!(
+                disposition.starts_with("inline;"),
+                inline_ok,
+                "{file}: {disposition}"
+            );
+            assert_eq!(r.headers["x-content-type-options"], "nosniff");
+        }
+    }
+    let before = s.post(
+        &http,
+        "/v2/share_link/get",
+        json!({ "share_id": share }),
+        &[("authorization", &s.alice_auth())],
+    );
+    let counted = before.json()["download_count"].as_u64().unwrap();
+    let url = format!(
+        "{}/v2/file/download?share_id={share}&file_id=welcome",
+        s.base
+    );
+    for _ in 0..3 {
+        let r = http
+            .head(&url)
+            .header("x-share-token", &token)
+            .send()
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        assert_eq!(r.headers()["content-length"], "53");
+    }
+    let after = s.post(
+        &http,
+        "/v2/share_link/get",
+        json!({ "share_id": share }),
+        &[("authorization", &s.alice_auth())],
+    );
+    assert_eq!(
+        after.json()["download_count"].as_u64().unwrap(),
+        counted,
+        "HEAD counted"
+    );
+}
+
+/// A log written to a file has no terminal colour codes.
+#[test]
+fn logs_to_a_file_have_no_colour_codes() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("server.log");
+    let mut child = harness::bin()
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(dir.path().join("data"))
+        .env("RUST_LOG", "info")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
+    let (base, _) = common::served_address(&mut out);
+    let r = client()
+        .post(format!("{base}/v2/share_link/get_by_anonymous"))
+        .body("{}")
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    std::thread::sleep(Duration::from_millis(200));
+    let _ = child.kill();
+    let _ = child.wait();
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(text.contains("refused"), "nothing logged: {text:?}");
+    assert!(
+        !text.contains('\u{1b}'),
+        "colour codes in a log file: {text:?}"
+    );
+}
