@@ -1,6 +1,6 @@
 //! Turning a request into typed input: the JSON body (with a size limit and
 //! `InvalidParameter*` errors, never a 500), the bearer and share tokens, the
-//! client's throttling key and the public base URL.
+//! client's throttling key and the base of signed URLs.
 
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};
@@ -39,7 +39,8 @@ pub(crate) struct RequestHead {
     pub(crate) share_token: Option<Secret>,
     /// Throttling key of the client.
     pub(crate) client: ClientKey,
-    /// `http://host[:port]` as the client reached us.
+    /// `http://<address the connection was accepted on>`, the base of signed
+    /// URLs when [`ApiConfig::public_base_url`](crate::ApiConfig) is unset.
     pub(crate) base_url: String,
 }
 
@@ -57,7 +58,15 @@ impl<S: Send + Sync> FromRequestParts<S> for RequestHead {
             .get::<ConnectInfo<SocketAddr>>()
             .map(|c| c.0.ip());
         let client = client_key(peer);
-        let base_url = base_url(headers);
+        // Never from the Host header: a client must not choose where the
+        // URLs this server signs point.
+        let base_url = parts
+            .extensions
+            .get::<crate::serve::LocalAddr>()
+            .map_or_else(
+                || "http://127.0.0.1".to_owned(),
+                |local| format!("http://{}", local.0),
+            );
         Ok(Self {
             bearer,
             share_token,
@@ -196,43 +205,9 @@ fn client_key(peer: Option<IpAddr>) -> ClientKey {
     ClientKey::new(text).unwrap_or_else(|_| unreachable!("an IP address is a valid client key"))
 }
 
-/// `http://<host>` from the Host header. The PDS Python SDK sends the
-/// configured endpoint verbatim, so the header may carry a scheme
-/// (`http://127.0.0.1:8080`): it is accepted and stripped.
-fn base_url(headers: &HeaderMap) -> String {
-    let host = headers
-        .get(header::HOST)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("127.0.0.1");
-    let (scheme, host) = if let Some(rest) = host.strip_prefix("https://") {
-        ("https", rest)
-    } else if let Some(rest) = host.strip_prefix("http://") {
-        ("http", rest)
-    } else {
-        ("http", host)
-    };
-    let host: String = host
-        .trim_end_matches('/')
-        .chars()
-        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | ':' | '-' | '[' | ']'))
-        .collect();
-    format!("{scheme}://{host}")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn host_header_with_scheme_is_accepted() {
-        let mut h = HeaderMap::new();
-        h.insert(header::HOST, "http://127.0.0.1:8080".parse().unwrap());
-        assert_eq!(base_url(&h), "http://127.0.0.1:8080");
-        h.insert(header::HOST, "localhost:9".parse().unwrap());
-        assert_eq!(base_url(&h), "http://localhost:9");
-        h.insert(header::HOST, "evil.example/<script>".parse().unwrap());
-        assert_eq!(base_url(&h), "http://evil.examplescript");
-    }
 
     #[test]
     fn bearer_scheme_is_case_insensitive() {

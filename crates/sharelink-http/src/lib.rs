@@ -40,7 +40,8 @@
 //!   429 with `Retry-After`. Bad input is a 400 `InvalidParameter*`, never a
 //!   500; bodies over [`ApiConfig::max_body_bytes`] are 413.
 //! - Unknown JSON fields and `x-acs-*` headers are accepted; a Host header
-//!   carrying a scheme (as the Python SDK sends it) is accepted.
+//!   carrying a scheme (as the Python SDK sends it) is accepted, and never
+//!   used to build URLs ([`ApiConfig::public_base_url`]).
 //! - Engine, authenticator and drive-store calls run on blocking threads
 //!   (`spawn_blocking`), never on the runtime's workers.
 //! - Each request gets a `tracing` span (method, path, `x-acs-action`,
@@ -88,9 +89,11 @@ pub struct ApiConfig {
     pub max_body_bytes: usize,
     /// The `domain_id` shown on files (PDS's tenant domain).
     pub domain_id: String,
-    /// Base of download URLs, e.g. `https://share.example.com`. `None`: taken
-    /// from the request's Host header (fine behind a trusted proxy or on
-    /// loopback; set it when clients reach you through another name).
+    /// Base of the download and preview URLs this API signs, e.g.
+    /// `https://share.example.com`. `None`: `http://` and the address the
+    /// connection was accepted on (with [`serve`]/[`serve_with`]; otherwise
+    /// `http://127.0.0.1`). Never the Host header, which the client chooses:
+    /// set this whenever clients reach you through a name or a proxy.
     pub public_base_url: Option<String>,
     /// Prefix of the page URL shown as `share_url` (the share id is
     /// appended), e.g. `https://share.example.com/s/`. `None`: no `share_url`.

@@ -168,12 +168,16 @@ async fn serve_connection(
     mut stop: watch::Receiver<bool>,
 ) {
     let activity = Arc::new(Activity::new());
+    let local = stream.local_addr().ok().map(LocalAddr);
     let io = TokioIo::new(Watched {
         inner: stream,
         activity: activity.clone(),
     });
     let service = hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
         req.extensions_mut().insert(ConnectInfo(peer));
+        if let Some(local) = local {
+            req.extensions_mut().insert(local);
+        }
         router.clone().call(req)
     });
     let conn = hyper::server::conn::http1::Builder::new()
@@ -205,6 +209,11 @@ async fn serve_connection(
         }
     }
 }
+
+/// The address a connection was accepted on: the base of the URLs this
+/// server signs when no public base URL is configured.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct LocalAddr(pub(crate) SocketAddr);
 
 /// When a connection last made progress, and since when a write is stuck.
 #[derive(Debug)]

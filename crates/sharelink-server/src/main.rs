@@ -1,7 +1,7 @@
 //! `sharelink-server`: the reference server and its admin commands.
 //!
 //! ```text
-//! sharelink-server [serve] [--listen 127.0.0.1:8080] [--data-dir ./sharelink-data] [--storage sqlite|sled]
+//! sharelink-server [serve] [--listen 127.0.0.1:8080] [--data-dir ./sharelink-data] [--storage sqlite|sled] [--public-url URL] [limits]
 //! sharelink-server add-user --user ID [--tenant demo] [--name NAME] [--phone PHONE]
 //! sharelink-server import --user ID --from PATH [--tenant demo] [--into FOLDER_ID]
 //! sharelink-server set-tenant --tenant ID [--custom-domain true|false] [--create-limit N] [--access-limit N]
@@ -46,6 +46,9 @@ LIMITS (serve; defaults are safe on the internet):
   --copy-max-entries N            files and folders one copy may hold (10000)
   --copy-max-depth N              levels below a copied folder (32)
   --drive-max-entries N           files and folders one drive may hold (100000)
+  --public-url URL                base of signed download URLs and share pages
+                                  (default: the address a client connected to;
+                                  never the Host header)
 Access tokens printed here are a DEVELOPMENT scheme; real hosts plug in their own authenticator.
 Log level: RUST_LOG (default info).";
 
@@ -167,8 +170,25 @@ fn serve(flags: &HashMap<String, String>, data_dir: PathBuf) -> Result<(), Serve
             "copy-max-entries",
             "copy-max-depth",
             "drive-max-entries",
+            "public-url",
         ],
     )?;
+    let public_url = flag(flags, "public-url")
+        .map(|u| {
+            let u = u.trim_end_matches('/');
+            let ok = (u.starts_with("http://") || u.starts_with("https://"))
+                && u.len() > "https://".len()
+                && u.bytes().all(|b| b.is_ascii_graphic())
+                && !u.contains(['?', '#']);
+            if ok {
+                Ok(u.to_owned())
+            } else {
+                Err(bad(format!(
+                    "--public-url {u:?}: an http:// or https:// base URL without query"
+                )))
+            }
+        })
+        .transpose()?;
     let defaults = ServeConfig::default();
     let serve_config = ServeConfig {
         max_connections: count(flags, "max-connections")?.unwrap_or(defaults.max_connections),
@@ -265,8 +285,13 @@ fn serve(flags: &HashMap<String, String>, data_dir: PathBuf) -> Result<(), Serve
                 }
             }
         });
+        let page_base = public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{addr}"));
         let router = app.router(ApiConfig {
-            share_page_prefix: Some(format!("http://{addr}/s/")),
+            // Signed URLs point here, never where a Host header says.
+            public_base_url: public_url,
+            share_page_prefix: Some(format!("{page_base}/s/")),
             max_streams,
             max_streams_per_client,
             copy_limits,

@@ -1101,19 +1101,26 @@ fn sdk_quirks_are_accepted() {
         ],
     );
     assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
-    // download URLs built from a Host header with a scheme are well-formed
+    // a Host header (with a scheme, or naming another site) never decides
+    // where a signed URL points: the server's own address does
     let t = s.token(&id, None);
-    let r = s.post(
-        "/v2/file/get_download_url",
-        json!({ "share_id": id, "file_id": "welcome" }),
-        &[("x-share-token", &t), ("host", "http://localhost:1234")],
-    );
-    assert!(
-        r.text("url")
-            .starts_with("http://localhost:1234/v2/file/download?"),
-        "{}",
-        r.text("url")
-    );
+    for host in [
+        "http://localhost:1234",
+        "https://evil.example.com",
+        "evil.example.com",
+    ] {
+        let r = s.post(
+            "/v2/file/get_download_url",
+            json!({ "share_id": id, "file_id": "welcome" }),
+            &[("x-share-token", &t), ("host", host)],
+        );
+        assert!(
+            r.text("url")
+                .starts_with(&format!("{}/v2/file/download?", s.base)),
+            "{host}: {}",
+            r.text("url")
+        );
+    }
     // every response carries a request id, successes included
     assert_eq!(r.headers["x-ca-request-id"].len(), 36);
 }

@@ -801,3 +801,42 @@ fn logs_to_a_file_have_no_colour_codes() {
         "colour codes in a log file: {text:?}"
     );
 }
+
+/// Signed URLs point at the configured public URL (or the server's own
+/// address), whatever Host header the client sends.
+#[test]
+fn the_host_header_never_chooses_where_urls_point() {
+    let s = Server::start(&["--public-url", "https://share.example.test/"]);
+    let share = s.share(&["welcome"], None);
+    let token = s.token(&share, None);
+    for host in [
+        "evil.example.com",
+        "https://evil.example.com",
+        "127.0.0.1:1",
+    ] {
+        let r = s.post(
+            &client(),
+            "/v2/file/get_download_url",
+            json!({ "share_id": share, "file_id": "welcome" }),
+            &[("x-share-token", &token), ("host", host)],
+        );
+        let url = r.json()["url"].as_str().unwrap().to_owned();
+        assert!(
+            url.starts_with("https://share.example.test/v2/file/download?"),
+            "{host}: {url}"
+        );
+    }
+    let r = s.post(
+        &client(),
+        "/v2/share_link/get",
+        json!({ "share_id": share }),
+        &[
+            ("authorization", &s.alice_auth()),
+            ("host", "evil.example.com"),
+        ],
+    );
+    assert_eq!(
+        r.json()["share_url"].as_str().unwrap(),
+        format!("https://share.example.test/s/{share}")
+    );
+}
