@@ -100,22 +100,35 @@ impl Accounts {
         display_name: &str,
         phone: &str,
     ) -> rusqlite::Result<(User, DevToken)> {
-        let conn = self.lock();
-        conn.execute(
+        // One transaction: a failure leaves no tenant, user or token behind.
+        let mut conn = self.lock();
+        let tx = conn.transaction()?;
+        tx.execute(
             "INSERT INTO tenants (tenant) VALUES (?1) ON CONFLICT (tenant) DO NOTHING",
             params![tenant.as_str()],
         )?;
-        let drive = format!("drive-{}-{}", tenant.as_str(), user.as_str());
-        conn.execute(
+        let drive = match tx
+            .query_row(
+                "SELECT drive_id FROM users WHERE tenant = ?1 AND user_id = ?2",
+                params![tenant.as_str(), user.as_str()],
+                |r| r.get::<_, String>(0),
+            )
+            .optional()?
+        {
+            Some(existing) => existing,
+            None => free_drive_id(&tx, tenant, user)?,
+        };
+        tx.execute(
             "INSERT INTO users (tenant, user_id, display_name, phone, drive_id) VALUES (?1, ?2, ?3, ?4, ?5)
              ON CONFLICT (tenant, user_id) DO UPDATE SET display_name = ?3, phone = ?4",
             params![tenant.as_str(), user.as_str(), display_name, phone, drive],
         )?;
         let token = new_token();
-        conn.execute(
+        tx.execute(
             "INSERT INTO access_tokens (token_sha256, tenant, user_id) VALUES (?1, ?2, ?3)",
             params![digest(&token).as_slice(), tenant.as_str(), user.as_str()],
         )?;
+        tx.commit()?;
         drop(conn);
         let stored = self
             .user(tenant, user)?
@@ -248,6 +261,33 @@ impl Authenticator for DevAuthenticator {
             profile: stored.profile,
         })
     }
+}
+
+/// `drive-<tenant>-<user>`, or with `-2`, `-3`… when another user already
+/// has that id (`demo`/`x-y` and `demo-x`/`y` would otherwise share one).
+fn free_drive_id(
+    conn: &rusqlite::Connection,
+    tenant: &TenantId,
+    user: &UserId,
+) -> rusqlite::Result<String> {
+    let base = format!("drive-{}-{}", tenant.as_str(), user.as_str());
+    let taken = |id: &str| -> rusqlite::Result<bool> {
+        conn.query_row(
+            "SELECT EXISTS (SELECT 1 FROM users WHERE drive_id = ?1)",
+            [id],
+            |r| r.get(0),
+        )
+    };
+    if !taken(&base)? {
+        return Ok(base);
+    }
+    for n in 2u32..=u32::MAX {
+        let candidate = format!("{base}-{n}");
+        if !taken(&candidate)? {
+            return Ok(candidate);
+        }
+    }
+    Err(rusqlite::Error::QueryReturnedNoRows)
 }
 
 fn new_token() -> String {

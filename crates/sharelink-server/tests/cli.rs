@@ -123,6 +123,23 @@ fn serve_seeds_once_and_the_admin_commands_work() {
     assert!(token.starts_with("dev-") && token.len() == 36, "{token:?}");
     assert!(err.contains("drive-demo-carol"), "{err}");
 
+    // `demo`/`x-y` and `demo-x`/`y` would both be drive-demo-x-y: the second
+    // gets its own drive instead of failing halfway.
+    let (ok, _, first) = run(&["add-user", "--data-dir", d, "--user", "x-y"]);
+    assert!(ok, "{first}");
+    assert!(first.contains("(drive drive-demo-x-y)"), "{first}");
+    let (ok, _, second) = run(&[
+        "add-user",
+        "--data-dir",
+        d,
+        "--tenant",
+        "demo-x",
+        "--user",
+        "y",
+    ]);
+    assert!(ok, "{second}");
+    assert!(second.contains("(drive drive-demo-x-y-2)"), "{second}");
+
     // import a local folder into carol's drive
     let src = tempfile::tempdir().unwrap();
     std::fs::create_dir(src.path().join("album")).unwrap();
