@@ -237,23 +237,7 @@ impl Engine {
         let now = self.clock.now();
         let (share, _token) = self.open(req, action, now)?;
         let file = self.locate(&share, req.file_id)?;
-        let ctx = PolicyContext {
-            audience: share.audience(),
-            created_at: share.created_at(),
-            custom_domain: self.tenant_policy(share.tenant()).custom_domain,
-        };
-        if let Err(refusal) =
-            self.config
-                .file_policy
-                .check(ctx, action, &file.name, file.mime_type.as_deref())
-        {
-            self.emit(Event::PolicyRefused {
-                share_id: share.id().clone(),
-                file_id: req.file_id.clone(),
-                rule: refusal.rule.clone(),
-            });
-            return Err(refusal.into());
-        }
+        self.check_file_policy(&share, action, &file)?;
         let share = match action.use_kind() {
             None => share,
             Some(kind) => match self
@@ -270,6 +254,34 @@ impl Engine {
         };
         self.authorized(&share, action, req.file_id);
         Ok(FileAuthorization { share, file })
+    }
+
+    /// Applies the file-type policy to `action` on `file` of `share`,
+    /// reporting a refusal as an event.
+    pub(super) fn check_file_policy(
+        &self,
+        share: &Share,
+        action: Action,
+        file: &FileMeta,
+    ) -> Result<(), Error> {
+        let ctx = PolicyContext {
+            audience: share.audience(),
+            created_at: share.created_at(),
+            custom_domain: self.tenant_policy(share.tenant()).custom_domain,
+        };
+        if let Err(refusal) =
+            self.config
+                .file_policy
+                .check(ctx, action, &file.name, file.mime_type.as_deref())
+        {
+            self.emit(Event::PolicyRefused {
+                share_id: share.id().clone(),
+                file_id: file.file_id.clone(),
+                rule: refusal.rule.clone(),
+            });
+            return Err(refusal.into());
+        }
+        Ok(())
     }
 
     /// Verifies the token and loads its share, then applies the share's rules.

@@ -98,7 +98,9 @@ impl Engine {
     }
 
     /// Verifies grant text from a URL that names `file_id`. Counts nothing:
-    /// the download or preview was counted when the grant was issued.
+    /// the download or preview was counted when the grant was issued. Through
+    /// a share, re-checks the share's state, switches and the file-type
+    /// policy as they are now.
     pub fn redeem_download_grant(
         &self,
         text: &str,
@@ -140,6 +142,9 @@ impl Engine {
             return Err(GrantError::ActionDisabled { action }.into());
         }
         let file = self.locate(&share, file_id)?;
+        // The rule as it stands now, for the file as it is now (renamed, or
+        // the tenant's custom domain gone since the grant was issued).
+        self.check_file_policy(&share, action, &file)?;
         Ok(RedeemedGrant {
             file,
             share: Some(share),

@@ -1163,3 +1163,52 @@ fn ordered_listing_pages_by_position() {
     assert_eq!(got, ["alpha", "bravo"]);
     assert_eq!(total, Some(4)); // alpha, bravo, charlie, delta
 }
+
+/// A grant signed from a mere "get" (the bypass of issue 10) does not
+/// download an APK: redeeming re-applies the file-type policy.
+#[test]
+fn redeeming_a_grant_rechecks_the_file_type_policy() {
+    let w = world();
+    let share = w.create(&["docs"], None);
+    let tok = w.token(&share, None, "c").unwrap();
+    for file in ["app", "disguised"] {
+        let seen = w
+            .engine
+            .authorize_get(&AccessRequest {
+                token: tok.token.expose_secret(),
+                share_id: share.id(),
+                file_id: &fid(file),
+                caller: None,
+            })
+            .unwrap();
+        let issued = w.engine.grant_shared_download(&seen, None).unwrap();
+        let err = w
+            .engine
+            .redeem_download_grant(issued.grant.expose_secret(), &fid(file))
+            .unwrap_err();
+        assert_eq!(err.code(), ErrorCode::ForbiddenFileTypeDownload, "{file}");
+    }
+    // With a custom domain the same grant redeems.
+    w.engine.set_tenant_policy(
+        w.alice.tenant.clone(),
+        TenantPolicy {
+            custom_domain: true,
+            ..Default::default()
+        },
+    );
+    let seen = w
+        .engine
+        .authorize_get(&AccessRequest {
+            token: tok.token.expose_secret(),
+            share_id: share.id(),
+            file_id: &fid("app"),
+            caller: None,
+        })
+        .unwrap();
+    let issued = w.engine.grant_shared_download(&seen, None).unwrap();
+    assert!(
+        w.engine
+            .redeem_download_grant(issued.grant.expose_secret(), &fid("app"))
+            .is_ok()
+    );
+}
