@@ -71,12 +71,11 @@ impl HashPool {
         let rx = Arc::new(Mutex::new(rx));
         for i in 0..self.workers {
             let rx = rx.clone();
-            let spawned = std::thread::Builder::new()
+            // A worker that cannot be started leaves the others; with none,
+            // every job is refused as busy (the core has no logger).
+            let _ = std::thread::Builder::new()
                 .name(format!("sharelink-hash-{i}"))
                 .spawn(move || work(&rx));
-            if let Err(e) = spawned {
-                tracing_free_warning(&e);
-            }
         }
         tx
     }
@@ -97,11 +96,6 @@ fn work(jobs: &Mutex<Receiver<Job>>) {
         }
     }
 }
-
-/// A worker that could not be started leaves the others (or none: then
-/// every job is refused as busy). The core has no logger; the error is
-/// dropped deliberately.
-fn tracing_free_warning(_e: &std::io::Error) {}
 
 #[cfg(test)]
 mod tests {

@@ -474,6 +474,7 @@ pub(crate) async fn download<A: Authenticator, D: DriveStore>(
         };
         let file = FileId::new(required(q.file_id, "file_id")?)?;
         let mut kind = GrantKind::Download;
+        let mut checked = None;
         let meta = if let Some(grant) = q.grant.filter(|g| !g.is_empty()) {
             let redeemed = api
                 .engine
@@ -494,15 +495,21 @@ pub(crate) async fn download<A: Authenticator, D: DriveStore>(
                 }
                 Target::Share(share_id) => {
                     api.shared_use(&head, &share_id, &file, GrantKind::Download, |m| {
-                        let (spec, _) = effective(m)?;
-                        spec.resolve(m.size).map(|_| ())
+                        let (spec, v) = effective(m)?;
+                        spec.resolve(m.size)?;
+                        checked = Some((spec, v));
+                        Ok(())
                     })?
                     .file
                 }
                 Target::Drive(drive) => api.drive_content(&head, &drive, &file)?.meta,
             }
         };
-        let (spec, validators) = effective(&meta)?;
+        // Read once: the share-token path already looked the file up.
+        let (spec, validators) = match checked {
+            Some(seen) => seen,
+            None => effective(&meta)?,
+        };
         let range = spec.resolve(meta.size)?;
         let reader = drives.open(&meta)?;
         Ok((meta, validators, kind, range, reader))
