@@ -73,7 +73,7 @@
 //!     file_id: &FileId::new("f1")?,
 //!     caller: None,
 //! })?;
-//! assert_eq!(ok.share.counters().download, 1);
+//! assert_eq!(ok.share().counters().download, 1);
 //! # Ok(())
 //! # }
 //! ```
@@ -107,9 +107,9 @@ pub mod token;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::EngineConfig;
 pub use engine::{
-    AccessRequest, AnonymousShareView, CreateShareRequest, Engine, EngineBuilder,
-    FileAuthorization, IssuedGrant, IssuedToken, ListAuthorization, RedeemedGrant, SecureRng,
-    SharePageView, TokenRequest, UpdateShareRequest,
+    AccessRequest, AnonymousShareView, ContentAuthorization, CreateShareRequest, Engine,
+    EngineBuilder, FileAuthorization, IssuedGrant, IssuedToken, ListAuthorization, RedeemedGrant,
+    SecureRng, SharePageView, TokenRequest, UpdateShareRequest,
 };
 pub use error::{Error, ErrorCode, InputError, RateLimited};
 pub use events::{Event, EventSink, NoEvents, RecordedEvents};
@@ -127,7 +127,7 @@ pub use scope::{CatalogError, FileCatalog, FileKind, FileMeta, ListTarget, Scope
 pub use search::{ShareFilter, ShareOrder, ShareOrderBy};
 pub use share::{
     Action, Audience, Counters, Limits, Member, Moderation, Permissions, Share, ShareError,
-    ShareFiles, ShareStatus, UseKind,
+    ShareFiles, ShareStatus, SharedIds, UseKind,
 };
 pub use storage::{
     AccessOutcome, AccessRecord, AccessUpdate, InsertOutcome, ListMarker, PurgeReport,

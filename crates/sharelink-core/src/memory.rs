@@ -213,6 +213,16 @@ impl Storage for MemoryStorage {
         }
     }
 
+    fn refund_use(&self, id: &ShareId, kind: UseKind) -> Result<Option<UseCount>, StorageError> {
+        let mut inner = self.lock();
+        let Some(current) = inner.shares.get_mut(id) else {
+            return Ok(None);
+        };
+        let next = current.clone().refund_use(kind);
+        *current = next.clone();
+        Ok(Some(UseCount::from(&next)))
+    }
+
     fn update_throttle(
         &self,
         share: &ShareId,

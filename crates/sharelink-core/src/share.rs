@@ -35,15 +35,27 @@ pub const MAX_TOKEN_LIFETIME_SECS: u32 = 7200;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ShareFiles {
-    /// 1–100 distinct top-level file or folder ids.
-    Listed(Vec<FileId>),
+    /// 1–100 distinct top-level file or folder ids (a [`SharedIds`] holds
+    /// only such lists).
+    Listed(SharedIds),
     /// Every file of the drive.
     AllFiles,
 }
 
-impl ShareFiles {
+/// The explicit file list of a share: 1–[`MAX_SHARED_FILES`] distinct ids
+/// in the creator's order.
+///
+/// A value that exists is valid: the only ways to get one are
+/// [`SharedIds::new`] (or [`ShareFiles::listed`]) and deserializing, and
+/// both check the same rule, so a stored or hand-written list of 0, 101 or
+/// duplicate ids is refused, never loaded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "Vec<FileId>", into = "Vec<FileId>")]
+pub struct SharedIds(Vec<FileId>);
+
+impl SharedIds {
     /// Validates an explicit list: 1–100 ids, no duplicates.
-    pub fn listed(ids: Vec<FileId>) -> Result<Self, InputError> {
+    pub fn new(ids: Vec<FileId>) -> Result<Self, InputError> {
         if ids.is_empty() {
             return Err(InputError::Missing {
                 field: "file_id_list",
@@ -62,13 +74,43 @@ impl ShareFiles {
                 format!("duplicate id {dup}"),
             ));
         }
-        Ok(Self::Listed(ids))
+        Ok(Self(ids))
+    }
+
+    /// The ids, in the creator's order.
+    pub fn as_slice(&self) -> &[FileId] {
+        &self.0
+    }
+
+    /// Whether `id` is one of the shared ids.
+    pub fn contains(&self, id: &FileId) -> bool {
+        self.0.contains(id)
+    }
+}
+
+impl TryFrom<Vec<FileId>> for SharedIds {
+    type Error = InputError;
+    fn try_from(ids: Vec<FileId>) -> Result<Self, InputError> {
+        Self::new(ids)
+    }
+}
+
+impl From<SharedIds> for Vec<FileId> {
+    fn from(ids: SharedIds) -> Self {
+        ids.0
+    }
+}
+
+impl ShareFiles {
+    /// Validates an explicit list: 1–100 ids, no duplicates.
+    pub fn listed(ids: Vec<FileId>) -> Result<Self, InputError> {
+        SharedIds::new(ids).map(Self::Listed)
     }
 
     /// The explicit ids, or an empty slice for a whole-drive share.
     pub fn ids(&self) -> &[FileId] {
         match self {
-            Self::Listed(ids) => ids,
+            Self::Listed(ids) => ids.as_slice(),
             Self::AllFiles => &[],
         }
     }
@@ -680,6 +722,16 @@ impl Share {
         *slot = (*slot + 1).min(MAX_COUNT);
         self.version += 1;
         Ok(self)
+    }
+
+    /// Gives back one use of `kind` that [`Share::count_use`] took for work
+    /// that then failed (a save whose copy failed): the counter goes down by
+    /// one, never below 0, and the version goes up by one.
+    pub fn refund_use(mut self, kind: UseKind) -> Self {
+        let slot = self.counters.slot(kind);
+        *slot = slot.saturating_sub(1);
+        self.version += 1;
+        self
     }
 
     /// Whether the share can be used at `now`: not forbidden, not cancelled,

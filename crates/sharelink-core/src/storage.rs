@@ -355,6 +355,17 @@ pub trait Storage: Send + Sync {
         expected_epoch: u64,
     ) -> Result<UseOutcome, StorageError>;
 
+    /// Gives back one use of `kind` that [`count_use`](Storage::count_use)
+    /// took for work that then failed, atomically applying
+    /// [`Share::refund_use`]: the counter goes down by one (never below 0)
+    /// and the version up by one. Whatever the token epoch is now: the use
+    /// was taken, so it is returned. `Ok(None)` if the share is gone.
+    ///
+    /// With `count_use`, this is charge-and-refund: a limited action is
+    /// counted before it runs and refunded if it fails, so the counter never
+    /// passes the limit even while actions are in flight.
+    fn refund_use(&self, id: &ShareId, kind: UseKind) -> Result<Option<UseCount>, StorageError>;
+
     /// Atomically replaces the throttle state of `(share, client)` with
     /// `apply(current)` and returns the new state. Absent records read as
     /// `ThrottleState::default()`.
@@ -457,6 +468,9 @@ impl<S: Storage + ?Sized> Storage for std::sync::Arc<S> {
         expected_epoch: u64,
     ) -> Result<UseOutcome, StorageError> {
         (**self).count_use(id, kind, expected_epoch)
+    }
+    fn refund_use(&self, id: &ShareId, kind: UseKind) -> Result<Option<UseCount>, StorageError> {
+        (**self).refund_use(id, kind)
     }
     fn update_throttle(
         &self,

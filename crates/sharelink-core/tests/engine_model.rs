@@ -299,7 +299,7 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
                 prop_assert_eq!(outcome(&got), expected, "step {}", step);
                 if let Ok(auth) = got {
                     s.downloads += 1;
-                    prop_assert_eq!(auth.share.counters().download, s.downloads);
+                    prop_assert_eq!(auth.share().counters().download, s.downloads);
                 }
             }
             Op::Cancel { share } => {

@@ -478,6 +478,13 @@ fn access_errors() {
     );
     let t3 = s.token(&lim, None);
     let st3 = [("x-share-token", t3.as_str())];
+    // a folder is not downloadable, and that costs nothing (the one download below still works)
+    s.post(
+        "/v2/file/get_download_url",
+        json!({ "share_id": lim, "file_id": "photos" }),
+        &st3,
+    )
+    .assert_error(400, "InvalidParameter");
     let r = s.post(
         "/v2/file/get_download_url",
         json!({ "share_id": lim, "file_id": "welcome" }),
@@ -490,13 +497,6 @@ fn access_errors() {
         &st3,
     )
     .assert_error(403, "ShareLink.DownloadLimitExceeded");
-    // a folder is not downloadable, and that costs nothing
-    s.post(
-        "/v2/file/get_download_url",
-        json!({ "share_id": lim, "file_id": "photos" }),
-        &st3,
-    )
-    .assert_error(400, "InvalidParameter");
     let both = [
         ("x-share-token", t3.as_str()),
         ("authorization", bob.as_str()),

@@ -296,6 +296,27 @@ fn count_in(
     }))
 }
 
+/// `refund_use` on the counters tree.
+fn refund_in(counts: &TransactionalTree, key: &str, kind: UseKind) -> TxResult<Option<UseCount>> {
+    let Some(current) = counts.get(key)? else {
+        return Ok(None);
+    };
+    let mut c = abort(Counts::decode(counts_what(key), &current))?;
+    let slot = match kind {
+        UseKind::Access => &mut c.counters.access,
+        UseKind::Preview => &mut c.counters.preview,
+        UseKind::Download => &mut c.counters.download,
+        UseKind::Save => &mut c.counters.save,
+    };
+    *slot = slot.saturating_sub(1);
+    c.version += 1;
+    counts.insert(key, &c.encode()[..])?;
+    Ok(Some(UseCount {
+        counters: c.counters,
+        version: c.version,
+    }))
+}
+
 fn read_throttle_tx(
     ts: &TransactionalTree,
     tc: &TransactionalTree,
@@ -491,6 +512,17 @@ impl Storage for SledStorage {
         match outcome {
             UseOutcome::Counted(_) => self.durable(outcome),
             other => Ok(other),
+        }
+    }
+
+    fn refund_use(&self, id: &ShareId, kind: UseKind) -> Result<Option<UseCount>, StorageError> {
+        let outcome = finish(
+            self.counters
+                .transaction(|counts| refund_in(counts, id.as_str(), kind)),
+        )?;
+        match outcome {
+            Some(_) => self.durable(outcome),
+            None => Ok(None),
         }
     }
 

@@ -745,6 +745,31 @@ impl Storage for SqliteStorage {
         self.write(|tx| count_in(tx, id, kind, expected_epoch))
     }
 
+    fn refund_use(&self, id: &ShareId, kind: UseKind) -> Result<Option<UseCount>, StorageError> {
+        let count = match kind {
+            UseKind::Access => "access_count",
+            UseKind::Preview => "preview_count",
+            UseKind::Download => "download_count",
+            UseKind::Save => "save_count",
+        };
+        self.write(|tx| {
+            let row: Option<[i64; 5]> = tx
+                .prepare_cached(&format!(
+                    "UPDATE shares SET {count} = MAX({count} - 1, 0), version = version + 1
+                     WHERE share_id = ?1
+                     RETURNING access_count, preview_count, download_count, save_count, version"
+                ))
+                .and_then(|mut stmt| {
+                    stmt.query_row([id.as_str()], |r| {
+                        Ok([r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?])
+                    })
+                    .optional()
+                })
+                .map_err(db_err("refund use"))?;
+            row.map(|r| use_count(id, r)).transpose()
+        })
+    }
+
     fn count_uses(
         &self,
         batch: &[(ShareId, UseKind, u64)],

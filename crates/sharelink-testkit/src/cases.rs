@@ -288,6 +288,49 @@ pub fn count_use_stops_at_limit(s: &dyn Storage) {
     assert_eq!(stored.counters().preview, 1);
 }
 
+/// `refund_use` gives one use back (never below 0), bumps the version,
+/// ignores the epoch, and reports a missing share as `None`.
+pub fn refund_use_gives_back_one_use(s: &dyn Storage) {
+    let mut f = ShareFixture::new(1);
+    f.download_limit = 1;
+    let share = f.build();
+    insert(s, &share);
+    assert!(matches!(
+        s.count_use(share.id(), UseKind::Download, 0).unwrap(),
+        UseOutcome::Counted(_)
+    ));
+    assert_eq!(
+        s.count_use(share.id(), UseKind::Download, 0).unwrap(),
+        UseOutcome::LimitReached { limit: 1 }
+    );
+    let back = s
+        .refund_use(share.id(), UseKind::Download)
+        .unwrap()
+        .unwrap();
+    assert_eq!(back.counters.download, 0);
+    assert_eq!(back.version, share.version() + 2);
+    // At 0 it stays at 0.
+    let again = s
+        .refund_use(share.id(), UseKind::Download)
+        .unwrap()
+        .unwrap();
+    assert_eq!(again.counters.download, 0);
+    // The limit is free again, once.
+    assert!(matches!(
+        s.count_use(share.id(), UseKind::Download, 0).unwrap(),
+        UseOutcome::Counted(_)
+    ));
+    let stored = s.get_share(share.id()).unwrap().unwrap();
+    assert_eq!(stored.counters().download, 1);
+    assert_eq!(stored.version(), again.version + 1);
+    // Other counters are untouched.
+    assert_eq!(stored.counters().save, 0);
+    assert_eq!(
+        s.refund_use(&share_id(99), UseKind::Download).unwrap(),
+        None
+    );
+}
+
 /// `count_use` counts nothing for a moved epoch or a missing share.
 pub fn count_use_checks_epoch_and_existence(s: &dyn Storage) {
     let share = ShareFixture::new(1).build();

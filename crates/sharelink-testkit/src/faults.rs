@@ -188,6 +188,10 @@ impl<S: Storage> Storage for FailingStorage<S> {
         self.write("count_use")?;
         self.inner.count_use(id, kind, expected_epoch)
     }
+    fn refund_use(&self, id: &ShareId, kind: UseKind) -> Result<Option<UseCount>, StorageError> {
+        self.write("refund_use")?;
+        self.inner.refund_use(id, kind)
+    }
     fn update_throttle(
         &self,
         share: &ShareId,

@@ -48,6 +48,13 @@ pub enum Op {
         /// Expected epoch.
         epoch: u64,
     },
+    /// Give a use back.
+    RefundUse {
+        /// Share number.
+        id: u32,
+        /// Which counter.
+        kind: UseKind,
+    },
     /// Consume a quota unit.
     Consume {
         /// Tenant number.
@@ -126,6 +133,8 @@ fn op() -> impl Strategy<Value = Op> {
         1 => (id.clone(), any::<bool>()).prop_map(|(id, stale)| Op::Rename { id, stale }),
         3 => (id.clone(), prop::sample::select(UseKind::ALL.to_vec()), 0u64..2)
             .prop_map(|(id, kind, epoch)| Op::CountUse { id, kind, epoch }),
+        1 => (id.clone(), prop::sample::select(UseKind::ALL.to_vec()))
+            .prop_map(|(id, kind)| Op::RefundUse { id, kind }),
         2 => (0u32..2, prop::sample::select(vec![QuotaKind::Create, QuotaKind::Access]), 0u32..3, 0u32..4)
             .prop_map(|(tenant, kind, day, limit)| Op::Consume { tenant, kind, day, limit }),
         2 => (id.clone(), 0u32..3, 0i64..8000, any::<bool>())
@@ -205,6 +214,9 @@ fn apply(s: &dyn Storage, reference: &dyn Storage, op: &Op) -> String {
         }
         Op::CountUse { id, kind, epoch } => ok(s
             .count_use(&share_id(*id), *kind, *epoch)
+            .map(|o| format!("{o:?}"))),
+        Op::RefundUse { id, kind } => ok(s
+            .refund_use(&share_id(*id), *kind)
             .map(|o| format!("{o:?}"))),
         Op::Consume {
             tenant: t,

@@ -67,6 +67,44 @@ pub fn race_download_limit_exactly_limit(s: &dyn Storage) {
     assert_eq!(stored.version(), 1 + 61);
 }
 
+/// Charge-and-refund: 8 threads × 50 attempts against a download limit of
+/// 20, where every third counted use "fails" and is refunded. Exactly 20
+/// uses are kept, and the counter never passed 20 on the way.
+pub fn race_count_and_refund_never_pass_the_limit(s: &dyn Storage) {
+    let mut f = ShareFixture::new(1);
+    f.download_limit = 20;
+    let share = f.build();
+    assert_eq!(
+        s.insert_share(&share, None).unwrap(),
+        InsertOutcome::Inserted
+    );
+    let kept = race(|n| {
+        match s
+            .count_use(share.id(), UseKind::Download, 0)
+            .expect("count_use")
+        {
+            UseOutcome::Counted(after) => {
+                assert!(after.counters.download <= 20, "{after:?}");
+                if n % 3 == 0 {
+                    let back = s
+                        .refund_use(share.id(), UseKind::Download)
+                        .expect("refund_use")
+                        .expect("share exists");
+                    assert!(back.counters.download < 20, "{back:?}");
+                    false
+                } else {
+                    true
+                }
+            }
+            UseOutcome::LimitReached { .. } => false,
+            other => panic!("unexpected {other:?}"),
+        }
+    });
+    assert_eq!(kept, 20);
+    let stored = s.get_share(share.id()).unwrap().unwrap();
+    assert_eq!(stored.counters().download, 20);
+}
+
 /// 8 threads × 50 inserts of distinct shares against a creation quota of 45:
 /// exactly 45 shares exist and the quota reads 45.
 pub fn race_inserts_against_creation_quota(s: &dyn Storage) {

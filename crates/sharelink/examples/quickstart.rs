@@ -172,8 +172,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let ok = engine.authorize_download(&request(&report))?;
     println!(
         "5. download of {} authorized (downloads so far: {})",
-        ok.file.name,
-        ok.share.counters().download
+        ok.file().name,
+        ok.share().counters().download
     );
 
     // 6. The APK is refused: the share faces external users.

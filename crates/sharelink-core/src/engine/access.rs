@@ -7,6 +7,7 @@ use crate::error::{Error, InputError};
 use crate::events::Event;
 use crate::fields::FileId;
 use crate::file_policy::PolicyContext;
+use crate::grant::GrantKind;
 use crate::quota::QuotaKind;
 use crate::scope::{FileKind, FileMeta, ListTarget, ROOT_ID, ScopeError, check_in_scope};
 use crate::share::{Action, Member, Share, ShareError, ShareFiles, token_lifetime};
@@ -27,22 +28,115 @@ pub struct IssuedToken {
     pub expires_in: i64,
 }
 
-/// Permission to act on one file of a share.
-#[derive(Debug, Clone)]
+/// Proof that the engine let a caller read one file's metadata
+/// ([`Engine::authorize_get`]) or save it ([`Engine::save_shared`],
+/// counted).
+///
+/// Only the engine makes one: its fields are private, it is not `Clone`, and
+/// it records the action it was issued for. It cannot be turned into a
+/// download or preview URL; only a [`ContentAuthorization`] can.
+#[derive(Debug)]
 pub struct FileAuthorization {
-    /// The share, as stored after any counting.
-    pub share: Share,
-    /// The file.
-    pub file: FileMeta,
+    share: Share,
+    file: FileMeta,
+    action: Action,
 }
 
-/// Permission to list a folder of a share.
-#[derive(Debug, Clone)]
+impl FileAuthorization {
+    /// The share, as stored after any counting.
+    pub fn share(&self) -> &Share {
+        &self.share
+    }
+
+    /// The file, as the catalogue described it when authorized.
+    pub fn file(&self) -> &FileMeta {
+        &self.file
+    }
+
+    /// What was authorized: [`Action::Get`] or [`Action::Save`].
+    pub fn action(&self) -> Action {
+        self.action
+    }
+
+    /// The file, giving up the proof.
+    pub fn into_file(self) -> FileMeta {
+        self.file
+    }
+}
+
+/// Proof that the engine authorized **and counted** one download or preview
+/// of one file (never a folder) of a share
+/// ([`Engine::authorize_download`], [`Engine::authorize_preview`]).
+///
+/// It is the only input [`Engine::grant_shared_content`] accepts, and it is
+/// consumed there: one counted use, one signed URL, whose kind is the one
+/// counted. Its fields are private and it is not `Clone`, so a plain "get"
+/// can never be turned into an uncounted download:
+///
+/// ```compile_fail
+/// # use sharelink_core::{Engine, FileAuthorization};
+/// fn mint(engine: &Engine, seen: FileAuthorization) {
+///     // A metadata read is not a counted download: this does not compile.
+///     let _ = engine.grant_shared_content(seen, None);
+/// }
+/// ```
+///
+/// ```compile_fail
+/// # use sharelink_core::{Engine, ContentAuthorization};
+/// fn twice(engine: &Engine, auth: ContentAuthorization) {
+///     // One counted download, one URL: it is neither `Clone` nor reusable.
+///     let copy = auth.clone();
+///     let _ = engine.grant_shared_content(auth, None);
+///     let _ = engine.grant_shared_content(copy, None);
+/// }
+/// ```
+#[derive(Debug)]
+pub struct ContentAuthorization {
+    share: Share,
+    file: FileMeta,
+    kind: GrantKind,
+}
+
+impl ContentAuthorization {
+    /// The share, as stored after counting.
+    pub fn share(&self) -> &Share {
+        &self.share
+    }
+
+    /// The file (always [`FileKind::File`]).
+    pub fn file(&self) -> &FileMeta {
+        &self.file
+    }
+
+    /// What was counted: a download or a preview.
+    pub fn kind(&self) -> GrantKind {
+        self.kind
+    }
+
+    /// The file, giving up the proof (to stream it directly, without a URL).
+    pub fn into_file(self) -> FileMeta {
+        self.file
+    }
+}
+
+/// Proof that the engine let a caller list a folder of a share
+/// ([`Engine::authorize_list`]). Private fields, not `Clone`.
+#[derive(Debug)]
 pub struct ListAuthorization {
+    share: Share,
+    target: ListTarget,
+}
+
+impl ListAuthorization {
     /// The share.
-    pub share: Share,
+    pub fn share(&self) -> &Share {
+        &self.share
+    }
+
     /// What to list.
-    pub target: ListTarget,
+    pub fn target(&self) -> &ListTarget {
+        &self.target
+    }
 }
 
 impl Engine {
@@ -166,7 +260,7 @@ impl Engine {
         let (share, _token) = self.open(req, Action::List, now)?;
         let target = if req.file_id.as_str() == ROOT_ID {
             match share.files() {
-                ShareFiles::Listed(ids) => ListTarget::SharedItems(ids.clone()),
+                ShareFiles::Listed(ids) => ListTarget::SharedItems(ids.as_slice().to_vec()),
                 ShareFiles::AllFiles => ListTarget::DriveRoot,
             }
         } else {
@@ -181,35 +275,105 @@ impl Engine {
     }
 
     /// Authorizes reading a file's metadata (PDS GetFile with `share_id`).
+    /// Counts nothing.
     pub fn authorize_get(&self, req: &AccessRequest<'_>) -> Result<FileAuthorization, Error> {
-        self.authorize_file(req, Action::Get)
+        let now = self.clock.now();
+        let (share, _token) = self.open(req, Action::Get, now)?;
+        let file = self.locate(&share, req.file_id)?;
+        self.authorized(&share, Action::Get, req.file_id);
+        Ok(FileAuthorization {
+            share,
+            file,
+            action: Action::Get,
+        })
     }
 
     /// Authorizes and counts a preview. Refused if preview is disabled, its
-    /// limit is reached, or the file-type policy applies to preview.
-    pub fn authorize_preview(&self, req: &AccessRequest<'_>) -> Result<FileAuthorization, Error> {
-        self.authorize_file(req, Action::Preview)
+    /// limit is reached, the file is a folder, or the file-type policy
+    /// applies to preview.
+    pub fn authorize_preview(
+        &self,
+        req: &AccessRequest<'_>,
+    ) -> Result<ContentAuthorization, Error> {
+        self.authorize_content(req, GrantKind::Preview, |_| Ok(()))
     }
 
     /// Authorizes and counts a download. Refused if download is disabled, its
-    /// limit is reached, or the file is an APK/IPA under the file-type policy.
-    pub fn authorize_download(&self, req: &AccessRequest<'_>) -> Result<FileAuthorization, Error> {
-        self.authorize_file(req, Action::Download)
+    /// limit is reached, the file is a folder, or the file-type policy
+    /// blocks it (APK/IPA on an external share).
+    pub fn authorize_download(
+        &self,
+        req: &AccessRequest<'_>,
+    ) -> Result<ContentAuthorization, Error> {
+        self.authorize_content(req, GrantKind::Download, |_| Ok(()))
     }
 
-    /// Authorizes and counts a save (PDS CopyFile with `share_id`). Needs a
-    /// signed-in caller (the login token) as well as the share token.
-    /// Saving is not a download: the file-type policy does not apply.
-    pub fn authorize_copy(
+    /// [`Engine::authorize_download`] or [`Engine::authorize_preview`] (by
+    /// `kind`) with a host check between "the file is allowed" and "the use
+    /// is counted": `precheck` sees the file and may refuse (an
+    /// unsatisfiable byte range, say), in which case nothing is counted.
+    /// One token check and one share load in all.
+    pub fn authorize_content_with<E: From<Error>>(
+        &self,
+        req: &AccessRequest<'_>,
+        kind: GrantKind,
+        precheck: impl FnOnce(&FileMeta) -> Result<(), E>,
+    ) -> Result<ContentAuthorization, E> {
+        self.authorize_content(req, kind, precheck)
+    }
+
+    /// Saves a shared file or folder into the caller's drive (PDS CopyFile
+    /// with `share_id`), counting the save only if it succeeds.
+    ///
+    /// Needs a signed-in caller (the login token) as well as the share
+    /// token. Saving is not a download: the file-type policy does not apply.
+    /// The engine checks the share and counts the save first (refusing at
+    /// `save_limit`), then runs the host's `copy` with the authorization;
+    /// if `copy` fails (target missing, name taken, not a folder, drive
+    /// full) the save is refunded ([`Storage::refund_use`]) and `copy`'s
+    /// error is returned. Charge-and-refund never lets the counter pass the
+    /// limit, even with saves in flight: a save that would be the limit's
+    /// `n + 1`-th is refused while `n` are running, and may succeed once
+    /// one of them has failed.
+    ///
+    /// If the refund itself fails (storage down), the failed save stays
+    /// counted: that errs on the side of the limit.
+    ///
+    /// [`Storage::refund_use`]: crate::Storage::refund_use
+    pub fn save_shared<T, E: From<Error>>(
         &self,
         req: &AccessRequest<'_>,
         caller: &Member,
-    ) -> Result<FileAuthorization, Error> {
+        copy: impl FnOnce(&FileAuthorization) -> Result<T, E>,
+    ) -> Result<T, E> {
         let req = AccessRequest {
             caller: Some(caller),
             ..req.clone()
         };
-        self.authorize_file(&req, Action::Save)
+        let now = self.clock.now();
+        let (share, _token) = self.open(&req, Action::Save, now)?;
+        let file = self.locate(&share, req.file_id)?;
+        let share = self.count(share, Action::Save)?;
+        let auth = FileAuthorization {
+            share,
+            file,
+            action: Action::Save,
+        };
+        match copy(&auth) {
+            Ok(done) => {
+                self.authorized(&auth.share, Action::Save, req.file_id);
+                Ok(done)
+            }
+            Err(failed) => {
+                if let Some(kind) = Action::Save.use_kind() {
+                    // The copy's error is what the caller needs; a refund
+                    // that fails leaves the save counted (never over the
+                    // limit).
+                    let _ = self.storage.refund_use(auth.share.id(), kind);
+                }
+                Err(failed)
+            }
+        }
     }
 
     /// The metadata of a share's top-level items, in the creator's order,
@@ -229,31 +393,47 @@ impl Engine {
         Ok(out)
     }
 
-    fn authorize_file(
+    fn authorize_content<E: From<Error>>(
         &self,
         req: &AccessRequest<'_>,
-        action: Action,
-    ) -> Result<FileAuthorization, Error> {
+        kind: GrantKind,
+        precheck: impl FnOnce(&FileMeta) -> Result<(), E>,
+    ) -> Result<ContentAuthorization, E> {
+        let action = kind.action();
         let now = self.clock.now();
         let (share, _token) = self.open(req, action, now)?;
         let file = self.locate(&share, req.file_id)?;
+        if file.kind == FileKind::Folder {
+            return Err(Error::from(InputError::invalid(
+                "file_id",
+                format!("{} is a folder; only files have content", file.file_id),
+            ))
+            .into());
+        }
         self.check_file_policy(&share, action, &file)?;
-        let share = match action.use_kind() {
-            None => share,
-            Some(kind) => match self
-                .storage
-                .count_use(share.id(), kind, share.token_epoch())?
-            {
-                UseOutcome::Counted(c) => share.restore_counters(c.counters, c.version),
-                UseOutcome::LimitReached { limit } => {
-                    return Err(ShareError::LimitReached { kind, limit }.into());
-                }
-                UseOutcome::EpochMoved => return Err(TokenError::Revoked.into()),
-                UseOutcome::NotFound => return Err(Error::ShareNotFound(share.id().clone())),
-            },
-        };
+        precheck(&file)?;
+        let share = self.count(share, action)?;
         self.authorized(&share, action, req.file_id);
-        Ok(FileAuthorization { share, file })
+        Ok(ContentAuthorization { share, file, kind })
+    }
+
+    /// Counts one use of `action` (if it is counted at all) and returns the
+    /// share with the stored counters.
+    fn count(&self, share: Share, action: Action) -> Result<Share, Error> {
+        let Some(kind) = action.use_kind() else {
+            return Ok(share);
+        };
+        match self
+            .storage
+            .count_use(share.id(), kind, share.token_epoch())?
+        {
+            UseOutcome::Counted(c) => Ok(share.restore_counters(c.counters, c.version)),
+            UseOutcome::LimitReached { limit } => {
+                Err(ShareError::LimitReached { kind, limit }.into())
+            }
+            UseOutcome::EpochMoved => Err(TokenError::Revoked.into()),
+            UseOutcome::NotFound => Err(Error::ShareNotFound(share.id().clone())),
+        }
     }
 
     /// Applies the file-type policy to `action` on `file` of `share`,

@@ -2,7 +2,8 @@
 //! redeem it when the URL is fetched.
 //!
 //! A download is **counted once, when the grant is issued** (through
-//! [`Engine::authorize_download`]). Fetching the URL, however often within
+//! [`Engine::authorize_download`], signed with
+//! [`Engine::grant_shared_content`]). Fetching the URL, however often within
 //! its lifetime (resumed or ranged downloads), counts nothing more; it only
 //! checks that the share is still usable at the same token epoch, that
 //! download is still enabled and that the file is still inside the share.
@@ -15,7 +16,7 @@ use crate::grant::{DownloadGrant, GrantError, GrantKind, GrantedShare, SignedGra
 use crate::scope::{FileMeta, ScopeError};
 use crate::share::Share;
 
-use super::{Engine, FileAuthorization};
+use super::{ContentAuthorization, Engine};
 
 /// A freshly signed download grant.
 #[derive(Debug, Clone)]
@@ -38,43 +39,25 @@ pub struct RedeemedGrant {
 }
 
 impl Engine {
-    /// Signs a download URL grant for a download the engine already
-    /// authorized (and counted). `expire_sec`: `None`/0 = 900, at most 115200.
-    pub fn grant_shared_download(
+    /// Signs the URL for a download or preview the engine authorized and
+    /// counted ([`Engine::authorize_download`],
+    /// [`Engine::authorize_preview`]). The grant's kind is the one counted,
+    /// and the authorization is consumed: one counted use, one URL (which
+    /// may be fetched again within its lifetime, for resumed downloads).
+    /// `expire_sec`: `None`/0 = 900, at most 115200.
+    pub fn grant_shared_content(
         &self,
-        auth: &FileAuthorization,
-        expire_sec: Option<u32>,
-    ) -> Result<IssuedGrant, Error> {
-        self.grant_shared(auth, GrantKind::Download, expire_sec)
-    }
-
-    /// Signs a preview URL grant for a preview the engine already
-    /// authorized (and counted, with [`Engine::authorize_preview`]).
-    pub fn grant_shared_preview(
-        &self,
-        auth: &FileAuthorization,
-        expire_sec: Option<u32>,
-    ) -> Result<IssuedGrant, Error> {
-        self.grant_shared(auth, GrantKind::Preview, expire_sec)
-    }
-
-    fn grant_shared(
-        &self,
-        auth: &FileAuthorization,
-        kind: GrantKind,
+        auth: ContentAuthorization,
         expire_sec: Option<u32>,
     ) -> Result<IssuedGrant, Error> {
         let share = GrantedShare {
-            share_id: auth.share.id().clone(),
-            token_epoch: auth.share.token_epoch(),
+            share_id: auth.share().id().clone(),
+            token_epoch: auth.share().token_epoch(),
         };
-        self.sign_grant(
-            auth.share.drive_id().clone(),
-            auth.file.file_id.clone(),
-            Some(share),
-            kind,
-            expire_sec,
-        )
+        let kind = auth.kind();
+        let drive = auth.share().drive_id().clone();
+        let file = auth.into_file().file_id;
+        self.sign_grant(drive, file, Some(share), kind, expire_sec)
     }
 
     /// Signs a download (or preview) URL grant for a drive owner's own

@@ -372,7 +372,7 @@ impl Engine {
             None => self.default_name(&req.drive_id, &req.files)?,
         };
         if let ShareFiles::Listed(ids) = &req.files {
-            for id in ids {
+            for id in ids.as_slice() {
                 if self
                     .catalog
                     .file(&req.drive_id, id)

@@ -25,7 +25,7 @@ use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use chrono::{DateTime, Utc};
 use rand::{CryptoRng, RngCore};
 
-pub use access::{FileAuthorization, IssuedToken, ListAuthorization};
+pub use access::{ContentAuthorization, FileAuthorization, IssuedToken, ListAuthorization};
 pub use grants::{IssuedGrant, RedeemedGrant};
 pub use manage::MAX_LIST_LIMIT;
 pub use requests::{

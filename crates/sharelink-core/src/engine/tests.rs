@@ -7,13 +7,14 @@ use rand_chacha::ChaCha20Rng;
 use super::*;
 use crate::ManualClock;
 use crate::error::ErrorCode;
+use crate::error::InputError;
 use crate::events::RecordedEvents;
 use crate::fields::{ClientKey, Creator, DriveId, FileId, UserId};
 use crate::memory::MemoryStorage;
 use crate::memory_catalog::MemoryCatalog;
 use crate::password::{PasswordHasher, SharePassword};
 use crate::scope::{FileKind, FileMeta, ListTarget};
-use crate::share::{Audience, Member, ShareFiles};
+use crate::share::{Action, Audience, Member, ShareFiles};
 use crate::token::KeyId;
 
 struct World {
@@ -141,7 +142,7 @@ impl World {
         share: &Share,
         token: &IssuedToken,
         file: &str,
-    ) -> Result<FileAuthorization, Error> {
+    ) -> Result<ContentAuthorization, Error> {
         self.engine.authorize_download(&AccessRequest {
             token: token.token.expose_secret(),
             share_id: share.id(),
@@ -178,9 +179,9 @@ fn full_flow_with_password() {
     assert_eq!(tok.expires_at, t0() + Duration::seconds(7200));
 
     let ok = w.download(&share, &tok, "deep").unwrap();
-    assert_eq!(ok.file.name, "deep.txt");
-    assert_eq!(ok.share.counters().download, 1);
-    assert_eq!(ok.share.counters().access, 1);
+    assert_eq!(ok.file().name, "deep.txt");
+    assert_eq!(ok.share().counters().download, 1);
+    assert_eq!(ok.share().counters().access, 1);
 
     let err = w.download(&share, &tok, "app").unwrap_err();
     assert_eq!(err.code(), ErrorCode::ForbiddenFileTypeDownload);
@@ -228,15 +229,15 @@ fn listing_the_root_yields_exactly_the_shared_items() {
     };
     let list = w.engine.authorize_list(&req("root")).unwrap();
     assert_eq!(
-        list.target,
+        *list.target(),
         ListTarget::SharedItems(vec![fid("f1"), fid("docs")])
     );
-    let items = w.engine.shared_items(&list.share).unwrap();
+    let items = w.engine.shared_items(list.share()).unwrap();
     let names: Vec<&str> = items.iter().map(|m| m.name.as_str()).collect();
     assert_eq!(names, ["report.pdf", "Docs"]);
 
     let sub = w.engine.authorize_list(&req("sub")).unwrap();
-    assert_eq!(sub.target, ListTarget::Folder(fid("sub")));
+    assert_eq!(*sub.target(), ListTarget::Folder(fid("sub")));
     assert_eq!(
         w.engine.authorize_list(&req("f1")).unwrap_err().code(),
         ErrorCode::InvalidParameter
@@ -623,8 +624,14 @@ fn copy_is_not_a_download() {
         file_id: &fid("app"),
         caller: None,
     };
-    let ok = w.engine.authorize_copy(&req, &bob).unwrap();
-    assert_eq!(ok.share.counters().save, 1);
+    let saved = w
+        .engine
+        .save_shared(&req, &bob, |auth| {
+            assert_eq!(auth.action(), Action::Save);
+            Ok::<_, Error>(auth.share().counters().save)
+        })
+        .unwrap();
+    assert_eq!(saved, 1);
     assert_eq!(
         w.engine.authorize_preview(&req).unwrap_err().code(),
         ErrorCode::ForbiddenFileTypeDownload
@@ -883,8 +890,8 @@ fn download_grant_counts_once_and_dies_with_the_share() {
     let share = w.create(&["docs"], Some("pw"));
     let token = w.token(&share, Some("pw"), "c1").unwrap();
     let auth = w.download(&share, &token, "deep").unwrap();
-    assert_eq!(auth.share.counters().download, 1);
-    let issued = w.engine.grant_shared_download(&auth, Some(60)).unwrap();
+    assert_eq!(auth.share().counters().download, 1);
+    let issued = w.engine.grant_shared_content(auth, Some(60)).unwrap();
     assert_eq!(issued.expires_at, t0() + Duration::seconds(60));
     let text = issued.grant.expose_secret();
 
@@ -950,7 +957,7 @@ fn download_grant_expires() {
     let share = w.create(&["f1"], None);
     let token = w.token(&share, None, "c1").unwrap();
     let auth = w.download(&share, &token, "f1").unwrap();
-    let issued = w.engine.grant_shared_download(&auth, None).unwrap();
+    let issued = w.engine.grant_shared_content(auth, None).unwrap();
     w.clock.advance(Duration::seconds(899));
     assert!(
         w.engine
@@ -1071,8 +1078,8 @@ fn preview_grants_follow_the_preview_switch() {
             caller: None,
         })
         .unwrap();
-    assert_eq!(auth.share.counters().preview, 1);
-    let issued = w.engine.grant_shared_preview(&auth, None).unwrap();
+    assert_eq!(auth.share().counters().preview, 1);
+    let issued = w.engine.grant_shared_content(auth, None).unwrap();
     let text = issued.grant.expose_secret();
     let redeemed = w.engine.redeem_download_grant(text, &fid("f1")).unwrap();
     assert_eq!(redeemed.kind, crate::grant::GrantKind::Preview);
@@ -1164,51 +1171,206 @@ fn ordered_listing_pages_by_position() {
     assert_eq!(total, Some(4)); // alpha, bravo, charlie, delta
 }
 
-/// A grant signed from a mere "get" (the bypass of issue 10) does not
-/// download an APK: redeeming re-applies the file-type policy.
+/// A download URL signed while the tenant had a custom domain stops
+/// working for an APK once the domain is gone: redeeming re-applies the
+/// file-type policy as it stands.
 #[test]
 fn redeeming_a_grant_rechecks_the_file_type_policy() {
     let w = world();
     let share = w.create(&["docs"], None);
     let tok = w.token(&share, None, "c").unwrap();
-    for file in ["app", "disguised"] {
-        let seen = w
-            .engine
-            .authorize_get(&AccessRequest {
-                token: tok.token.expose_secret(),
-                share_id: share.id(),
-                file_id: &fid(file),
-                caller: None,
-            })
-            .unwrap();
-        let issued = w.engine.grant_shared_download(&seen, None).unwrap();
-        let err = w
-            .engine
-            .redeem_download_grant(issued.grant.expose_secret(), &fid(file))
-            .unwrap_err();
-        assert_eq!(err.code(), ErrorCode::ForbiddenFileTypeDownload, "{file}");
-    }
-    // With a custom domain the same grant redeems.
-    w.engine.set_tenant_policy(
-        w.alice.tenant.clone(),
-        TenantPolicy {
-            custom_domain: true,
+    let custom_domain = |on: bool| {
+        w.engine.set_tenant_policy(
+            w.alice.tenant.clone(),
+            TenantPolicy {
+                custom_domain: on,
+                ..Default::default()
+            },
+        );
+    };
+    custom_domain(true);
+    let auth = w.download(&share, &tok, "app").unwrap();
+    let issued = w.engine.grant_shared_content(auth, None).unwrap();
+    let text = issued.grant.expose_secret();
+    assert!(w.engine.redeem_download_grant(text, &fid("app")).is_ok());
+    custom_domain(false);
+    let err = w
+        .engine
+        .redeem_download_grant(text, &fid("app"))
+        .unwrap_err();
+    assert_eq!(err.code(), ErrorCode::ForbiddenFileTypeDownload);
+}
+
+/// The bypass of issue 10, as behaviour: a plain "get" yields no URL (that
+/// no longer compiles: see `ContentAuthorization`), so with
+/// `download_limit` 1 exactly one download URL can be had, and none for an
+/// APK.
+#[test]
+fn one_counted_download_one_url() {
+    let w = world();
+    let share = w.create(&["docs", "f1"], None);
+    w.update(
+        share.id(),
+        UpdateShareRequest {
+            download_limit: Some(1),
             ..Default::default()
         },
     );
-    let seen = w
-        .engine
-        .authorize_get(&AccessRequest {
-            token: tok.token.expose_secret(),
-            share_id: share.id(),
-            file_id: &fid("app"),
-            caller: None,
-        })
-        .unwrap();
-    let issued = w.engine.grant_shared_download(&seen, None).unwrap();
-    assert!(
-        w.engine
-            .redeem_download_grant(issued.grant.expose_secret(), &fid("app"))
-            .is_ok()
+    let tok = w.token(&share, None, "c").unwrap();
+    assert_eq!(
+        w.download(&share, &tok, "app").unwrap_err().code(),
+        ErrorCode::ForbiddenFileTypeDownload
     );
+    let auth = w.download(&share, &tok, "f1").unwrap();
+    assert_eq!(auth.kind(), crate::grant::GrantKind::Download);
+    let issued = w.engine.grant_shared_content(auth, None).unwrap();
+    let redeemed = w
+        .engine
+        .redeem_download_grant(issued.grant.expose_secret(), &fid("f1"))
+        .unwrap();
+    assert_eq!(redeemed.kind, crate::grant::GrantKind::Download);
+    assert_eq!(
+        w.download(&share, &tok, "f1").unwrap_err().code(),
+        ErrorCode::ShareLinkDownloadLimitExceeded
+    );
+    let stored = w.engine.get_share_link(&w.alice, share.id()).unwrap();
+    assert_eq!(stored.counters().download, 1);
+}
+
+/// The engine refuses a folder's download or preview itself, before
+/// counting, so a host needs no separate "get" first.
+#[test]
+fn folders_have_no_content_and_are_never_counted() {
+    let w = world();
+    let share = w.create(&["docs"], None);
+    let tok = w.token(&share, None, "c").unwrap();
+    let req = AccessRequest {
+        token: tok.token.expose_secret(),
+        share_id: share.id(),
+        file_id: &fid("sub"),
+        caller: None,
+    };
+    assert_eq!(
+        w.engine.authorize_download(&req).unwrap_err().code(),
+        ErrorCode::InvalidParameter
+    );
+    assert_eq!(
+        w.engine.authorize_preview(&req).unwrap_err().code(),
+        ErrorCode::InvalidParameter
+    );
+    // A precheck that refuses counts nothing either.
+    let refused: Result<_, Error> = w.engine.authorize_content_with(
+        &AccessRequest {
+            file_id: &fid("deep"),
+            ..req.clone()
+        },
+        crate::grant::GrantKind::Download,
+        |m| {
+            assert_eq!(m.name, "deep.txt");
+            Err(InputError::invalid("range", "unsatisfiable").into())
+        },
+    );
+    assert!(refused.is_err());
+    let stored = w.engine.get_share_link(&w.alice, share.id()).unwrap();
+    assert_eq!(stored.counters().download, 0);
+    assert_eq!(stored.counters().preview, 0);
+}
+
+/// A save whose copy fails (target gone, name taken) is refunded; only
+/// successful saves use up `save_limit`.
+#[test]
+fn only_successful_saves_count() {
+    let w = world();
+    let share = w.create(&["f1"], None);
+    w.update(
+        share.id(),
+        UpdateShareRequest {
+            save_limit: Some(1),
+            ..Default::default()
+        },
+    );
+    let tok = w.token(&share, None, "c").unwrap();
+    let bob = Member {
+        tenant: TenantId::new("elsewhere").unwrap(),
+        user_id: UserId::new("bob").unwrap(),
+    };
+    let req = AccessRequest {
+        token: tok.token.expose_secret(),
+        share_id: share.id(),
+        file_id: &fid("f1"),
+        caller: None,
+    };
+    for _ in 0..3 {
+        let failed: Result<(), Error> = w.engine.save_shared(&req, &bob, |_| {
+            Err(InputError::invalid("to_parent_file_id", "no such folder").into())
+        });
+        assert_eq!(failed.unwrap_err().code(), ErrorCode::InvalidParameter);
+    }
+    let stored = w.engine.get_share_link(&w.alice, share.id()).unwrap();
+    assert_eq!(stored.counters().save, 0, "failed saves are refunded");
+    w.engine
+        .save_shared(&req, &bob, |_| Ok::<_, Error>(()))
+        .unwrap();
+    let over: Result<(), Error> = w.engine.save_shared(&req, &bob, |_| {
+        panic!("a save over the limit never reaches the host's copy")
+    });
+    assert_eq!(
+        over.unwrap_err().code(),
+        ErrorCode::ShareLinkSaveLimitExceeded
+    );
+    let stored = w.engine.get_share_link(&w.alice, share.id()).unwrap();
+    assert_eq!(stored.counters().save, 1);
+}
+
+/// Charge-and-refund under concurrency: with `save_limit` 3 and saves that
+/// fail half the time, successes never pass 3 and the counter equals them.
+#[test]
+fn concurrent_saves_never_pass_the_limit() {
+    let w = world();
+    let share = w.create(&["f1"], None);
+    w.update(
+        share.id(),
+        UpdateShareRequest {
+            save_limit: Some(3),
+            ..Default::default()
+        },
+    );
+    let tok = w.token(&share, None, "c").unwrap();
+    let bob = Member {
+        tenant: TenantId::new("elsewhere").unwrap(),
+        user_id: UserId::new("bob").unwrap(),
+    };
+    let in_flight = std::sync::atomic::AtomicU64::new(0);
+    let succeeded = std::sync::atomic::AtomicU64::new(0);
+    std::thread::scope(|scope| {
+        for t in 0..8u64 {
+            let (w, tok, bob, share) = (&w, &tok, &bob, &share);
+            let (in_flight, succeeded) = (&in_flight, &succeeded);
+            scope.spawn(move || {
+                for i in 0..10u64 {
+                    let req = AccessRequest {
+                        token: tok.token.expose_secret(),
+                        share_id: share.id(),
+                        file_id: &fid("f1"),
+                        caller: None,
+                    };
+                    let _ = w.engine.save_shared(&req, bob, |_| {
+                        let now = in_flight.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                        assert!(now < 3, "{} saves in flight with limit 3", now + 1);
+                        std::thread::yield_now();
+                        in_flight.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+                        if (t + i) % 2 == 0 {
+                            return Err(Error::from(InputError::invalid("x", "fails")));
+                        }
+                        succeeded.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                        Ok(())
+                    });
+                }
+            });
+        }
+    });
+    let done = succeeded.load(std::sync::atomic::Ordering::SeqCst);
+    assert!(done <= 3 && done > 0, "{done} saves succeeded");
+    let stored = w.engine.get_share_link(&w.alice, share.id()).unwrap();
+    assert_eq!(stored.counters().save, done);
 }

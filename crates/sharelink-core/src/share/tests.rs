@@ -470,6 +470,26 @@ fn password_cases() -> Vec<(Option<&'static str>, Share)> {
     ]
 }
 
+#[test]
+fn a_shared_list_keeps_its_rule_when_deserialized() {
+    let ok: ShareFiles = serde_json::from_str(r#"{"listed":["a","b"]}"#).unwrap();
+    assert_eq!(ok.ids().len(), 2);
+    assert_eq!(
+        serde_json::to_string(&ok).unwrap(),
+        r#"{"listed":["a","b"]}"#,
+        "the stored form is unchanged"
+    );
+    let many: Vec<String> = (0..=MAX_SHARED_FILES).map(|i| format!("f{i}")).collect();
+    for bad in [
+        r#"{"listed":[]}"#.to_owned(),
+        r#"{"listed":["a","a"]}"#.to_owned(),
+        serde_json::json!({ "listed": many }).to_string(),
+    ] {
+        let err = serde_json::from_str::<ShareFiles>(&bad).unwrap_err();
+        assert!(err.to_string().contains("file_id_list"), "{bad}: {err}");
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(512))]
 

@@ -12,11 +12,11 @@ use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use sharelink_core::{
-    AccessRequest, DriveId, FileAuthorization, FileId, FileKind, FileMeta, GrantKind, InputError,
-    ListTarget, Share, ShareId,
+    AccessRequest, ContentAuthorization, DriveId, FileId, FileKind, FileMeta, GrantKind,
+    InputError, ListTarget, Share, ShareId,
 };
 
-use super::{Api, blocking, page_limit, seconds};
+use super::{Api, Refusal, blocking, page_limit, seconds};
 use crate::ShareApi;
 use crate::error::ApiError;
 use crate::extract::{RequestHead, json_body, required};
@@ -109,9 +109,9 @@ impl<A: Authenticator, D: DriveStore> ShareApi<A, D> {
         }
     }
 
-    /// Authorizes (and counts) a download or preview through a share;
-    /// folders, and whatever `precheck` refuses, are refused before anything
-    /// is counted.
+    /// Authorizes (and counts) a download or preview through a share, in
+    /// one engine call: folders, and whatever `precheck` refuses, are
+    /// refused before anything is counted.
     fn shared_use(
         &self,
         head: &RequestHead,
@@ -119,19 +119,12 @@ impl<A: Authenticator, D: DriveStore> ShareApi<A, D> {
         file: &FileId,
         kind: GrantKind,
         precheck: impl FnOnce(&FileMeta) -> Result<(), ApiError>,
-    ) -> Result<FileAuthorization, ApiError> {
+    ) -> Result<ContentAuthorization, ApiError> {
         let caller = self.optional_caller(head)?.map(|c| c.member);
         let req = self.access(head, share, file, caller.as_ref());
-        let seen = self.engine.authorize_get(&req).map_err(|e| self.fail(&e))?;
-        if seen.file.kind == FileKind::Folder {
-            return Err(folder_download(file));
-        }
-        precheck(&seen.file)?;
-        match kind {
-            GrantKind::Download => self.engine.authorize_download(&req),
-            GrantKind::Preview => self.engine.authorize_preview(&req),
-        }
-        .map_err(|e| self.fail(&e))
+        self.engine
+            .authorize_content_with(&req, kind, |m| precheck(m).map_err(Refusal::Api))
+            .map_err(|r| self.refusal(r))
     }
 
     /// A file (not a folder) of a drive the caller may use.
@@ -161,13 +154,13 @@ impl<A: Authenticator, D: DriveStore> ShareApi<A, D> {
         let (entry, share, issued, scope) = match target {
             Target::Share(share_id) => {
                 let auth = self.shared_use(head, &share_id, file, kind, |_| Ok(()))?;
-                let issued = match kind {
-                    GrantKind::Download => self.engine.grant_shared_download(&auth, expire_sec),
-                    GrantKind::Preview => self.engine.grant_shared_preview(&auth, expire_sec),
-                }
-                .map_err(|e| self.fail(&e))?;
+                let entry = self.entry_of(auth.file())?;
+                let issued = self
+                    .engine
+                    .grant_shared_content(auth, expire_sec)
+                    .map_err(|e| self.fail(&e))?;
                 let scope = format!("share_id={share_id}");
-                (self.entry_of(&auth.file)?, Some(share_id), issued, scope)
+                (entry, Some(share_id), issued, scope)
             }
             Target::Drive(drive) => {
                 let entry = self.drive_content(head, &drive, file)?;
@@ -261,15 +254,15 @@ pub(crate) async fn list<A: Authenticator, D: DriveStore>(
                 let caller = api.optional_caller(&head)?.map(|c| c.member);
                 let req = api.access(&head, &share_id, &parent, caller.as_ref());
                 let auth = api.engine.authorize_list(&req).map_err(|e| api.fail(&e))?;
-                let drive = auth.share.drive_id().clone();
+                let drive = auth.share().drive_id().clone();
                 let page = if uploading {
                     ChildPage::default()
                 } else {
-                    match auth.target {
+                    match auth.target() {
                         ListTarget::SharedItems(_) => {
                             let metas = api
                                 .engine
-                                .shared_items(&auth.share)
+                                .shared_items(auth.share())
                                 .map_err(|e| api.fail(&e))?;
                             let mut entries = Vec::with_capacity(metas.len());
                             for m in &metas {
@@ -281,11 +274,11 @@ pub(crate) async fn list<A: Authenticator, D: DriveStore>(
                         }
                         ListTarget::DriveRoot => api.drives.list_children(&drive, None, &query)?,
                         ListTarget::Folder(folder) => {
-                            api.drives.list_children(&drive, Some(&folder), &query)?
+                            api.drives.list_children(&drive, Some(folder), &query)?
                         }
                     }
                 };
-                Ok(Json(file_page(page, &domain, Some(&auth.share))))
+                Ok(Json(file_page(page, &domain, Some(auth.share()))))
             }
             Target::Drive(drive) => {
                 let caller = api.caller(&head)?;
@@ -332,8 +325,8 @@ pub(crate) async fn get<A: Authenticator, D: DriveStore>(
                 let caller = api.optional_caller(&head)?.map(|c| c.member);
                 let req = api.access(&head, &share_id, &file, caller.as_ref());
                 let auth = api.engine.authorize_get(&req).map_err(|e| api.fail(&e))?;
-                let entry = api.entry_of(&auth.file)?;
-                Ok(Json(FileWire::of(&entry, domain, Some(&auth.share))))
+                let entry = api.entry_of(auth.file())?;
+                Ok(Json(FileWire::of(&entry, domain, Some(auth.share()))))
             }
             Target::Drive(drive) => {
                 let entry = api.drive_file(&head, &drive, &file)?;
@@ -488,20 +481,19 @@ pub(crate) async fn download<A: Authenticator, D: DriveStore>(
                     let caller = api.optional_caller(&head)?.map(|c| c.member);
                     let req = api.access(&head, &share_id, &file, caller.as_ref());
                     let seen = api.engine.authorize_get(&req).map_err(|e| api.fail(&e))?;
-                    if seen.file.kind == FileKind::Folder {
+                    if seen.file().kind == FileKind::Folder {
                         return Err(folder_download(&file));
                     }
-                    seen.file
+                    seen.into_file()
                 }
-                Target::Share(share_id) => {
-                    api.shared_use(&head, &share_id, &file, GrantKind::Download, |m| {
+                Target::Share(share_id) => api
+                    .shared_use(&head, &share_id, &file, GrantKind::Download, |m| {
                         let (spec, v) = effective(m)?;
                         spec.resolve(m.size)?;
                         checked = Some((spec, v));
                         Ok(())
                     })?
-                    .file
-                }
+                    .into_file(),
                 Target::Drive(drive) => api.drive_content(&head, &drive, &file)?.meta,
             }
         };
@@ -604,24 +596,35 @@ pub(crate) async fn copy<A: Authenticator, D: DriveStore>(
         };
         let to_parent = FileId::new(required(b.to_parent_file_id, "to_parent_file_id")?)?;
         api.check_drive(&caller.member, &to_drive)?;
-        let source = match target {
+        let to_parent = (to_parent.as_str() != sharelink_core::scope::ROOT_ID).then_some(to_parent);
+        let auto_rename = b.auto_rename.unwrap_or(false);
+        let copy = |source: &FileMeta| {
+            api.drives.copy(
+                source,
+                &to_drive,
+                to_parent.as_ref(),
+                auto_rename,
+                &api.config.copy_limits,
+            )
+        };
+        let (source, outcome) = match target {
+            // Counted only if the copy succeeds: the engine refunds the save
+            // when `copy` fails (missing target, name taken, drive full).
             Target::Share(share_id) => {
                 let req = api.access(&head, &share_id, &file, Some(&caller.member));
                 api.engine
-                    .authorize_copy(&req, &caller.member)
-                    .map_err(|e| api.fail(&e))?
-                    .file
+                    .save_shared(&req, &caller.member, |auth| {
+                        let outcome = copy(auth.file()).map_err(|e| Refusal::Api(e.into()))?;
+                        Ok((auth.file().clone(), outcome))
+                    })
+                    .map_err(|r| api.refusal(r))?
             }
-            Target::Drive(drive) => api.drive_file(&head, &drive, &file)?.meta,
+            Target::Drive(drive) => {
+                let source = api.drive_file(&head, &drive, &file)?.meta;
+                let outcome = copy(&source)?;
+                (source, outcome)
+            }
         };
-        let to_parent = (to_parent.as_str() != sharelink_core::scope::ROOT_ID).then_some(to_parent);
-        let outcome = api.drives.copy(
-            &source,
-            &to_drive,
-            to_parent.as_ref(),
-            b.auto_rename.unwrap_or(false),
-            &api.config.copy_limits,
-        )?;
         let folder = source.kind == FileKind::Folder;
         let wire = CopyWire {
             domain_id: api.config.domain_id.clone(),

@@ -30,10 +30,33 @@ where
         })
 }
 
+/// Why an engine call that runs host work inside it (a precheck, a copy)
+/// failed: the engine refused, or the host work did.
+pub(crate) enum Refusal {
+    /// The engine refused.
+    Engine(Error),
+    /// The HTTP layer or the host refused.
+    Api(ApiError),
+}
+
+impl From<Error> for Refusal {
+    fn from(e: Error) -> Self {
+        Self::Engine(e)
+    }
+}
+
 impl<A: Authenticator, D: DriveStore> ShareApi<A, D> {
     /// Maps an engine error at the engine's current instant.
     pub(crate) fn fail(&self, e: &Error) -> ApiError {
         ApiError::from_engine(e, self.engine.now())
+    }
+
+    /// Maps a [`Refusal`] to its response.
+    pub(crate) fn refusal(&self, r: Refusal) -> ApiError {
+        match r {
+            Refusal::Engine(e) => self.fail(&e),
+            Refusal::Api(e) => e,
+        }
     }
 
     /// The signed-in caller; a missing token is `401 AccessTokenInvalid`.

@@ -840,3 +840,102 @@ fn the_host_header_never_chooses_where_urls_point() {
         format!("https://share.example.test/s/{share}")
     );
 }
+
+/// Saves that fail (missing target folder, a file as the target, a name
+/// taken without auto-rename) never use up `save_limit`; the one save that
+/// succeeds does, and the next is refused.
+#[test]
+fn failed_saves_never_count() {
+    let s = Server::start(&[]);
+    let http = client();
+    let share = s.post(
+        &http,
+        "/v2/share_link/create",
+        json!({ "drive_id": ALICE_DRIVE, "file_id_list": ["welcome"], "save_limit": 1 }),
+        &[("authorization", &s.alice_auth())],
+    );
+    assert_eq!(share.status, 201, "{:?}", share.json());
+    let share = share.json()["share_id"].as_str().unwrap().to_owned();
+    let token = s.token(&share, None);
+    let bob = format!("Bearer {}", s.bob);
+    let headers = [("x-share-token", token.as_str()), ("authorization", &bob)];
+    let save = |parent: &str, rename: bool| {
+        s.post(
+            &http,
+            "/v2/file/copy",
+            json!({ "share_id": share, "file_id": "welcome", "to_drive_id": "drive-demo-bob",
+                    "to_parent_file_id": parent, "auto_rename": rename }),
+            &headers,
+        )
+    };
+    let saves = || {
+        s.post(
+            &http,
+            "/v2/share_link/get",
+            json!({ "share_id": share }),
+            &[("authorization", &s.alice_auth())],
+        )
+        .json()["save_count"]
+            .as_u64()
+            .unwrap()
+    };
+    // A missing target folder, several times.
+    for _ in 0..3 {
+        let r = save("no-such-folder", false);
+        assert_eq!(r.status, 404, "{:?}", r.json());
+    }
+    assert_eq!(saves(), 0, "a save into a missing folder counted");
+    // The first real save succeeds...
+    let r = save("root", false);
+    assert_eq!(r.status, 201, "{:?}", r.json());
+    let copied = r.json()["file_id"].as_str().unwrap().to_owned();
+    assert_eq!(saves(), 1);
+    // ...and with the limit used up, a save into a file is refused by the
+    // limit before anything else.
+    let r = save(&copied, false);
+    assert_eq!(
+        (r.status, r.code().as_str()),
+        (403, "ShareLink.SaveLimitExceeded")
+    );
+
+    // A second share with room: a file as the target folder, and a name
+    // that is taken, both fail without counting.
+    let roomy = s.post(
+        &http,
+        "/v2/share_link/create",
+        json!({ "drive_id": ALICE_DRIVE, "file_id_list": ["welcome"], "save_limit": 5 }),
+        &[("authorization", &s.alice_auth())],
+    );
+    let roomy = roomy.json()["share_id"].as_str().unwrap().to_owned();
+    let roomy_token = s.token(&roomy, None);
+    let headers = [
+        ("x-share-token", roomy_token.as_str()),
+        ("authorization", &bob),
+    ];
+    let mut statuses = Vec::new();
+    for parent in [copied.as_str(), "root"] {
+        let r = s.post(
+            &http,
+            "/v2/file/copy",
+            json!({ "share_id": roomy, "file_id": "welcome", "to_drive_id": "drive-demo-bob",
+                    "to_parent_file_id": parent, "auto_rename": false }),
+            &headers,
+        );
+        statuses.push(r.status);
+    }
+    assert!(
+        statuses.iter().all(|s| (400..500).contains(s)),
+        "{statuses:?}"
+    );
+    let count = s
+        .post(
+            &http,
+            "/v2/share_link/get",
+            json!({ "share_id": roomy }),
+            &[("authorization", &s.alice_auth())],
+        )
+        .json()["save_count"]
+        .as_u64()
+        .unwrap();
+    assert_eq!(count, 0, "failed saves {statuses:?} counted");
+}
