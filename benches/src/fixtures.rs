@@ -74,7 +74,7 @@ pub fn key_ring() -> KeyRing {
 }
 
 pub fn claims(at: DateTime<Utc>) -> TokenClaims {
-    TokenClaims::new(
+    TokenClaims::danger_new(
         ShareId::parse("O2Nhm5VnC2pmV9CxjETt8S").expect("id"),
         3,
         at,

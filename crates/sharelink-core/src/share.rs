@@ -49,6 +49,12 @@ pub enum ShareFiles {
 /// [`SharedIds::new`] (or [`ShareFiles::listed`]) and deserializing, and
 /// both check the same rule, so a stored or hand-written list of 0, 101 or
 /// duplicate ids is refused, never loaded.
+///
+/// ```compile_fail
+/// # use sharelink_core::{ShareFiles, SharedIds};
+/// // The list is private: no empty or duplicate list can be built by hand.
+/// let files = ShareFiles::Listed(SharedIds(Vec::new()));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(try_from = "Vec<FileId>", into = "Vec<FileId>")]
 pub struct SharedIds(Vec<FileId>);
@@ -694,10 +700,16 @@ impl Share {
     }
 
     /// The share with counters and version as a storage backend keeps them
-    /// outside the encoded share (in columns, say). For backends and for
-    /// applying a [`UseCount`](crate::storage::UseCount); nothing else
-    /// changes.
-    pub fn restore_counters(mut self, counters: Counters, version: u64) -> Self {
+    /// outside the encoded share (in columns, say). **For storage backends
+    /// only**, when reading a share back or applying a
+    /// [`UseCount`](crate::storage::UseCount); nothing else changes.
+    ///
+    /// It changes this value only. Limits hold because the engine counts
+    /// through [`Storage`](crate::Storage) and reads shares back from it;
+    /// a host that "resets" a value's counters and writes it with
+    /// `update_share` would be rewriting its own store's history, hence the
+    /// name.
+    pub fn danger_restore_counters(mut self, counters: Counters, version: u64) -> Self {
         self.counters = counters;
         self.version = version;
         self

@@ -120,7 +120,7 @@ pub enum QuotaOutcome {
 
 /// A share's counters and version after a counted use: all a caller needs
 /// to bring its copy of the share up to date
-/// ([`Share::restore_counters`]), without the backend re-reading the share.
+/// ([`Share::danger_restore_counters`]), without the backend re-reading the share.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct UseCount {
     /// All counters after the use.

@@ -106,6 +106,17 @@ pub enum TokenError {
 }
 
 /// What a share token asserts.
+///
+/// A host cannot make claims of its own (only a share can, after the
+/// password check), so it cannot sign a token that skipped the password:
+///
+/// ```compile_fail
+/// # use sharelink_core::{KeyRing, ShareId, TokenClaims};
+/// # fn forge(ring: &KeyRing, id: ShareId, now: chrono::DateTime<chrono::Utc>) {
+/// let claims = TokenClaims::new(id, 0, now, now + chrono::Duration::hours(2), None);
+/// let _token = ring.sign(&claims);
+/// # }
+/// ```
 #[derive(Clone, PartialEq, Eq)]
 pub struct TokenClaims {
     share_id: ShareId,
@@ -130,10 +141,33 @@ impl fmt::Debug for TokenClaims {
 }
 
 impl TokenClaims {
+    /// Claims made **without any password or share check**, for benches
+    /// and fuzz targets that need a token without a share. Only with the
+    /// `danger-test-helpers` feature; never enable it in a host. The only
+    /// way to claims otherwise is [`Share::issue_token`], which needs the
+    /// password proof.
+    ///
+    /// [`Share::issue_token`]: crate::Share::issue_token
+    #[cfg(feature = "danger-test-helpers")]
+    #[doc(hidden)]
+    pub fn danger_new(
+        share_id: ShareId,
+        token_epoch: u64,
+        issued_at: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+        member: Option<UserId>,
+    ) -> Self {
+        Self::new(share_id, token_epoch, issued_at, expires_at, member)
+    }
+
     /// Claims for `share_id` at `token_epoch`, valid from `issued_at` until
     /// `expires_at`, optionally bound to a member. Times are kept to the
     /// second, rounded down (so a token never outlives `expires_at`).
-    pub fn new(
+    /// Crate-private: claims come from [`Share::issue_token`] after a
+    /// password check, never from a host.
+    ///
+    /// [`Share::issue_token`]: crate::Share::issue_token
+    pub(crate) fn new(
         share_id: ShareId,
         token_epoch: u64,
         issued_at: DateTime<Utc>,
@@ -497,7 +531,10 @@ impl KeyRing {
             .find(|k| &*k.id.0 == id)
     }
 
-    /// Signs `claims` with the active key.
+    /// Signs `claims` with the active key. Claims only come from
+    /// [`Share::issue_token`](crate::Share::issue_token) (after the password
+    /// check) or from a token this ring verified, so signing them grants
+    /// nothing new.
     pub fn sign(&self, claims: &TokenClaims) -> ShareToken {
         ShareToken(self.seal(VERSION, &claims.encode()))
     }

@@ -41,7 +41,11 @@
 mod codec;
 mod store;
 
-pub use store::{SledOptions, SledStorage, decode_stored_share, decode_stored_u32};
+pub use store::{SledOptions, SledStorage};
+/// Decoders of stored bytes, for the fuzz targets only (`fuzzing` feature).
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub use store::{decode_stored_share, decode_stored_u32};
 
 #[cfg(test)]
 mod tests;

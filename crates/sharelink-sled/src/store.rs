@@ -85,12 +85,16 @@ fn share_what(id: &str) -> impl Fn() -> String + '_ {
 
 /// Decodes a stored share value (`[version] ++ JSON`) as read from the
 /// `shares` tree under key `id`. Never panics; exposed for fuzzing.
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
 pub fn decode_stored_share(id: &str, bytes: &[u8]) -> Result<Share, StorageError> {
     decode_share(id, bytes)
 }
 
 /// Decodes a stored counter value (`[version] ++ be32`). Never panics;
 /// exposed for fuzzing.
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
 pub fn decode_stored_u32(bytes: &[u8]) -> Result<u32, StorageError> {
     codec::decode_u32(|| "counter".into(), bytes)
 }
@@ -180,8 +184,10 @@ impl SledStorage {
         self
     }
 
-    /// The underlying sled database (for hosts that want its statistics).
-    pub fn db(&self) -> &Db {
+    /// The underlying sled database, for this crate's tests only: writing
+    /// to it directly would bypass every rule the store keeps.
+    #[cfg(test)]
+    pub(crate) fn db(&self) -> &Db {
         &self.db
     }
 
@@ -391,7 +397,7 @@ impl Storage for SledStorage {
                 reason: "its counters are missing".into(),
             })?;
         let c = Counts::decode(counts_what(id.as_str()), &counts)?;
-        Ok(Some(share.restore_counters(c.counters, c.version)))
+        Ok(Some(share.danger_restore_counters(c.counters, c.version)))
     }
 
     fn update_share(

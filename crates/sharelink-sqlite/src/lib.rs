@@ -38,7 +38,11 @@
 mod schema;
 mod store;
 
-pub use store::{SqliteOptions, SqliteStorage, Synchronous, decode_stored_share};
+/// The decoder of stored rows, for the fuzz targets only (`fuzzing` feature).
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub use store::decode_stored_share;
+pub use store::{SqliteOptions, SqliteStorage, Synchronous};
 
 #[cfg(test)]
 mod tests;

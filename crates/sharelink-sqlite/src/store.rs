@@ -246,6 +246,8 @@ fn encode_share(share: &Share) -> Result<String, StorageError> {
 
 /// Decodes a stored `shares.body` column for the row with key `id`. Never
 /// panics; exposed for fuzzing.
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
 pub fn decode_stored_share(id: &str, body: &str) -> Result<Share, StorageError> {
     decode_share(id, body)
 }
@@ -320,7 +322,7 @@ impl ShareRow {
         let share = decode_share(&self.id, &self.body)?;
         let [access, preview, download, save] = self.counters;
         let count = use_count(share.id(), [access, preview, download, save, self.version])?;
-        Ok(share.restore_counters(count.counters, count.version))
+        Ok(share.danger_restore_counters(count.counters, count.version))
     }
 }
 

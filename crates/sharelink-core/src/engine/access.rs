@@ -223,7 +223,7 @@ impl Engine {
             }
         }
         let share = match outcome {
-            AccessOutcome::Recorded(c) => share.restore_counters(c.counters, c.version),
+            AccessOutcome::Recorded(c) => share.danger_restore_counters(c.counters, c.version),
             AccessOutcome::NotFound => return Err(Error::ShareNotFound(req.share_id.clone())),
             // The password, audience, expiration or status changed while we
             // were checking: the proof is for the old epoch.
@@ -427,7 +427,7 @@ impl Engine {
             .storage
             .count_use(share.id(), kind, share.token_epoch())?
         {
-            UseOutcome::Counted(c) => Ok(share.restore_counters(c.counters, c.version)),
+            UseOutcome::Counted(c) => Ok(share.danger_restore_counters(c.counters, c.version)),
             UseOutcome::LimitReached { limit } => {
                 Err(ShareError::LimitReached { kind, limit }.into())
             }
