@@ -94,6 +94,7 @@ pub mod grant;
 pub mod id;
 pub mod memory;
 pub mod memory_catalog;
+pub mod package;
 pub mod password;
 pub mod quota;
 pub mod rate;
@@ -120,6 +121,7 @@ pub use grant::{DownloadGrant, GrantError, GrantKind, GrantedShare, SignedGrant}
 pub use id::ShareId;
 pub use memory::MemoryStorage;
 pub use memory_catalog::MemoryCatalog;
+pub use package::{PackageKind, sniff_package};
 pub use password::{PasswordHash, PasswordHasher, SharePassword};
 pub use quota::{QuotaExhausted, QuotaKey, QuotaKind, QuotaPolicy, TenantPolicy};
 pub use rate::{Rate, RateLimiter};

@@ -11,6 +11,9 @@ use crate::scope::{CatalogError, FileCatalog, FileKind, FileMeta};
 #[derive(Debug, Default)]
 pub struct MemoryCatalog {
     files: RwLock<BTreeMap<(DriveId, FileId), FileMeta>>,
+    /// The first bytes of files that have content (for the file-type
+    /// policy's content check).
+    prefixes: RwLock<BTreeMap<(DriveId, FileId), Vec<u8>>>,
 }
 
 impl MemoryCatalog {
@@ -50,6 +53,15 @@ impl MemoryCatalog {
         Ok(meta)
     }
 
+    /// Records the first bytes of a file's content, which
+    /// [`FileCatalog::content_prefix`] then hands to the engine.
+    pub fn set_content_prefix(&self, drive: &DriveId, file: &FileId, bytes: Vec<u8>) {
+        self.prefixes
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert((drive.clone(), file.clone()), bytes);
+    }
+
     /// The children of a folder (`None` = the drive's root), by name.
     pub fn children(&self, drive: &DriveId, parent: Option<&FileId>) -> Vec<FileMeta> {
         let mut out: Vec<FileMeta> = self
@@ -73,5 +85,14 @@ impl FileCatalog for MemoryCatalog {
             .unwrap_or_else(PoisonError::into_inner)
             .get(&(drive.clone(), file.clone()))
             .cloned())
+    }
+
+    fn content_prefix(&self, meta: &FileMeta, max: usize) -> Result<Option<Vec<u8>>, CatalogError> {
+        Ok(self
+            .prefixes
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&(meta.drive_id.clone(), meta.file_id.clone()))
+            .map(|b| b.get(..max.min(b.len())).unwrap_or_default().to_vec()))
     }
 }

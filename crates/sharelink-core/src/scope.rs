@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::ErrorCode;
 use crate::fields::{DriveId, FileId};
+use crate::package::{PackageKind, SNIFF_PREFIX_BYTES};
 use crate::share::ShareFiles;
 
 /// The deepest a file may sit below a shared folder. Deeper files are treated
@@ -114,6 +115,30 @@ pub trait FileCatalog: Send + Sync {
         }
         Ok(out)
     }
+
+    /// What the file's content says it is, for the file-type policy: an app
+    /// package ([`PackageKind`]) or `None`. Asked only when the policy
+    /// applies (a download or preview through an external share of a tenant
+    /// without a custom domain) and the name and MIME type passed.
+    ///
+    /// The default sniffs [`FileCatalog::content_prefix`] with
+    /// [`sniff_package`](crate::package::sniff_package). A host that
+    /// classifies files when they are stored (as the reference server does
+    /// at import) overrides this with its stored answer, which is cheaper
+    /// and can look at the whole file.
+    fn package_kind(&self, meta: &FileMeta) -> Result<Option<PackageKind>, CatalogError> {
+        Ok(self
+            .content_prefix(meta, SNIFF_PREFIX_BYTES)?
+            .and_then(|bytes| crate::package::sniff_package(&bytes)))
+    }
+
+    /// Up to `max` bytes from the start of the file's content, or `None` if
+    /// the host does not offer content to the engine (the default; the
+    /// policy then judges by name and MIME type alone).
+    fn content_prefix(&self, meta: &FileMeta, max: usize) -> Result<Option<Vec<u8>>, CatalogError> {
+        let _ = (meta, max);
+        Ok(None)
+    }
 }
 
 impl<C: FileCatalog + ?Sized> FileCatalog for std::sync::Arc<C> {
@@ -127,6 +152,12 @@ impl<C: FileCatalog + ?Sized> FileCatalog for std::sync::Arc<C> {
         max_depth: usize,
     ) -> Result<Vec<FileId>, CatalogError> {
         (**self).ancestors(drive, meta, max_depth)
+    }
+    fn package_kind(&self, meta: &FileMeta) -> Result<Option<PackageKind>, CatalogError> {
+        (**self).package_kind(meta)
+    }
+    fn content_prefix(&self, meta: &FileMeta, max: usize) -> Result<Option<Vec<u8>>, CatalogError> {
+        (**self).content_prefix(meta, max)
     }
 }
 

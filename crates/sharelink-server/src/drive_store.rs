@@ -13,7 +13,11 @@ use chrono::{DateTime, Utc};
 use rand::RngCore as _;
 use rusqlite::{Connection, OptionalExtension, params};
 use sha1::{Digest, Sha1};
-use sharelink_core::{CatalogError, DriveId, FileCatalog, FileId, FileKind, FileMeta, Member};
+use sharelink_core::package::SNIFF_PREFIX_BYTES;
+use sharelink_core::{
+    CatalogError, DriveId, FileCatalog, FileId, FileKind, FileMeta, Member, PackageKind,
+    sniff_package,
+};
 use sharelink_http::{
     AsyncTask, ChildPage, ChildQuery, CopyError, CopyLimits, CopyOutcome, DriveStore, FileEntry,
     ListError, TaskState, page_entries,
@@ -96,6 +100,13 @@ impl SqliteDrives {
                 PRIMARY KEY (drive_id, file_id)
             );
             CREATE INDEX IF NOT EXISTS files_by_parent ON files (drive_id, parent_id, name);
+            -- What each blob's content is, for the file-type policy: an app
+            -- package ('android', 'ios') or 'none'. Computed when the blob is
+            -- stored; blobs are content-addressed, so copies share it.
+            CREATE TABLE IF NOT EXISTS blob_packages (
+                sha1 TEXT PRIMARY KEY,
+                kind TEXT NOT NULL
+            );
             CREATE TABLE IF NOT EXISTS copy_tasks (
                 task_id  TEXT PRIMARY KEY,
                 drive_id TEXT NOT NULL,
@@ -148,6 +159,12 @@ impl SqliteDrives {
         let conn = self.lock();
         if let Some(p) = parent {
             check_parent(&conn, drive, p)?;
+        }
+        if let Some(hash) = &sha1 {
+            // Classified once per blob, at import: the policy then asks the
+            // table, never the bytes.
+            let kind = self.classify_blob(hash).map_err(store_err)?;
+            record_package(&conn, hash, kind).map_err(sql_err)?;
         }
         if name_taken(&conn, drive, parent, name).map_err(sql_err)? {
             return Err(CopyError::NameTaken { name: name.into() });
@@ -252,6 +269,39 @@ impl SqliteDrives {
     fn blob_path(&self, hash: &str) -> PathBuf {
         self.blobs.join(hash)
     }
+
+    /// What a stored blob is, judged from its first 64 KiB (local ZIP
+    /// headers) and its last 1 MiB (the ZIP central directory).
+    fn classify_blob(&self, hash: &str) -> io::Result<Option<PackageKind>> {
+        use std::io::{Seek, SeekFrom};
+        let mut f = fs::File::open(self.blob_path(hash))?;
+        let mut head = Vec::new();
+        (&mut f)
+            .take(SNIFF_PREFIX_BYTES as u64)
+            .read_to_end(&mut head)?;
+        if let Some(kind) = sniff_package(&head) {
+            return Ok(Some(kind));
+        }
+        let len = f.metadata()?.len();
+        let tail_len = len.min(CLASSIFY_TAIL_BYTES);
+        f.seek(SeekFrom::Start(len - tail_len))?;
+        let mut tail = Vec::new();
+        f.take(tail_len).read_to_end(&mut tail)?;
+        Ok(sniff_package(&tail))
+    }
+}
+
+/// How much of a blob's end [`SqliteDrives::classify_blob`] reads.
+const CLASSIFY_TAIL_BYTES: u64 = 1024 * 1024;
+
+fn record_package(
+    conn: &Connection,
+    hash: &str,
+    kind: Option<PackageKind>,
+) -> rusqlite::Result<()> {
+    conn.prepare_cached("INSERT OR REPLACE INTO blob_packages (sha1, kind) VALUES (?1, ?2)")?
+        .execute(params![hash, kind.map_or("none", PackageKind::as_str)])?;
+    Ok(())
 }
 
 /// Everything below `root`, breadth first, with each entry's content hash;
@@ -293,6 +343,30 @@ fn walk_tree(
 impl FileCatalog for SqliteDrives {
     fn file(&self, drive: &DriveId, file: &FileId) -> Result<Option<FileMeta>, CatalogError> {
         Ok(self.entry(drive, file)?.map(|e| e.meta))
+    }
+
+    /// The kind recorded at import; a blob stored before the table existed
+    /// is classified now, once.
+    fn package_kind(&self, meta: &FileMeta) -> Result<Option<PackageKind>, CatalogError> {
+        let Some(hash) = self
+            .entry(&meta.drive_id, &meta.file_id)?
+            .and_then(|e| e.content_hash)
+        else {
+            return Ok(None);
+        };
+        let stored: Option<String> = self
+            .lock()
+            .prepare_cached("SELECT kind FROM blob_packages WHERE sha1 = ?1")
+            .and_then(|mut st| st.query_row([&hash], |r| r.get(0)).optional())
+            .map_err(catalog_err)?;
+        if let Some(kind) = stored {
+            return Ok(PackageKind::parse(&kind));
+        }
+        let kind = self
+            .classify_blob(&hash)
+            .map_err(|e| CatalogError::msg(format!("cannot read content {hash}: {e}")))?;
+        record_package(&self.lock(), &hash, kind).map_err(catalog_err)?;
+        Ok(kind)
     }
 }
 

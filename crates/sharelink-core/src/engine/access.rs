@@ -449,11 +449,14 @@ impl Engine {
             created_at: share.created_at(),
             custom_domain: self.tenant_policy(share.tenant()).custom_domain,
         };
-        if let Err(refusal) =
-            self.config
-                .file_policy
-                .check(ctx, action, &file.name, file.mime_type.as_deref())
-        {
+        let verdict = self
+            .config
+            .file_policy
+            .check_with_content(ctx, action, &file.name, file.mime_type.as_deref(), || {
+                self.catalog.package_kind(file)
+            })
+            .map_err(ScopeError::from)?;
+        if let Err(refusal) = verdict {
             self.emit(Event::PolicyRefused {
                 share_id: share.id().clone(),
                 file_id: file.file_id.clone(),

@@ -1374,3 +1374,94 @@ fn concurrent_saves_never_pass_the_limit() {
     let stored = w.engine.get_share_link(&w.alice, share.id()).unwrap();
     assert_eq!(stored.counters().save, done);
 }
+
+/// A ZIP local header for `name` (no data): enough for the sniffer.
+fn zip_entry(name: &str) -> Vec<u8> {
+    let mut out = b"PK\x03\x04".to_vec();
+    out.extend_from_slice(&[0; 22]);
+    out.extend_from_slice(&u16::try_from(name.len()).unwrap().to_le_bytes());
+    out.extend_from_slice(&[0, 0]);
+    out.extend_from_slice(name.as_bytes());
+    out
+}
+
+/// An APK renamed `photo.jpg` (with an image MIME type) is refused by its
+/// content, through the catalogue's content hook; the same name with
+/// ordinary content downloads, and a custom domain lifts the rule without
+/// the content being judged.
+#[test]
+fn the_file_type_rule_reads_content() {
+    let drive = DriveId::new("d1").unwrap();
+    let catalog = Arc::new(MemoryCatalog::new());
+    for (id, name) in [
+        ("pkg", "photo.jpg"),
+        ("real", "real.jpg"),
+        ("ios", "cat.png"),
+    ] {
+        catalog.insert(FileMeta {
+            drive_id: drive.clone(),
+            file_id: fid(id),
+            parent_file_id: None,
+            name: name.into(),
+            kind: FileKind::File,
+            mime_type: Some("image/jpeg".into()),
+            size: 100,
+        });
+    }
+    let apk = [zip_entry("classes.dex"), zip_entry("AndroidManifest.xml")].concat();
+    catalog.set_content_prefix(&drive, &fid("pkg"), apk);
+    catalog.set_content_prefix(&drive, &fid("real"), b"\xFF\xD8\xFF\xE0JFIF".to_vec());
+    catalog.set_content_prefix(&drive, &fid("ios"), zip_entry("Payload/Cat.app/Info.plist"));
+    let mut rng = ChaCha20Rng::seed_from_u64(7);
+    let keys = KeyRing::new(SigningKey::generate(KeyId::new("k1").unwrap(), &mut rng));
+    let engine = Engine::builder(Arc::new(MemoryStorage::new()), catalog, keys)
+        .clock(Arc::new(ManualClock::new(t0())))
+        .config(fast())
+        .rng(Box::new(rng))
+        .build();
+    let alice = Member {
+        tenant: TenantId::new("acme").unwrap(),
+        user_id: UserId::new("alice").unwrap(),
+    };
+    let share = engine
+        .create_share_link(CreateShareRequest::new(
+            alice.tenant.clone(),
+            Creator::new(alice.user_id.clone()),
+            drive.clone(),
+            ShareFiles::listed(vec![fid("pkg"), fid("real"), fid("ios")]).unwrap(),
+        ))
+        .unwrap();
+    let token = engine
+        .get_share_token(TokenRequest {
+            share_id: share.id().clone(),
+            password: None,
+            expire_sec: None,
+            client: ClientKey::new("c").unwrap(),
+            caller: None,
+        })
+        .unwrap();
+    let download = |file: &str| {
+        engine.authorize_download(&AccessRequest {
+            token: token.token.expose_secret(),
+            share_id: share.id(),
+            file_id: &fid(file),
+            caller: None,
+        })
+    };
+    for file in ["pkg", "ios"] {
+        assert_eq!(
+            download(file).unwrap_err().code(),
+            ErrorCode::ForbiddenFileTypeDownload,
+            "{file}"
+        );
+    }
+    assert!(download("real").is_ok());
+    engine.set_tenant_policy(
+        alice.tenant.clone(),
+        TenantPolicy {
+            custom_domain: true,
+            ..Default::default()
+        },
+    );
+    assert!(download("pkg").is_ok());
+}

@@ -939,3 +939,94 @@ fn failed_saves_never_count() {
         .unwrap();
     assert_eq!(count, 0, "failed saves {statuses:?} counted");
 }
+
+/// A ZIP local header for `name` with `data` stored (enough for a sniffer;
+/// a real APK looks the same at this level).
+fn zip_entry(name: &str, data: &[u8]) -> Vec<u8> {
+    let mut out = b"PK\x03\x04".to_vec();
+    out.extend_from_slice(&[20, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+    let size = u32::try_from(data.len()).unwrap().to_le_bytes();
+    out.extend_from_slice(&size);
+    out.extend_from_slice(&size);
+    out.extend_from_slice(&u16::try_from(name.len()).unwrap().to_le_bytes());
+    out.extend_from_slice(&[0, 0]);
+    out.extend_from_slice(name.as_bytes());
+    out.extend_from_slice(data);
+    out
+}
+
+/// The names issue 10 found downloadable from an external share, and an
+/// APK renamed `photo.jpg`, are all refused by URL and by direct download;
+/// an ordinary file next to them is not, and saving stays allowed.
+#[test]
+fn the_apk_rule_reads_names_and_content() {
+    let s = Server::start(&[]);
+    let local = tempfile::tempdir().unwrap();
+    let apk = [
+        zip_entry("META-INF/MANIFEST.MF", b"Manifest-Version: 1.0\n"),
+        zip_entry("AndroidManifest.xml", b"\x03\x00\x08\x00"),
+        zip_entry("classes.dex", b"dex\n035\0"),
+    ]
+    .concat();
+    let ipa = zip_entry("Payload/Game.app/Info.plist", b"<plist/>");
+    let files: Vec<(&str, Vec<u8>)> = vec![
+        ("photo.jpg", apk.clone()),
+        ("cat.png", ipa),
+        ("x.xapk", b"bundle".to_vec()),
+        ("x.apks", b"bundle".to_vec()),
+        ("x.apkm", b"bundle".to_vec()),
+        ("g.a\u{0440}k", b"cyrillic".to_vec()),
+        ("t.apk::$DATA", b"stream".to_vec()),
+        ("zc.apk\u{2800}", b"braille".to_vec()),
+    ];
+    let mut ids = Vec::new();
+    for (name, bytes) in &files {
+        let path = local.path().join(name);
+        std::fs::write(&path, bytes).unwrap();
+        ids.push(s.import("alice", &s.alice, &path));
+    }
+    let plain = local.path().join("notes.txt");
+    std::fs::write(&plain, "just text").unwrap();
+    let plain = s.import("alice", &s.alice, &plain);
+    let mut all: Vec<&str> = ids.iter().map(String::as_str).collect();
+    all.push(&plain);
+    let share = s.share(&all, None);
+    let token = s.token(&share, None);
+    let http = client();
+    for ((name, _), id) in files.iter().zip(&ids) {
+        let r = s.post(
+            &http,
+            "/v2/file/get_download_url",
+            json!({ "share_id": share, "file_id": id }),
+            &[("x-share-token", &token)],
+        );
+        assert_eq!(
+            (r.status, r.code().as_str()),
+            (403, "ForbiddenFileType.Download"),
+            "{name:?}"
+        );
+        let r = s.get(
+            &http,
+            &format!("{}/v2/file/download?share_id={share}&file_id={id}", s.base),
+            &[("x-share-token", &token)],
+        );
+        assert_eq!(r.status, 403, "{name:?} downloaded directly");
+    }
+    let r = s.post(
+        &http,
+        "/v2/file/get_download_url",
+        json!({ "share_id": share, "file_id": plain }),
+        &[("x-share-token", &token)],
+    );
+    assert_eq!(r.status, 200, "{:?}", r.json());
+    // Saving is not downloading: the renamed APK may be saved.
+    let bob = format!("Bearer {}", s.bob);
+    let r = s.post(
+        &http,
+        "/v2/file/copy",
+        json!({ "share_id": share, "file_id": ids[0], "to_drive_id": "drive-demo-bob",
+                "to_parent_file_id": "root", "auto_rename": true }),
+        &[("x-share-token", &token), ("authorization", &bob)],
+    );
+    assert_eq!(r.status, 201, "{:?}", r.json());
+}
