@@ -48,6 +48,9 @@ pub enum WireCode {
     RequestHeaderFieldsTooLarge,
     /// 414: the request's URI is too long.
     UriTooLong,
+    /// 400: the file has no preview (only images and text have one), or is
+    /// too large or malformed to render one.
+    NotSupportedPreview,
 }
 
 impl WireCode {
@@ -69,6 +72,7 @@ impl WireCode {
             Self::QuotaExhaustedDrive => "QuotaExhausted.Drive",
             Self::RequestHeaderFieldsTooLarge => "RequestHeaderFieldsTooLarge",
             Self::UriTooLong => "UriTooLong",
+            Self::NotSupportedPreview => "NotSupported.Preview",
         }
     }
 
@@ -88,11 +92,12 @@ impl WireCode {
             Self::QuotaExhaustedDrive => 403,
             Self::RequestHeaderFieldsTooLarge => 431,
             Self::UriTooLong => 414,
+            Self::NotSupportedPreview => 400,
         }
     }
 
     /// Every HTTP-layer code, for tests and documentation.
-    pub const ALL: [WireCode; 15] = [
+    pub const ALL: [WireCode; 16] = [
         Self::AccessTokenInvalid,
         Self::ForbiddenNoPermission,
         Self::InvalidParameterWrongFormat,
@@ -108,6 +113,7 @@ impl WireCode {
         Self::QuotaExhaustedDrive,
         Self::RequestHeaderFieldsTooLarge,
         Self::UriTooLong,
+        Self::NotSupportedPreview,
     ];
 }
 

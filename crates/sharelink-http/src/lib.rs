@@ -28,7 +28,7 @@
 //! | `POST /v2/file/list` | `x-share-token` (with `share_id`) or bearer (with `drive_id`) | 200 `{items, next_marker}` |
 //! | `POST /v2/file/get` | same | 200 `File` |
 //! | `POST /v2/file/get_download_url` | same | 200 `{url, expiration, size, ...}` |
-//! | `POST /v2/file/get_video_preview_play_info` | same | 200, a signed preview URL (counted as a preview) |
+//! | `POST /v2/file/get_video_preview_play_info` | same | 200, a signed preview URL (counted as a preview; it serves a rendition, see [`rendition`]) |
 //! | `POST /v2/file/copy` | `x-share-token` **and** bearer | 201 file, 202 folder + `async_task_id` |
 //! | `POST /v2/async_task/get` | bearer | 200 `{async_task_id, state, ...}` of a folder copy |
 //! | `GET /v2/file/download` | signed URL, `x-share-token` or bearer | 200 bytes |
@@ -62,6 +62,7 @@ mod files;
 mod handlers;
 pub mod host;
 mod observe;
+pub mod rendition;
 mod serve;
 mod streams;
 mod wire;

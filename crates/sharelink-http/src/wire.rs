@@ -490,7 +490,7 @@ pub(crate) struct DownloadUrlWire {
     pub(crate) content_hash_name: String,
 }
 
-/// `GetVideoPreviewPlayInfo` response: one finished task, the original.
+/// `GetVideoPreviewPlayInfo` response: one finished task, the rendition.
 #[derive(Debug, Serialize)]
 pub(crate) struct PreviewWire {
     domain_id: String,
@@ -526,7 +526,7 @@ impl PreviewWire {
     ) -> Self {
         let task = || {
             vec![PlayTaskWire {
-                template_id: "original",
+                template_id: "rendition",
                 status: "finished",
                 url: url.clone(),
             }]

@@ -174,9 +174,8 @@ impl DataDir {
             drive,
             Some(&photos.file_id),
             "sunset.jpg",
-            NewContent::Bytes(&[
-                0xFF, 0xD8, 0xFF, 0xE0, b'J', b'F', b'I', b'F', 0, 0xFF, 0xD9,
-            ]),
+            // A real (tiny) JPEG, so that its preview renders.
+            NewContent::Bytes(include_bytes!("../assets/sunset.jpg")),
             Some("sunset"),
             now,
         )?;

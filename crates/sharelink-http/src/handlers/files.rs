@@ -24,6 +24,7 @@ use crate::files::{MAX_FILE_PAGE, page_entries};
 use crate::host::{
     Authenticator, Category, ChildPage, ChildQuery, DriveStore, FileEntry, FileOrder,
 };
+use crate::rendition;
 use crate::wire::{
     AsyncTaskBody, AsyncTaskWire, CopyFileBody, CopyWire, DownloadQuery, DownloadUrlWire, FilePage,
     FileWire, GetDownloadUrlBody, GetFileBody, ListFileBody, PreviewBody, PreviewWire, format_time,
@@ -153,7 +154,11 @@ impl<A: Authenticator, D: DriveStore> ShareApi<A, D> {
     ) -> Result<IssuedUrl, ApiError> {
         let (entry, share, issued, scope) = match target {
             Target::Share(share_id) => {
-                let auth = self.shared_use(head, &share_id, file, kind, |_| Ok(()))?;
+                // A file with no preview is refused before it is counted.
+                let auth = self.shared_use(head, &share_id, file, kind, |m| match kind {
+                    GrantKind::Preview => rendition::previewable(m).map(drop),
+                    GrantKind::Download => Ok(()),
+                })?;
                 let entry = self.entry_of(auth.file())?;
                 let issued = self
                     .engine
@@ -164,6 +169,9 @@ impl<A: Authenticator, D: DriveStore> ShareApi<A, D> {
             }
             Target::Drive(drive) => {
                 let entry = self.drive_content(head, &drive, file)?;
+                if kind == GrantKind::Preview {
+                    rendition::previewable(&entry.meta)?;
+                }
                 let issued = self
                     .engine
                     .grant_drive_file(&drive, file, kind, expire_sec)
@@ -377,9 +385,10 @@ pub(crate) async fn get_download_url<A: Authenticator, D: DriveStore>(
 /// GetVideoPreviewPlayInfo: authorizes (and, through a share, counts) a
 /// preview and returns a signed URL that serves the file inline.
 ///
-/// This reference has no transcoder: every file previews as its original,
-/// listed as one finished task (`template_id: "original"`) of the requested
-/// category. With `get_without_url`, no URL is issued but the preview is
+/// This reference has no transcoder: images and text preview as a
+/// rendition ([`rendition`]), listed as one finished task of the requested
+/// category; other files have no preview (`400 NotSupported.Preview`,
+/// nothing counted). With `get_without_url`, no URL is issued but the preview is
 /// still authorized and counted.
 pub(crate) async fn get_video_preview_play_info<A: Authenticator, D: DriveStore>(
     State(api): State<Api<A, D>>,
@@ -507,9 +516,41 @@ pub(crate) async fn download<A: Authenticator, D: DriveStore>(
         Ok((meta, validators, kind, range, reader))
     })
     .await?;
+    if kind == GrantKind::Preview {
+        // A preview URL serves a rendition, never the file: rendered on a
+        // blocking thread while this request holds its stream slot.
+        let (meta, rendered) = blocking(move || {
+            let rendered = rendition::render(&meta, reader)?;
+            Ok((meta, rendered))
+        })
+        .await?;
+        drop(slot);
+        return Ok(rendition_response(&meta, rendered));
+    }
     let mut res = stream_file(&meta, kind, range, reader, slot);
     validators.apply(res.headers_mut());
     Ok(res)
+}
+
+/// A preview's response: inline, no ranges, not cached, inert.
+fn rendition_response(meta: &FileMeta, r: rendition::Rendition) -> Response {
+    let mut res = Response::new(Body::from(r.bytes));
+    let disposition = format!("inline; filename*=UTF-8''{}", percent_encode(&meta.name));
+    let h = res.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(r.content_type),
+    );
+    if let Ok(v) = HeaderValue::from_str(&disposition) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("none"));
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, no-store"),
+    );
+    inert(h);
+    res
 }
 
 /// A download's validators: the content hash as a strong `ETag`, and the
@@ -764,8 +805,13 @@ fn stream_file(
         header::CACHE_CONTROL,
         HeaderValue::from_static("private, no-store"),
     );
-    // Whatever the bytes are, the browser neither sniffs them into
-    // something executable nor runs anything in them on this origin.
+    inert(h);
+    res
+}
+
+/// Whatever the bytes are, the browser neither sniffs them into something
+/// executable nor runs anything in them on this origin.
+fn inert(h: &mut HeaderMap) {
     h.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
@@ -774,7 +820,6 @@ fn stream_file(
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static(FILE_CSP),
     );
-    res
 }
 
 /// The `Content-Security-Policy` of every file response: a sandbox (no

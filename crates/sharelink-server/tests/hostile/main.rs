@@ -712,7 +712,8 @@ fn active_content_is_inert_and_head_never_counts() {
         );
         let disposition = r.headers["content-disposition"].to_str().unwrap();
         assert!(disposition.starts_with("attachment;"), "{disposition}");
-        // A preview of active content is still an attachment.
+        // A preview of active content is its source as plain text: shown,
+        // never run.
         let p = s.post(
             &http,
             "/v2/file/get_video_preview_play_info",
@@ -720,22 +721,21 @@ fn active_content_is_inert_and_head_never_counts() {
             &[("x-share-token", &token)],
         );
         assert_eq!(p.status, 200, "{:?}", p.json());
-        let preview_url =
-            p.json()["video_preview_play_info"]["live_transcoding_task_list"][0]["url"]
-                .as_str()
-                .unwrap_or_default()
-                .to_owned();
-        if !preview_url.is_empty() {
-            let r = s.get(&http, &preview_url, &[]);
-            let disposition = r.headers["content-disposition"].to_str().unwrap();
-            let inline_ok = file.as_str() == "welcome";
-            assert_eq!(
-                disposition.starts_with("inline;"),
-                inline_ok,
-                "{file}: {disposition}"
-            );
-            assert_eq!(r.headers["x-content-type-options"], "nosniff");
-        }
+        let preview_url = p.json()["video_preview_play_info"]["quick_video_list"][0]["url"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let r = s.get(&http, &preview_url, &[]);
+        assert_eq!(r.status, 200);
+        assert_eq!(
+            r.headers["content-type"], "text/plain; charset=utf-8",
+            "{file}"
+        );
+        assert_eq!(r.headers["x-content-type-options"], "nosniff");
+        assert_eq!(
+            r.headers["content-security-policy"],
+            "sandbox; default-src 'none'"
+        );
     }
     let before = s.post(
         &http,
@@ -1029,4 +1029,107 @@ fn the_apk_rule_reads_names_and_content() {
         &[("x-share-token", &token), ("authorization", &bob)],
     );
     assert_eq!(r.status, 201, "{:?}", r.json());
+}
+
+/// Previews are renditions: on a share whose downloads are disabled, an
+/// image preview is a re-encoded, bounded image (not the original bytes,
+/// nothing appended to it survives, no ranges of the original); text is
+/// bounded plain text; anything else has no preview and is not counted.
+#[test]
+fn previews_never_hand_out_the_original() {
+    let s = Server::start(&[]);
+    let local = tempfile::tempdir().unwrap();
+    // A real JPEG (the seeded one) with a secret appended after its end.
+    let jpeg =
+        std::fs::read(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/sunset.jpg"))
+            .unwrap();
+    let original = [jpeg, b"APPENDED-SECRET".to_vec()].concat();
+    let photo = local.path().join("photo.jpg");
+    std::fs::write(&photo, &original).unwrap();
+    let photo = s.import("alice", &s.alice, &photo);
+    let long_text = local.path().join("long.txt");
+    std::fs::write(&long_text, "line of text\n".repeat(50_000)).unwrap();
+    let long_text = s.import("alice", &s.alice, &long_text);
+    let zip = local.path().join("bundle.zip");
+    std::fs::write(&zip, b"PK\x05\x06 an empty zip").unwrap();
+    let zip = s.import("alice", &s.alice, &zip);
+    let http = client();
+    let share = s.post(
+        &http,
+        "/v2/share_link/create",
+        json!({ "drive_id": ALICE_DRIVE, "file_id_list": [photo, long_text, zip],
+                "disable_download": true }),
+        &[("authorization", &s.alice_auth())],
+    );
+    let share = share.json()["share_id"].as_str().unwrap().to_owned();
+    let token = s.token(&share, None);
+    let preview = |file: &str| {
+        s.post(
+            &http,
+            "/v2/file/get_video_preview_play_info",
+            json!({ "share_id": share, "file_id": file, "category": "live_transcoding" }),
+            &[("x-share-token", &token)],
+        )
+    };
+    let url_of = |r: &common::Reply| {
+        r.json()["video_preview_play_info"]["live_transcoding_task_list"][0]["url"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    // Downloads are off...
+    let r = s.post(
+        &http,
+        "/v2/file/get_download_url",
+        json!({ "share_id": share, "file_id": photo }),
+        &[("x-share-token", &token)],
+    );
+    assert_eq!(r.status, 403);
+    // ...and the image preview is a rendition, ranges or not.
+    let r = preview(&photo);
+    assert_eq!(r.status, 200, "{:?}", r.json());
+    let url = url_of(&r);
+    for range in [None, Some("bytes=0-")] {
+        let headers: Vec<(&str, &str)> = range.iter().map(|r| ("range", *r)).collect();
+        let shown = s.get(&http, &url, &headers);
+        assert_eq!(shown.status, 200, "{range:?}");
+        assert_eq!(shown.headers["content-type"], "image/jpeg");
+        assert_eq!(shown.headers["accept-ranges"], "none");
+        assert_eq!(&shown.body[..2], &[0xFF, 0xD8]);
+        assert_ne!(shown.body, original, "the original was served");
+        assert!(
+            !shown.body.windows(15).any(|w| w == b"APPENDED-SECRET"),
+            "bytes of the original leaked"
+        );
+    }
+    // Text: bounded plain text.
+    let r = preview(&long_text);
+    let shown = s.get(&http, &url_of(&r), &[]);
+    assert_eq!(shown.headers["content-type"], "text/plain; charset=utf-8");
+    assert_eq!(shown.body.len(), 256 * 1024);
+    // Anything else: no preview, and nothing counted.
+    let before = s
+        .post(
+            &http,
+            "/v2/share_link/get",
+            json!({ "share_id": share }),
+            &[("authorization", &s.alice_auth())],
+        )
+        .json()["preview_count"]
+        .as_u64()
+        .unwrap();
+    let r = preview(&zip);
+    assert_eq!((r.status, r.code().as_str()), (400, "NotSupported.Preview"));
+    let after = s
+        .post(
+            &http,
+            "/v2/share_link/get",
+            json!({ "share_id": share }),
+            &[("authorization", &s.alice_auth())],
+        )
+        .json()["preview_count"]
+        .as_u64()
+        .unwrap();
+    assert_eq!(before, 2);
+    assert_eq!(after, before, "a refused preview counted");
 }
