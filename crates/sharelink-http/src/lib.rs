@@ -104,6 +104,10 @@ pub struct ApiConfig {
     /// Most downloads streaming at once to one client address (default 8).
     /// Over it: `429`.
     pub max_streams_per_client: usize,
+    /// Most preview renditions rendered at once (CPU-bound; default: the
+    /// number of CPUs), one per client address. Over it: `503` / `429`
+    /// with `Retry-After: 1`.
+    pub max_renders: usize,
     /// What one copy may hold (passed to [`DriveStore::copy`]).
     pub copy_limits: CopyLimits,
     /// Copies ("save to my drive") one caller may start (default: 10 at
@@ -120,6 +124,7 @@ impl Default for ApiConfig {
             share_page_prefix: None,
             max_streams: 512,
             max_streams_per_client: 8,
+            max_renders: std::thread::available_parallelism().map_or(2, usize::from),
             copy_limits: CopyLimits::default(),
             copy_rate: sharelink_core::Rate {
                 burst: 10,
@@ -136,6 +141,7 @@ pub struct ShareApi<A, D> {
     drives: Arc<D>,
     config: ApiConfig,
     streams: streams::StreamSlots,
+    renders: streams::StreamSlots,
     copies: sharelink_core::RateLimiter,
 }
 
@@ -156,7 +162,12 @@ impl<A: Authenticator, D: DriveStore> ShareApi<A, D> {
             engine,
             auth,
             drives,
-            streams: streams::StreamSlots::new(config.max_streams, config.max_streams_per_client),
+            streams: streams::StreamSlots::new(
+                config.max_streams,
+                config.max_streams_per_client,
+                "downloads",
+            ),
+            renders: streams::StreamSlots::new(config.max_renders, 1, "preview renders"),
             copies: sharelink_core::RateLimiter::new(config.copy_rate, "copies"),
             config,
         }

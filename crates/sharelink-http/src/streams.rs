@@ -1,4 +1,5 @@
-//! Caps on concurrent download streams, global and per client.
+//! Caps on concurrent download streams (and preview renders), global and
+//! per client.
 //!
 //! A stream holds a [`StreamSlot`] from the moment its response is built
 //! until its body is dropped (finished, failed, or the client went away), so
@@ -17,6 +18,8 @@ use crate::error::ApiError;
 pub(crate) struct StreamSlots {
     max: usize,
     per_client: usize,
+    /// What is counted, for messages ("downloads", "preview renders").
+    what: &'static str,
     open: Arc<Mutex<Open>>,
 }
 
@@ -34,10 +37,11 @@ pub(crate) struct StreamSlot {
 }
 
 impl StreamSlots {
-    pub(crate) fn new(max: usize, per_client: usize) -> Self {
+    pub(crate) fn new(max: usize, per_client: usize, what: &'static str) -> Self {
         Self {
             max: max.max(1),
             per_client: per_client.max(1),
+            what,
             open: Arc::default(),
         }
     }
@@ -51,8 +55,8 @@ impl StreamSlots {
             return Err(ApiError::core(
                 ErrorCode::ServiceUnavailable,
                 format!(
-                    "The server is serving its maximum of {} downloads. Please retry.",
-                    self.max
+                    "The server is serving its maximum of {} {}. Please retry.",
+                    self.max, self.what
                 ),
             )
             .with_retry_after(1));
@@ -62,8 +66,8 @@ impl StreamSlots {
             return Err(ApiError::core(
                 ErrorCode::TooManyRequests,
                 format!(
-                    "Your address has {} downloads open, the most allowed. Please retry when one finishes.",
-                    self.per_client
+                    "Your address has {} {} open, the most allowed. Please retry when one finishes.",
+                    self.per_client, self.what
                 ),
             )
             .with_retry_after(1));
@@ -96,7 +100,7 @@ mod tests {
 
     #[test]
     fn caps_hold_and_slots_come_back() {
-        let slots = StreamSlots::new(3, 2);
+        let slots = StreamSlots::new(3, 2, "downloads");
         let a1 = slots.acquire("a").unwrap();
         let _a2 = slots.acquire("a").unwrap();
         let e = slots.acquire("a").unwrap_err();

@@ -43,6 +43,7 @@ LIMITS (serve; defaults are safe on the internet):
   --drain-timeout SECS            on SIGTERM/SIGINT, time given to requests in flight (10)
   --max-streams N                 downloads streaming at once (512)
   --max-streams-per-client N      downloads streaming at once per address (8)
+  --max-renders N                 preview renditions rendered at once (CPUs)
   --copy-max-entries N            files and folders one copy may hold (10000)
   --copy-max-depth N              levels below a copied folder (32)
   --drive-max-entries N           files and folders one drive may hold (100000)
@@ -167,6 +168,7 @@ fn serve(flags: &HashMap<String, String>, data_dir: PathBuf) -> Result<(), Serve
             "drain-timeout",
             "max-streams",
             "max-streams-per-client",
+            "max-renders",
             "copy-max-entries",
             "copy-max-depth",
             "drive-max-entries",
@@ -204,6 +206,7 @@ fn serve(flags: &HashMap<String, String>, data_dir: PathBuf) -> Result<(), Serve
     let max_streams = count(flags, "max-streams")?.unwrap_or(api_defaults.max_streams);
     let max_streams_per_client =
         count(flags, "max-streams-per-client")?.unwrap_or(api_defaults.max_streams_per_client);
+    let max_renders = count(flags, "max-renders")?.unwrap_or(api_defaults.max_renders);
     let copy_limits = sharelink_http::CopyLimits {
         max_entries: count(flags, "copy-max-entries")?
             .map_or(api_defaults.copy_limits.max_entries, |n| n as u64),
@@ -294,6 +297,7 @@ fn serve(flags: &HashMap<String, String>, data_dir: PathBuf) -> Result<(), Serve
             share_page_prefix: Some(format!("{page_base}/s/")),
             max_streams,
             max_streams_per_client,
+            max_renders,
             copy_limits,
             ..api_defaults
         });

@@ -463,6 +463,8 @@ pub(crate) async fn download<A: Authenticator, D: DriveStore>(
         .map(|v| v.to_str().unwrap_or("").trim().to_owned());
     // Taken before anything is counted, released when the body is dropped.
     let slot = api.streams.acquire(head.client.as_str())?;
+    let head_client = head.client.clone();
+    let renders = api.clone();
     let drives = api.drives.clone();
     let (meta, validators, kind, range, reader) = blocking(move || {
         // The range that applies: none when `If-Range` names another version.
@@ -519,7 +521,9 @@ pub(crate) async fn download<A: Authenticator, D: DriveStore>(
     if kind == GrantKind::Preview {
         // A preview URL serves a rendition, never the file: rendered on a
         // blocking thread while this request holds its stream slot.
+        let render_slot = renders.renders.acquire(head_client.as_str())?;
         let (meta, rendered) = blocking(move || {
+            let _render_slot = render_slot;
             let rendered = rendition::render(&meta, reader)?;
             Ok((meta, rendered))
         })

@@ -16,7 +16,8 @@ use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
 use harness::{
-    ALICE_DRIVE, Server, big_file, client, client_from, connect_from, read_until_closed, send_head,
+    ALICE_DRIVE, Server, big_file, client, client_from, client_with_timeout, connect_from,
+    read_until_closed, send_head,
 };
 use serde_json::json;
 
@@ -1132,4 +1133,80 @@ fn previews_never_hand_out_the_original() {
         .unwrap();
     assert_eq!(before, 2);
     assert_eq!(after, before, "a refused preview counted");
+}
+
+/// A 24-bit BMP of `w` x `h` pixels (rows of 4-byte multiples only).
+fn bmp(w: u32, h: u32) -> Vec<u8> {
+    assert_eq!((w * 3) % 4, 0);
+    let pixels = w * h * 3;
+    let mut out = Vec::with_capacity(54 + pixels as usize);
+    out.extend_from_slice(b"BM");
+    out.extend_from_slice(&(54 + pixels).to_le_bytes());
+    out.extend_from_slice(&[0, 0, 0, 0]);
+    out.extend_from_slice(&54u32.to_le_bytes());
+    out.extend_from_slice(&40u32.to_le_bytes());
+    out.extend_from_slice(&w.to_le_bytes());
+    out.extend_from_slice(&h.to_le_bytes());
+    out.extend_from_slice(&1u16.to_le_bytes());
+    out.extend_from_slice(&24u16.to_le_bytes());
+    out.extend_from_slice(&[0; 4]);
+    out.extend_from_slice(&pixels.to_le_bytes());
+    out.extend_from_slice(&[0; 16]);
+    out.extend((0..pixels).map(|i| (i % 251) as u8));
+    out
+}
+
+/// A flood of preview fetches of a large image from many addresses: the
+/// renders run a bounded number at a time (`--max-renders 1`), the rest are
+/// told to retry (503, `Retry-After: 1`), and the server answers other
+/// requests meanwhile.
+#[test]
+fn preview_renders_are_bounded() {
+    let s = Server::start(&["--max-renders", "1"]);
+    let local = tempfile::tempdir().unwrap();
+    let path = local.path().join("huge.bmp");
+    std::fs::write(&path, bmp(3000, 2800)).unwrap();
+    let image = s.import("alice", &s.alice, &path);
+    let share = s.share(&[&image], None);
+    let token = s.token(&share, None);
+    let http = client();
+    let r = s.post(
+        &http,
+        "/v2/file/get_video_preview_play_info",
+        json!({ "share_id": share, "file_id": image, "category": "live_transcoding" }),
+        &[("x-share-token", &token)],
+    );
+    assert_eq!(r.status, 200, "{:?}", r.json());
+    let url = r.json()["video_preview_play_info"]["live_transcoding_task_list"][0]["url"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let barrier = std::sync::Barrier::new(6);
+    let statuses: Vec<u16> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (2..8)
+            .map(|i| {
+                let (url, barrier) = (&url, &barrier);
+                scope.spawn(move || {
+                    let c = client_with_timeout(&format!("127.0.0.{i}"), Duration::from_secs(60));
+                    barrier.wait();
+                    c.get(url).send().unwrap().status().as_u16()
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert!(statuses.contains(&200), "{statuses:?}");
+    assert!(
+        statuses.contains(&503),
+        "six renders ran at once: {statuses:?}"
+    );
+    assert!(
+        statuses.iter().all(|s| *s == 200 || *s == 503),
+        "{statuses:?}"
+    );
+    let shown = s.get(&http, &url, &[]);
+    assert_eq!(shown.status, 200);
+    assert_eq!(shown.headers["content-type"], "image/jpeg");
+    let back = shown.body.len();
+    assert!(back < 1024 * 1024, "a rendition of {back} bytes");
 }
