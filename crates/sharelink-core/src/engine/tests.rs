@@ -92,11 +92,27 @@ fn world() -> World {
     world_with(fast())
 }
 
+/// A signed-in receiver from another tenant.
+fn bob() -> Member {
+    Member {
+        tenant: TenantId::new("elsewhere").unwrap(),
+        user_id: UserId::new("bob").unwrap(),
+    }
+}
+
 fn fid(s: &str) -> FileId {
     FileId::new(s).unwrap()
 }
 
 impl World {
+    /// The code a download URL's redemption fails with.
+    fn redeem_error(&self, grant: &str, file: &str) -> ErrorCode {
+        self.engine
+            .redeem_download_grant(grant, &fid(file))
+            .unwrap_err()
+            .code()
+    }
+
     fn create(&self, files: &[&str], pw: Option<&str>) -> Share {
         let mut creator = Creator::new(self.alice.user_id.clone());
         creator.display_name = "Alice Liddell".into();
@@ -614,10 +630,7 @@ fn copy_is_not_a_download() {
     let w = world();
     let share = w.create(&["docs"], None);
     let tok = w.token(&share, None, "c").unwrap();
-    let bob = Member {
-        tenant: TenantId::new("elsewhere").unwrap(),
-        user_id: UserId::new("bob").unwrap(),
-    };
+    let bob = bob();
     let req = AccessRequest {
         token: tok.token.expose_secret(),
         share_id: share.id(),
@@ -916,11 +929,7 @@ fn download_grant_counts_once_and_dies_with_the_share() {
             ..Default::default()
         },
     );
-    let err = w
-        .engine
-        .redeem_download_grant(text, &fid("deep"))
-        .unwrap_err();
-    assert_eq!(err.code(), ErrorCode::DownloadUrlInvalid);
+    assert_eq!(w.redeem_error(text, "deep"), ErrorCode::DownloadUrlInvalid);
     w.update(
         share.id(),
         UpdateShareRequest {
@@ -938,17 +947,9 @@ fn download_grant_counts_once_and_dies_with_the_share() {
             ..Default::default()
         },
     );
-    let err = w
-        .engine
-        .redeem_download_grant(text, &fid("deep"))
-        .unwrap_err();
-    assert_eq!(err.code(), ErrorCode::DownloadUrlInvalid);
+    assert_eq!(w.redeem_error(text, "deep"), ErrorCode::DownloadUrlInvalid);
     w.engine.cancel_share_link(&w.alice, share.id()).unwrap();
-    let err = w
-        .engine
-        .redeem_download_grant(text, &fid("deep"))
-        .unwrap_err();
-    assert_eq!(err.code(), ErrorCode::ShareLinkCancelled);
+    assert_eq!(w.redeem_error(text, "deep"), ErrorCode::ShareLinkCancelled);
 }
 
 #[test]
@@ -1099,11 +1100,7 @@ fn preview_grants_follow_the_preview_switch() {
             ..Default::default()
         },
     );
-    let err = w
-        .engine
-        .redeem_download_grant(text, &fid("f1"))
-        .unwrap_err();
-    assert_eq!(err.code(), ErrorCode::DownloadUrlInvalid);
+    assert_eq!(w.redeem_error(text, "f1"), ErrorCode::DownloadUrlInvalid);
     assert_eq!(
         w.engine
             .redeem_download_grant(text, &fid("f1"))
@@ -1194,11 +1191,10 @@ fn redeeming_a_grant_rechecks_the_file_type_policy() {
     let text = issued.grant.expose_secret();
     assert!(w.engine.redeem_download_grant(text, &fid("app")).is_ok());
     custom_domain(false);
-    let err = w
-        .engine
-        .redeem_download_grant(text, &fid("app"))
-        .unwrap_err();
-    assert_eq!(err.code(), ErrorCode::ForbiddenFileTypeDownload);
+    assert_eq!(
+        w.redeem_error(text, "app"),
+        ErrorCode::ForbiddenFileTypeDownload
+    );
 }
 
 /// The bypass of issue 10, as behaviour: a plain "get" yields no URL (that
@@ -1290,10 +1286,7 @@ fn only_successful_saves_count() {
         },
     );
     let tok = w.token(&share, None, "c").unwrap();
-    let bob = Member {
-        tenant: TenantId::new("elsewhere").unwrap(),
-        user_id: UserId::new("bob").unwrap(),
-    };
+    let bob = bob();
     let req = AccessRequest {
         token: tok.token.expose_secret(),
         share_id: share.id(),
@@ -1336,10 +1329,7 @@ fn concurrent_saves_never_pass_the_limit() {
         },
     );
     let tok = w.token(&share, None, "c").unwrap();
-    let bob = Member {
-        tenant: TenantId::new("elsewhere").unwrap(),
-        user_id: UserId::new("bob").unwrap(),
-    };
+    let bob = bob();
     let in_flight = std::sync::atomic::AtomicU64::new(0);
     let succeeded = std::sync::atomic::AtomicU64::new(0);
     std::thread::scope(|scope| {

@@ -206,6 +206,56 @@ impl Server {
         r.json()["url"].as_str().unwrap().to_owned()
     }
 
+    /// Asks for a preview (`live_transcoding`) of a file of a share.
+    pub fn preview(&self, share: &str, token: &str, file: &str) -> Reply {
+        self.post(
+            &client(),
+            "/v2/file/get_video_preview_play_info",
+            json!({ "share_id": share, "file_id": file, "category": "live_transcoding" }),
+            &[("x-share-token", token)],
+        )
+    }
+
+    /// The URL of a preview that must be granted.
+    pub fn preview_url(&self, share: &str, token: &str, file: &str) -> String {
+        let r = self.preview(share, token, file);
+        assert_eq!(r.status, 200, "{:?}", r.json());
+        r.json()["video_preview_play_info"]["live_transcoding_task_list"][0]["url"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    /// Alice creates a share of her drive with extra fields (limits,
+    /// switches) and gets its id.
+    pub fn share_with(&self, files: &[&str], extra: Value) -> String {
+        let mut body = json!({ "drive_id": ALICE_DRIVE, "file_id_list": files });
+        for (k, v) in extra.as_object().unwrap() {
+            body[k] = v.clone();
+        }
+        let r = self.post(
+            &client(),
+            "/v2/share_link/create",
+            body,
+            &[("authorization", &self.alice_auth())],
+        );
+        assert_eq!(r.status, 201, "{:?}", r.json());
+        r.json()["share_id"].as_str().unwrap().to_owned()
+    }
+
+    /// A counter of a share (`download_count`, `save_count`, ...), as its
+    /// creator sees it.
+    pub fn counter(&self, share: &str, field: &str) -> u64 {
+        let r = self.post(
+            &client(),
+            "/v2/share_link/get",
+            json!({ "share_id": share }),
+            &[("authorization", &self.alice_auth())],
+        );
+        assert_eq!(r.status, 200, "{:?}", r.json());
+        r.json()[field].as_u64().unwrap()
+    }
+
     /// How long a `get_by_anonymous` from 127.0.0.1 takes; panics on an error.
     pub fn probe(&self, share: &str) -> Duration {
         let started = Instant::now();

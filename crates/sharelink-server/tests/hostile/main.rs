@@ -738,13 +738,7 @@ fn active_content_is_inert_and_head_never_counts() {
             "sandbox; default-src 'none'"
         );
     }
-    let before = s.post(
-        &http,
-        "/v2/share_link/get",
-        json!({ "share_id": share }),
-        &[("authorization", &s.alice_auth())],
-    );
-    let counted = before.json()["download_count"].as_u64().unwrap();
+    let counted = s.counter(&share, "download_count");
     let url = format!(
         "{}/v2/file/download?share_id={share}&file_id=welcome",
         s.base
@@ -758,17 +752,7 @@ fn active_content_is_inert_and_head_never_counts() {
         assert_eq!(r.status(), 200);
         assert_eq!(r.headers()["content-length"], "53");
     }
-    let after = s.post(
-        &http,
-        "/v2/share_link/get",
-        json!({ "share_id": share }),
-        &[("authorization", &s.alice_auth())],
-    );
-    assert_eq!(
-        after.json()["download_count"].as_u64().unwrap(),
-        counted,
-        "HEAD counted"
-    );
+    assert_eq!(s.counter(&share, "download_count"), counted, "HEAD counted");
 }
 
 /// A log written to a file has no terminal colour codes.
@@ -849,14 +833,7 @@ fn the_host_header_never_chooses_where_urls_point() {
 fn failed_saves_never_count() {
     let s = Server::start(&[]);
     let http = client();
-    let share = s.post(
-        &http,
-        "/v2/share_link/create",
-        json!({ "drive_id": ALICE_DRIVE, "file_id_list": ["welcome"], "save_limit": 1 }),
-        &[("authorization", &s.alice_auth())],
-    );
-    assert_eq!(share.status, 201, "{:?}", share.json());
-    let share = share.json()["share_id"].as_str().unwrap().to_owned();
+    let share = s.share_with(&["welcome"], json!({ "save_limit": 1 }));
     let token = s.token(&share, None);
     let bob = format!("Bearer {}", s.bob);
     let headers = [("x-share-token", token.as_str()), ("authorization", &bob)];
@@ -869,17 +846,7 @@ fn failed_saves_never_count() {
             &headers,
         )
     };
-    let saves = || {
-        s.post(
-            &http,
-            "/v2/share_link/get",
-            json!({ "share_id": share }),
-            &[("authorization", &s.alice_auth())],
-        )
-        .json()["save_count"]
-            .as_u64()
-            .unwrap()
-    };
+    let saves = || s.counter(&share, "save_count");
     // A missing target folder, several times.
     for _ in 0..3 {
         let r = save("no-such-folder", false);
@@ -901,13 +868,7 @@ fn failed_saves_never_count() {
 
     // A second share with room: a file as the target folder, and a name
     // that is taken, both fail without counting.
-    let roomy = s.post(
-        &http,
-        "/v2/share_link/create",
-        json!({ "drive_id": ALICE_DRIVE, "file_id_list": ["welcome"], "save_limit": 5 }),
-        &[("authorization", &s.alice_auth())],
-    );
-    let roomy = roomy.json()["share_id"].as_str().unwrap().to_owned();
+    let roomy = s.share_with(&["welcome"], json!({ "save_limit": 5 }));
     let roomy_token = s.token(&roomy, None);
     let headers = [
         ("x-share-token", roomy_token.as_str()),
@@ -928,17 +889,11 @@ fn failed_saves_never_count() {
         statuses.iter().all(|s| (400..500).contains(s)),
         "{statuses:?}"
     );
-    let count = s
-        .post(
-            &http,
-            "/v2/share_link/get",
-            json!({ "share_id": roomy }),
-            &[("authorization", &s.alice_auth())],
-        )
-        .json()["save_count"]
-        .as_u64()
-        .unwrap();
-    assert_eq!(count, 0, "failed saves {statuses:?} counted");
+    assert_eq!(
+        s.counter(&roomy, "save_count"),
+        0,
+        "failed saves {statuses:?} counted"
+    );
 }
 
 /// A ZIP local header for `name` with `data` stored (enough for a sniffer;
@@ -1055,29 +1010,11 @@ fn previews_never_hand_out_the_original() {
     std::fs::write(&zip, b"PK\x05\x06 an empty zip").unwrap();
     let zip = s.import("alice", &s.alice, &zip);
     let http = client();
-    let share = s.post(
-        &http,
-        "/v2/share_link/create",
-        json!({ "drive_id": ALICE_DRIVE, "file_id_list": [photo, long_text, zip],
-                "disable_download": true }),
-        &[("authorization", &s.alice_auth())],
+    let share = s.share_with(
+        &[&photo, &long_text, &zip],
+        json!({ "disable_download": true }),
     );
-    let share = share.json()["share_id"].as_str().unwrap().to_owned();
     let token = s.token(&share, None);
-    let preview = |file: &str| {
-        s.post(
-            &http,
-            "/v2/file/get_video_preview_play_info",
-            json!({ "share_id": share, "file_id": file, "category": "live_transcoding" }),
-            &[("x-share-token", &token)],
-        )
-    };
-    let url_of = |r: &common::Reply| {
-        r.json()["video_preview_play_info"]["live_transcoding_task_list"][0]["url"]
-            .as_str()
-            .unwrap()
-            .to_owned()
-    };
     // Downloads are off...
     let r = s.post(
         &http,
@@ -1087,9 +1024,7 @@ fn previews_never_hand_out_the_original() {
     );
     assert_eq!(r.status, 403);
     // ...and the image preview is a rendition, ranges or not.
-    let r = preview(&photo);
-    assert_eq!(r.status, 200, "{:?}", r.json());
-    let url = url_of(&r);
+    let url = s.preview_url(&share, &token, &photo);
     for range in [None, Some("bytes=0-")] {
         let headers: Vec<(&str, &str)> = range.iter().map(|r| ("range", *r)).collect();
         let shown = s.get(&http, &url, &headers);
@@ -1104,33 +1039,14 @@ fn previews_never_hand_out_the_original() {
         );
     }
     // Text: bounded plain text.
-    let r = preview(&long_text);
-    let shown = s.get(&http, &url_of(&r), &[]);
+    let shown = s.get(&http, &s.preview_url(&share, &token, &long_text), &[]);
     assert_eq!(shown.headers["content-type"], "text/plain; charset=utf-8");
     assert_eq!(shown.body.len(), 256 * 1024);
     // Anything else: no preview, and nothing counted.
-    let before = s
-        .post(
-            &http,
-            "/v2/share_link/get",
-            json!({ "share_id": share }),
-            &[("authorization", &s.alice_auth())],
-        )
-        .json()["preview_count"]
-        .as_u64()
-        .unwrap();
-    let r = preview(&zip);
+    let before = s.counter(&share, "preview_count");
+    let r = s.preview(&share, &token, &zip);
     assert_eq!((r.status, r.code().as_str()), (400, "NotSupported.Preview"));
-    let after = s
-        .post(
-            &http,
-            "/v2/share_link/get",
-            json!({ "share_id": share }),
-            &[("authorization", &s.alice_auth())],
-        )
-        .json()["preview_count"]
-        .as_u64()
-        .unwrap();
+    let after = s.counter(&share, "preview_count");
     assert_eq!(before, 2);
     assert_eq!(after, before, "a refused preview counted");
 }
@@ -1170,17 +1086,7 @@ fn preview_renders_are_bounded() {
     let share = s.share(&[&image], None);
     let token = s.token(&share, None);
     let http = client();
-    let r = s.post(
-        &http,
-        "/v2/file/get_video_preview_play_info",
-        json!({ "share_id": share, "file_id": image, "category": "live_transcoding" }),
-        &[("x-share-token", &token)],
-    );
-    assert_eq!(r.status, 200, "{:?}", r.json());
-    let url = r.json()["video_preview_play_info"]["live_transcoding_task_list"][0]["url"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let url = s.preview_url(&share, &token, &image);
     let barrier = std::sync::Barrier::new(6);
     let statuses: Vec<u16> = std::thread::scope(|scope| {
         let handles: Vec<_> = (2..8)
