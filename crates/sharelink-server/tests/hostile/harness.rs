@@ -168,18 +168,11 @@ impl Server {
 
     /// Alice shares `files` (with a password, if given); the share id.
     pub fn share(&self, files: &[&str], pwd: Option<&str>) -> String {
-        let mut body = json!({ "drive_id": ALICE_DRIVE, "file_id_list": files });
-        if let Some(p) = pwd {
-            body["share_pwd"] = json!(p);
-        }
-        let r = self.post(
-            &client(),
-            "/v2/share_link/create",
-            body,
-            &[("authorization", &self.alice_auth())],
-        );
-        assert_eq!(r.status, 201, "{:?}", r.json());
-        r.json()["share_id"].as_str().unwrap().to_owned()
+        let extra = match pwd {
+            Some(p) => json!({ "share_pwd": p }),
+            None => json!({}),
+        };
+        self.share_with(files, extra)
     }
 
     /// A share token, from 127.0.0.1.
