@@ -22,12 +22,14 @@ fi
 work="$(mktemp -d)"
 port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
 cargo build --locked -q -p sharelink-server
-(cd "$work" && exec cargo run --manifest-path "$root/Cargo.toml" --locked -q -p sharelink-server -- --listen "127.0.0.1:$port") \
+# `cargo run` starts the server as its child: run both in a session of their
+# own, so that cleanup stops exactly that process group (no pattern matching
+# on other processes' command lines).
+(cd "$work" && exec setsid cargo run --manifest-path "$root/Cargo.toml" --locked -q -p sharelink-server -- --listen "127.0.0.1:$port") \
   >"$work/server.out" 2>"$work/server.err" &
 pid=$!
 cleanup() {
-  kill "$pid" 2>/dev/null || true
-  pkill -f "sharelink-server --listen 127.0.0.1:$port" 2>/dev/null || true
+  kill -TERM -- "-$pid" 2>/dev/null || kill "$pid" 2>/dev/null || true
   wait "$pid" 2>/dev/null || true
   rm -rf "$work"
 }
