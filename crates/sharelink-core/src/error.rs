@@ -359,6 +359,43 @@ mod tests {
         assert_eq!(ErrorCode::InternalError.http_status(), 500);
     }
 
+    /// The crate doc's error-code table lists every code with its status,
+    /// and nothing else (`A.B` / `.C` in a row is short for `A.C`).
+    #[test]
+    fn the_crate_doc_table_is_complete() {
+        let mut table = std::collections::BTreeMap::new();
+        for row in include_str!("lib.rs")
+            .lines()
+            .filter_map(|l| l.strip_prefix("//! | `"))
+        {
+            let cells: Vec<&str> = row.split('|').collect();
+            let status: u16 = cells[1].trim().parse().unwrap();
+            let mut prefix = String::new();
+            for code in cells[0]
+                .split('`')
+                .filter(|c| !c.trim().is_empty() && c.trim() != "/")
+            {
+                let full = if let Some(rest) = code.strip_prefix('.') {
+                    format!("{prefix}.{rest}")
+                } else {
+                    prefix = code
+                        .rsplit_once('.')
+                        .map_or(String::new(), |(p, _)| p.to_owned());
+                    code.to_owned()
+                };
+                assert!(table.insert(full.clone(), status).is_none(), "{full} twice");
+            }
+        }
+        for code in ErrorCode::ALL {
+            assert_eq!(
+                table.remove(code.as_str()),
+                Some(code.http_status()),
+                "{code} missing or with the wrong status"
+            );
+        }
+        assert!(table.is_empty(), "the table names unknown codes: {table:?}");
+    }
+
     #[test]
     fn input_error_codes() {
         assert_eq!(

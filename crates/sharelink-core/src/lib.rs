@@ -18,6 +18,69 @@
 //! a CSPRNG (the OS's by default). Data flows one way: the engine reads,
 //! calls a pure transition, writes.
 //!
+//! ## Module map
+//!
+//! | module | what lives there |
+//! |---|---|
+//! | [`id`], [`fields`] | parsed newtypes: share ids, drive/file/user ids, names, client keys |
+//! | [`password`] | share passwords and their argon2id hashes (the one slow path) |
+//! | [`share`] | the [`Share`] and its pure transitions (create, update, cancel, moderate, count, issue a token) |
+//! | [`token`] | share tokens: claims, the signing key ring, verification |
+//! | [`grant`] | signed download and preview URLs (`g1.` grants) |
+//! | [`scope`], [`memory_catalog`] | which files lie inside a share; the host's [`FileCatalog`] |
+//! | [`file_policy`], [`package`] | the APK/IPA rule: names, MIME types and content |
+//! | [`quota`], [`throttle`], [`rate`] | daily tenant quotas, password-guessing budgets, per-client rates |
+//! | [`storage`], [`memory`] | the [`Storage`] contract and the reference [`MemoryStorage`] |
+//! | [`engine`] | the driver: clock, storage, catalogue, events, hashing pool |
+//! | [`error`] | [`Error`], [`ErrorCode`] and the per-family errors |
+//! | [`clock`], [`config`], [`events`], [`fault`], [`search`] | the clock, settings, events, fault injection, share search |
+//!
+//! ## Implementing `Storage`
+//!
+//! A backend implements [`Storage`] (small, sync, `&self`, `Send + Sync`);
+//! each method's doc states what it must guarantee (atomicity, version
+//! checks, limits never passed across threads and processes). It is done
+//! when the conformance suite of `sharelink-testkit` passes:
+//!
+//! ```text
+//! sharelink_testkit::conformance_suite!(|faults| {
+//!     let dir = tempfile::tempdir().unwrap();
+//!     (MyStorage::open(dir.path(), faults).unwrap(), dir)
+//! });
+//! ```
+//!
+//! That expands to one named test per contract case, the races, a
+//! model-based property test against [`MemoryStorage`] and fault injection
+//! at every internal write step; the testkit's `crash` module adds the
+//! SIGKILL and cross-process harnesses. The SQLite and sled crates are
+//! worked examples.
+//!
+//! ## Error codes
+//!
+//! Every error maps to one [`ErrorCode`], a stable PDS code string and its
+//! HTTP status:
+//!
+//! | code | status | meaning |
+//! |---|---|---|
+//! | `InvalidParameter` | 400 | a parameter is malformed |
+//! | `InvalidParameterMissing` | 400 | a required parameter is missing |
+//! | `InvalidParameterOutOfRange` | 400 | a parameter is outside its range |
+//! | `InvalidResource.SharePwd` | 400 | the share password is wrong or missing |
+//! | `ShareLinkTokenInvalid` | 401 | the share token is missing, malformed, expired or revoked |
+//! | `ShareLink.Cancelled` / `.Expired` / `.Forbidden` | 403 | the share cannot be used |
+//! | `ForbiddenNoPermission.ShareLink` | 403 | members only, or not the creator |
+//! | `ForbiddenNoPermission.Preview` / `.Download` / `.Save` | 403 | that action is disabled |
+//! | `ShareLink.PreviewLimitExceeded` / `.DownloadLimitExceeded` / `.SaveLimitExceeded` | 403 | that limit is reached |
+//! | `ForbiddenFileType.Download` | 403 | the file-type policy refuses the file |
+//! | `DownloadUrlInvalid` | 403 | a download URL is malformed, expired, revoked or for another file |
+//! | `NotFound.ShareLink` / `NotFound.File` | 404 | no such share; the file is not in the share |
+//! | `TooManyRequests` | 429 | a throttle or rate refused; retry later |
+//! | `QuotaExhausted.ShareLinkCreate` / `.ShareLinkAccess` | 429 | the tenant's daily quota is used up |
+//! | `InternalError` | 500 | the storage or the catalogue failed |
+//! | `ServiceUnavailable` | 503 | overloaded or conflicting; retry |
+//!
+//! A test checks this table against [`ErrorCode::ALL`].
+//!
 //! ## Invariants
 //!
 //! - An expired, cancelled, forbidden or wrong-password share never yields a token.
