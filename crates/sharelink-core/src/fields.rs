@@ -7,7 +7,7 @@ use std::fmt;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::error::InputError;
+use crate::code::InputError;
 
 /// Longest accepted opaque identifier (tenant, drive, user, file, client key), in bytes.
 pub const MAX_OPAQUE_ID_BYTES: usize = 256;

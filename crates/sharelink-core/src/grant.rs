@@ -28,7 +28,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::error::{ErrorCode, InputError};
+use crate::code::{ErrorCode, InputError};
 use crate::fields::{DriveId, FileId};
 use crate::id::ShareId;
 use crate::share::Action;

@@ -146,6 +146,7 @@
 )]
 
 pub mod clock;
+pub mod code;
 pub mod config;
 pub mod engine;
 pub mod error;

@@ -14,7 +14,7 @@ use rand::{CryptoRng, RngCore};
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
-use crate::error::InputError;
+use crate::code::InputError;
 
 /// A share password typed by a creator or a receiver.
 ///

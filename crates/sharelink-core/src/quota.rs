@@ -13,7 +13,7 @@ use std::fmt;
 use chrono::{DateTime, Days, FixedOffset, NaiveDate, TimeZone, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::error::ErrorCode;
+use crate::code::ErrorCode;
 use crate::fields::TenantId;
 
 /// Which daily counter.

@@ -11,7 +11,15 @@ use std::sync::{Mutex, PoisonError};
 
 use chrono::{DateTime, Duration, Utc};
 
-use crate::error::RateLimited;
+/// A request refused by a rate limit of the engine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("too many {what} from this client; retry at {retry_at}")]
+pub struct RateLimited {
+    /// What was limited (`share token requests`, `password changes`, `copies`).
+    pub what: &'static str,
+    /// When a request will be allowed again.
+    pub retry_at: DateTime<Utc>,
+}
 
 /// A rate: a burst, and a steady refill.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

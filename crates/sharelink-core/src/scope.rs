@@ -11,7 +11,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::ErrorCode;
+use crate::code::ErrorCode;
 use crate::fields::{DriveId, FileId};
 use crate::package::{PackageKind, SNIFF_PREFIX_BYTES};
 use crate::share::ShareFiles;

@@ -19,7 +19,7 @@ use std::fmt;
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::error::{ErrorCode, InputError};
+use crate::code::{ErrorCode, InputError};
 use crate::fields::{Creator, Description, DriveId, FileId, ShareName, TenantId, UserId};
 use crate::id::ShareId;
 use crate::password::{PasswordHash, SharePassword};

@@ -15,7 +15,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, NaiveDate, Utc};
 
-use crate::error::InputError;
+use crate::code::InputError;
 use crate::fields::{ClientKey, TenantId, UserId};
 use crate::id::ShareId;
 use crate::quota::QuotaKey;

@@ -40,7 +40,7 @@ use rand::{CryptoRng, RngCore};
 use sha2::Sha256;
 use zeroize::Zeroizing;
 
-use crate::error::InputError;
+use crate::code::InputError;
 use crate::fields::UserId;
 use crate::id::ShareId;
 

@@ -14,107 +14,45 @@ use sharelink_core::{Error, ErrorCode, InputError};
 
 use crate::host::{AuthError, CopyError};
 
-/// Codes the HTTP layer adds to the core's table.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum WireCode {
-    /// 401: the access token is missing, unknown or expired.
-    AccessTokenInvalid,
-    /// 403: the caller may not use that drive (or act for another user).
-    ForbiddenNoPermission,
-    /// 400: the body is not valid JSON, or not a JSON object.
-    InvalidParameterWrongFormat,
-    /// 400: a field or value this server does not support.
-    InvalidParameterNotSupported,
-    /// 413: the body exceeds the configured limit.
-    RequestBodyTooLarge,
-    /// 404: no such route.
-    NotFound,
-    /// 405: the route exists with another method.
-    MethodNotAllowed,
-    /// 409: a file with that name exists in the copy target.
-    AlreadyExistFile,
-    /// 416: the `Range` of a download lies outside the file.
-    InvalidRange,
-    /// 404: no such background task (or not the caller's).
-    NotFoundAsyncTask,
-    /// 400: a copy would hold more entries than allowed.
-    TooManyEntriesCopy,
-    /// 400: a copy would be deeper than allowed.
-    TooDeepCopy,
-    /// 403: the target drive is at its entry limit.
-    QuotaExhaustedDrive,
-    /// 431: the request's headers are too large.
-    RequestHeaderFieldsTooLarge,
-    /// 414: the request's URI is too long.
-    UriTooLong,
-    /// 400: the file has no preview (only images and text have one), or is
-    /// too large or malformed to render one.
-    NotSupportedPreview,
-}
-
-impl WireCode {
-    /// The code string.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::AccessTokenInvalid => "AccessTokenInvalid",
-            Self::ForbiddenNoPermission => "ForbiddenNoPermission",
-            Self::InvalidParameterWrongFormat => "InvalidParameterWrongFormat",
-            Self::InvalidParameterNotSupported => "InvalidParameterNotSupported",
-            Self::RequestBodyTooLarge => "RequestBodyTooLarge",
-            Self::NotFound => "NotFound",
-            Self::MethodNotAllowed => "MethodNotAllowed",
-            Self::AlreadyExistFile => "AlreadyExist.File",
-            Self::InvalidRange => "InvalidRange",
-            Self::NotFoundAsyncTask => "NotFound.AsyncTask",
-            Self::TooManyEntriesCopy => "TooManyEntries.Copy",
-            Self::TooDeepCopy => "TooDeep.Copy",
-            Self::QuotaExhaustedDrive => "QuotaExhausted.Drive",
-            Self::RequestHeaderFieldsTooLarge => "RequestHeaderFieldsTooLarge",
-            Self::UriTooLong => "UriTooLong",
-            Self::NotSupportedPreview => "NotSupported.Preview",
-        }
+sharelink_core::__code_table! {
+    /// Codes the HTTP layer adds to the core's table.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    #[non_exhaustive]
+    pub enum WireCode {
+        /// 401: the access token is missing, unknown or expired.
+        AccessTokenInvalid = ("AccessTokenInvalid", 401),
+        /// 403: the caller may not use that drive (or act for another user).
+        ForbiddenNoPermission = ("ForbiddenNoPermission", 403),
+        /// 400: the body is not valid JSON, or not a JSON object.
+        InvalidParameterWrongFormat = ("InvalidParameterWrongFormat", 400),
+        /// 400: a field or value this server does not support.
+        InvalidParameterNotSupported = ("InvalidParameterNotSupported", 400),
+        /// 413: the body exceeds the configured limit.
+        RequestBodyTooLarge = ("RequestBodyTooLarge", 413),
+        /// 404: no such route.
+        NotFound = ("NotFound", 404),
+        /// 405: the route exists with another method.
+        MethodNotAllowed = ("MethodNotAllowed", 405),
+        /// 409: a file with that name exists in the copy target.
+        AlreadyExistFile = ("AlreadyExist.File", 409),
+        /// 416: the `Range` of a download lies outside the file.
+        InvalidRange = ("InvalidRange", 416),
+        /// 404: no such background task (or not the caller's).
+        NotFoundAsyncTask = ("NotFound.AsyncTask", 404),
+        /// 400: a copy would hold more entries than allowed.
+        TooManyEntriesCopy = ("TooManyEntries.Copy", 400),
+        /// 400: a copy would be deeper than allowed.
+        TooDeepCopy = ("TooDeep.Copy", 400),
+        /// 403: the target drive is at its entry limit.
+        QuotaExhaustedDrive = ("QuotaExhausted.Drive", 403),
+        /// 431: the request's headers are too large.
+        RequestHeaderFieldsTooLarge = ("RequestHeaderFieldsTooLarge", 431),
+        /// 414: the request's URI is too long.
+        UriTooLong = ("UriTooLong", 414),
+        /// 400: the file has no preview (only images and text have one), or is
+        /// too large or malformed to render one.
+        NotSupportedPreview = ("NotSupported.Preview", 400),
     }
-
-    /// Its HTTP status.
-    pub const fn http_status(self) -> u16 {
-        match self {
-            Self::AccessTokenInvalid => 401,
-            Self::ForbiddenNoPermission => 403,
-            Self::InvalidParameterWrongFormat | Self::InvalidParameterNotSupported => 400,
-            Self::RequestBodyTooLarge => 413,
-            Self::NotFound => 404,
-            Self::MethodNotAllowed => 405,
-            Self::AlreadyExistFile => 409,
-            Self::InvalidRange => 416,
-            Self::NotFoundAsyncTask => 404,
-            Self::TooManyEntriesCopy | Self::TooDeepCopy => 400,
-            Self::QuotaExhaustedDrive => 403,
-            Self::RequestHeaderFieldsTooLarge => 431,
-            Self::UriTooLong => 414,
-            Self::NotSupportedPreview => 400,
-        }
-    }
-
-    /// Every HTTP-layer code, for tests and documentation.
-    pub const ALL: [WireCode; 16] = [
-        Self::AccessTokenInvalid,
-        Self::ForbiddenNoPermission,
-        Self::InvalidParameterWrongFormat,
-        Self::InvalidParameterNotSupported,
-        Self::RequestBodyTooLarge,
-        Self::NotFound,
-        Self::MethodNotAllowed,
-        Self::AlreadyExistFile,
-        Self::InvalidRange,
-        Self::NotFoundAsyncTask,
-        Self::TooManyEntriesCopy,
-        Self::TooDeepCopy,
-        Self::QuotaExhaustedDrive,
-        Self::RequestHeaderFieldsTooLarge,
-        Self::UriTooLong,
-        Self::NotSupportedPreview,
-    ];
 }
 
 /// An error on its way to the wire.
@@ -393,9 +331,27 @@ mod tests {
         let e = ApiError::from_engine(&internal, now);
         assert_eq!(e.status().as_u16(), 500);
         assert!(!e.message().contains("/var/x"));
-        for code in WireCode::ALL {
+        for &code in WireCode::ALL {
             let e = ApiError::wire(code, "m");
             assert_eq!(e.status().as_u16(), code.http_status());
+        }
+    }
+
+    /// The table is the only definition: codes are unique, and the doc of
+    /// each says its status first (`403: ...`), matching the table.
+    #[test]
+    fn the_wire_code_table_is_consistent() {
+        let mut seen = std::collections::HashSet::new();
+        for &code in WireCode::ALL {
+            assert!(seen.insert(code.as_str()), "duplicate {}", code.as_str());
+            assert!(
+                code.describe()
+                    .trim_start()
+                    .starts_with(&format!("{}:", code.http_status())),
+                "{}: {:?}",
+                code.as_str(),
+                code.describe()
+            );
         }
     }
 }

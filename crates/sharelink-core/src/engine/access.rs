@@ -3,7 +3,8 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::error::{Error, InputError};
+use super::error::Error;
+use crate::code::InputError;
 use crate::events::Event;
 use crate::fields::FileId;
 use crate::file_policy::PolicyContext;

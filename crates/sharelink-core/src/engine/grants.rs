@@ -10,7 +10,7 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::error::Error;
+use super::error::Error;
 use crate::fields::{DriveId, FileId};
 use crate::grant::{DownloadGrant, GrantError, GrantKind, GrantedShare, SignedGrant};
 use crate::scope::{FileMeta, ScopeError};

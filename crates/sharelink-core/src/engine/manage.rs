@@ -1,7 +1,8 @@
 //! Creator and administrator operations: create, get, update, cancel, list,
 //! forbid.
 
-use crate::error::{Error, InputError};
+use super::error::Error;
+use crate::code::InputError;
 use crate::events::Event;
 use crate::fields::{DriveId, ShareName};
 use crate::id::ShareId;

@@ -14,6 +14,7 @@
 //! kept in memory, per process.
 
 mod access;
+pub(crate) mod error;
 mod grants;
 mod guards;
 mod manage;
@@ -33,9 +34,9 @@ pub use requests::{
     UpdateShareRequest,
 };
 
+use self::error::Error;
 use crate::clock::{Clock, SystemClock};
 use crate::config::EngineConfig;
-use crate::error::Error;
 use crate::events::{Event, EventSink, NoEvents};
 use crate::fields::TenantId;
 use crate::id::ShareId;
