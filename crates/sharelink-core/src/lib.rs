@@ -192,8 +192,8 @@ pub use rate::{Rate, RateLimiter};
 pub use scope::{CatalogError, FileCatalog, FileKind, FileMeta, ListTarget, ScopeError};
 pub use search::{ShareFilter, ShareOrder, ShareOrderBy};
 pub use share::{
-    Action, Audience, Counters, Limits, Member, Moderation, Permissions, Share, ShareError,
-    ShareFiles, ShareStatus, SharedIds, UseKind,
+    Action, Audience, Counters, LimitedUse, Limits, Member, Moderation, Permissions, Share,
+    ShareError, ShareFiles, ShareStatus, SharedIds, UseKind,
 };
 pub use storage::{
     AccessOutcome, AccessRecord, AccessUpdate, InsertOutcome, ListMarker, PurgeReport,

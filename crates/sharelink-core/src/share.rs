@@ -196,12 +196,64 @@ pub enum Action {
 impl Action {
     /// The counter this action uses, if it has one.
     pub fn use_kind(self) -> Option<UseKind> {
+        self.limited_use().map(LimitedUse::use_kind)
+    }
+
+    /// The limited (and switchable) use this action is, if any: preview,
+    /// download or save. Listing and reading metadata are neither counted
+    /// nor limited.
+    pub fn limited_use(self) -> Option<LimitedUse> {
         match self {
-            Self::Preview => Some(UseKind::Preview),
-            Self::Download => Some(UseKind::Download),
-            Self::Save => Some(UseKind::Save),
+            Self::Preview => Some(LimitedUse::Preview),
+            Self::Download => Some(LimitedUse::Download),
+            Self::Save => Some(LimitedUse::Save),
             Self::List | Self::Get => None,
         }
+    }
+}
+
+/// A use a share can disable and limit: exactly the three PDS has switches
+/// and limits for (`disable_*`, `*_limit`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum LimitedUse {
+    /// A preview.
+    Preview,
+    /// A download.
+    Download,
+    /// A save (copy).
+    Save,
+}
+
+impl LimitedUse {
+    /// The counter it uses.
+    pub fn use_kind(self) -> UseKind {
+        match self {
+            Self::Preview => UseKind::Preview,
+            Self::Download => UseKind::Download,
+            Self::Save => UseKind::Save,
+        }
+    }
+
+    /// The limited use a counter belongs to; `None` for accesses, which no
+    /// share limits (the tenant quota does).
+    pub fn of(kind: UseKind) -> Option<Self> {
+        match kind {
+            UseKind::Preview => Some(Self::Preview),
+            UseKind::Download => Some(Self::Download),
+            UseKind::Save => Some(Self::Save),
+            UseKind::Access => None,
+        }
+    }
+
+    /// A stable lower-case name.
+    pub fn as_str(self) -> &'static str {
+        self.use_kind().as_str()
+    }
+}
+
+impl fmt::Display for LimitedUse {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 
@@ -506,14 +558,14 @@ pub enum ShareError {
     /// The action is disabled on this share.
     #[error("{action} is disabled on this share_link")]
     ActionDisabled {
-        /// The refused action.
-        action: Action,
+        /// The refused use.
+        action: LimitedUse,
     },
     /// The per-share limit for this use is reached.
-    #[error("the {} limit of this share_link ({limit}) is reached", kind.as_str())]
+    #[error("the {kind} limit of this share_link ({limit}) is reached")]
     LimitReached {
         /// The counted use.
-        kind: UseKind,
+        kind: LimitedUse,
         /// The limit.
         limit: u64,
     },
@@ -536,16 +588,14 @@ impl ShareError {
             Self::PasswordRequired | Self::WrongPassword => ErrorCode::InvalidResourceSharePwd,
             Self::NotMember | Self::NotCreator => ErrorCode::ForbiddenNoPermissionShareLink,
             Self::ActionDisabled { action } => match action {
-                Action::Preview => ErrorCode::ForbiddenNoPermissionPreview,
-                Action::Save => ErrorCode::ForbiddenNoPermissionSave,
-                Action::Download | Action::List | Action::Get => {
-                    ErrorCode::ForbiddenNoPermissionDownload
-                }
+                LimitedUse::Preview => ErrorCode::ForbiddenNoPermissionPreview,
+                LimitedUse::Download => ErrorCode::ForbiddenNoPermissionDownload,
+                LimitedUse::Save => ErrorCode::ForbiddenNoPermissionSave,
             },
             Self::LimitReached { kind, .. } => match kind {
-                UseKind::Preview => ErrorCode::ShareLinkPreviewLimitExceeded,
-                UseKind::Save => ErrorCode::ShareLinkSaveLimitExceeded,
-                UseKind::Download | UseKind::Access => ErrorCode::ShareLinkDownloadLimitExceeded,
+                LimitedUse::Preview => ErrorCode::ShareLinkPreviewLimitExceeded,
+                LimitedUse::Download => ErrorCode::ShareLinkDownloadLimitExceeded,
+                LimitedUse::Save => ErrorCode::ShareLinkSaveLimitExceeded,
             },
             Self::Token(_) => ErrorCode::ShareLinkTokenInvalid,
             Self::NotForbidden => ErrorCode::InvalidParameter,
@@ -720,16 +770,18 @@ impl Share {
     pub fn count_use(mut self, kind: UseKind) -> Result<Self, ShareError> {
         let limit = self.limits.of(kind);
         let slot = self.counters.slot(kind);
-        if limit != 0 && *slot >= limit {
-            return Err(ShareError::LimitReached { kind, limit });
-        }
-        // A counter never passes MAX_COUNT: limited uses stop, accesses
-        // (never limited) saturate.
-        if *slot >= MAX_COUNT && kind != UseKind::Access {
-            return Err(ShareError::LimitReached {
-                kind,
-                limit: MAX_COUNT,
-            });
+        // A counter never passes MAX_COUNT: limited uses stop there,
+        // accesses (never limited) saturate.
+        if let Some(used) = LimitedUse::of(kind) {
+            if limit != 0 && *slot >= limit {
+                return Err(ShareError::LimitReached { kind: used, limit });
+            }
+            if *slot >= MAX_COUNT {
+                return Err(ShareError::LimitReached {
+                    kind: used,
+                    limit: MAX_COUNT,
+                });
+            }
         }
         *slot = (*slot + 1).min(MAX_COUNT);
         self.version += 1;
@@ -891,13 +943,14 @@ impl Share {
                 return Err(ShareError::NotMember);
             }
         }
-        if self.permissions.disables(action) {
-            return Err(ShareError::ActionDisabled { action });
-        }
-        if let Some(kind) = action.use_kind() {
+        if let Some(used) = action.limited_use() {
+            if self.permissions.disables(action) {
+                return Err(ShareError::ActionDisabled { action: used });
+            }
+            let kind = used.use_kind();
             let limit = self.limits.of(kind);
             if limit != 0 && self.counters.of(kind) >= limit {
-                return Err(ShareError::LimitReached { kind, limit });
+                return Err(ShareError::LimitReached { kind: used, limit });
             }
         }
         Ok(())

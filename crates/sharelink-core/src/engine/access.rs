@@ -421,16 +421,17 @@ impl Engine {
     /// Counts one use of `action` (if it is counted at all) and returns the
     /// share with the stored counters.
     fn count(&self, share: Share, action: Action) -> Result<Share, Error> {
-        let Some(kind) = action.use_kind() else {
+        let Some(used) = action.limited_use() else {
             return Ok(share);
         };
+        let kind = used.use_kind();
         match self
             .storage
             .count_use(share.id(), kind, share.token_epoch())?
         {
             UseOutcome::Counted(c) => Ok(share.danger_restore_counters(c.counters, c.version)),
             UseOutcome::LimitReached { limit } => {
-                Err(ShareError::LimitReached { kind, limit }.into())
+                Err(ShareError::LimitReached { kind: used, limit }.into())
             }
             UseOutcome::EpochMoved => Err(TokenError::Revoked.into()),
             UseOutcome::NotFound => Err(Error::ShareNotFound(share.id().clone())),

@@ -28,9 +28,10 @@ pub enum Error {
     /// No share with this id exists.
     #[error("the share link {0} cannot be found")]
     ShareNotFound(ShareId),
-    /// The share refused the operation.
+    /// The share refused the operation. Never `ShareError::Token`: token
+    /// failures always arrive as [`Error::Token`].
     #[error(transparent)]
-    Share(#[from] ShareError),
+    Share(ShareError),
     /// The share token was refused.
     #[error(transparent)]
     Token(#[from] TokenError),
@@ -73,6 +74,17 @@ pub enum Error {
     },
 }
 
+impl From<ShareError> for Error {
+    /// Token failures are lifted to [`Error::Token`], so a host matches them
+    /// in one place.
+    fn from(e: ShareError) -> Self {
+        match e {
+            ShareError::Token(t) => Self::Token(t),
+            other => Self::Share(other),
+        }
+    }
+}
+
 impl Error {
     /// The stable code (and through it, the HTTP status) for this error.
     pub fn code(&self) -> ErrorCode {
@@ -105,6 +117,55 @@ impl Error {
             Self::RateLimited(e) => Some(e.retry_at),
             Self::Overloaded { retry_at } => Some(*retry_at),
             _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::share::LimitedUse;
+
+    #[test]
+    fn a_token_failure_always_arrives_as_error_token() {
+        let lifted = Error::from(ShareError::Token(TokenError::Revoked));
+        assert!(
+            matches!(lifted, Error::Token(TokenError::Revoked)),
+            "{lifted:?}"
+        );
+        assert_eq!(lifted.code(), ErrorCode::ShareLinkTokenInvalid);
+        let kept = Error::from(ShareError::Cancelled);
+        assert!(matches!(kept, Error::Share(ShareError::Cancelled)));
+    }
+
+    #[test]
+    fn each_limited_use_has_its_own_codes() {
+        for (used, disabled, limited) in [
+            (
+                LimitedUse::Preview,
+                ErrorCode::ForbiddenNoPermissionPreview,
+                ErrorCode::ShareLinkPreviewLimitExceeded,
+            ),
+            (
+                LimitedUse::Download,
+                ErrorCode::ForbiddenNoPermissionDownload,
+                ErrorCode::ShareLinkDownloadLimitExceeded,
+            ),
+            (
+                LimitedUse::Save,
+                ErrorCode::ForbiddenNoPermissionSave,
+                ErrorCode::ShareLinkSaveLimitExceeded,
+            ),
+        ] {
+            assert_eq!(ShareError::ActionDisabled { action: used }.code(), disabled);
+            assert_eq!(
+                ShareError::LimitReached {
+                    kind: used,
+                    limit: 1
+                }
+                .code(),
+                limited
+            );
         }
     }
 }
