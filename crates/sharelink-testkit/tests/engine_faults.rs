@@ -104,3 +104,43 @@ fn a_failed_write_during_token_issue_yields_no_token() {
         );
     }
 }
+
+/// A batch whose insert fails reports the failure on every item, each
+/// keeping the storage error as its source, and stores nothing.
+#[test]
+fn a_failed_batch_keeps_the_storage_error_as_every_items_source() {
+    let store = Arc::new(FailingStorage::new(MemoryStorage::new(), 1));
+    let (engine, alice, drive) = engine(store);
+    let req = || {
+        CreateShareRequest::new(
+            alice.tenant.clone(),
+            Creator::new(alice.user_id.clone()),
+            drive.clone(),
+            ShareFiles::listed(vec![FileId::new("f1").unwrap()]).unwrap(),
+        )
+    };
+    let results = engine.create_share_links(vec![req(), req(), req()]);
+    assert_eq!(results.len(), 3);
+    for r in results {
+        let err = r.unwrap_err();
+        assert_eq!(err.code(), ErrorCode::InternalError);
+        let mut chain = Vec::new();
+        let mut cause: Option<&dyn std::error::Error> = Some(&err);
+        while let Some(c) = cause {
+            chain.push(c.to_string());
+            cause = c.source();
+        }
+        // The storage error is a *source*, not text copied into a message.
+        assert!(
+            chain.iter().skip(1).any(|c| c.contains("injected")),
+            "the injected failure is not a source: {chain:?}"
+        );
+    }
+    assert!(
+        engine
+            .list_share_links(&alice, true, 100, "")
+            .unwrap()
+            .items
+            .is_empty()
+    );
+}

@@ -62,6 +62,13 @@ pub enum Error {
         /// When to retry.
         retry_at: DateTime<Utc>,
     },
+    /// Every drawn share id was taken: the id space is exhausted or the RNG
+    /// is broken (not a storage failure).
+    #[error("no free share id after {attempts} random draws; is the RNG broken?")]
+    IdsExhausted {
+        /// How many ids were drawn.
+        attempts: u32,
+    },
     /// Optimistic concurrency conflicts persisted after bounded retries.
     #[error(
         "the share link {share_id} kept changing concurrently; gave up after {attempts} attempts"
@@ -98,7 +105,7 @@ impl Error {
             Self::Grant(e) => e.code(),
             Self::Throttled(_) => ErrorCode::TooManyRequests,
             Self::Scope(e) => e.code(),
-            Self::Storage(_) => ErrorCode::InternalError,
+            Self::Storage(_) | Self::IdsExhausted { .. } => ErrorCode::InternalError,
             Self::RateLimited(_) => ErrorCode::TooManyRequests,
             Self::Overloaded { .. } | Self::Contention { .. } => ErrorCode::ServiceUnavailable,
         }

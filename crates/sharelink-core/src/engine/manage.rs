@@ -88,12 +88,14 @@ impl Engine {
                 }
             }
             Err(e) => {
-                let message = e.to_string();
+                // One failure, reported by every item of the batch, each
+                // keeping it as its source.
+                let failure = std::sync::Arc::new(e);
                 for slot in slots {
                     if let Some(r) = results.get_mut(slot) {
                         *r = Some(Err(Error::Storage(StorageError::Backend {
-                            message: message.clone(),
-                            source: None,
+                            message: "the batch insert failed".into(),
+                            source: Some(Box::new(BatchFailure(failure.clone()))),
                         })));
                     }
                 }
@@ -534,8 +536,23 @@ fn decode_position(marker: &str) -> Result<usize, InputError> {
 struct Retry;
 
 fn id_space_exhausted() -> Error {
-    Error::Storage(StorageError::Backend {
-        message: format!("no free share id after {MAX_ID_ATTEMPTS} attempts; is the RNG broken?"),
-        source: None,
-    })
+    Error::IdsExhausted {
+        attempts: MAX_ID_ATTEMPTS,
+    }
+}
+
+/// The storage failure of a whole batch, shared by each of its items.
+#[derive(Debug)]
+struct BatchFailure(std::sync::Arc<StorageError>);
+
+impl std::fmt::Display for BatchFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::error::Error for BatchFailure {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        std::error::Error::source(&*self.0)
+    }
 }
