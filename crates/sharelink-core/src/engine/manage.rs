@@ -10,7 +10,7 @@ use crate::password::{PasswordHash, SharePassword};
 use crate::quota::QuotaKind;
 use crate::scope::ScopeError;
 use crate::search::{ShareFilter, ShareOrder};
-use crate::share::{Member, Share, ShareFiles, ShareSpec, ShareUpdate};
+use crate::share::{Member, Moderation, Share, ShareFiles, ShareSpec, ShareUpdate};
 use crate::storage::{InsertOutcome, ListMarker, QuotaCharge, ShareQuery, StorageError};
 
 use super::{AnonymousShareView, CreateShareRequest, Engine, SharePageView, UpdateShareRequest};
@@ -176,12 +176,12 @@ impl Engine {
     /// An administrator forbids a share. The host must have checked that the
     /// caller is an administrator of the share's tenant.
     pub fn forbid_share_link(&self, id: &ShareId) -> Result<Share, Error> {
-        self.moderate(id, true)
+        self.moderate(id, Moderation::Forbidden)
     }
 
     /// An administrator lifts a forbid. The host must have checked the caller.
     pub fn unforbid_share_link(&self, id: &ShareId) -> Result<Share, Error> {
-        self.moderate(id, false)
+        self.moderate(id, Moderation::Allowed)
     }
 
     /// The caller's own shares, newest first (PDS ListShareLink).
@@ -352,18 +352,18 @@ impl Engine {
         Ok(AnonymousShareView::of(&share))
     }
 
-    fn moderate(&self, id: &ShareId, forbid: bool) -> Result<Share, Error> {
+    /// Moves a share to the moderation state `to`.
+    fn moderate(&self, id: &ShareId, to: Moderation) -> Result<Share, Error> {
         let now = self.clock.now();
         let (_, after) = self.modify_share(id, |share| {
-            Ok(if forbid {
-                share.forbid(now)?
-            } else {
-                share.unforbid(now)?
+            Ok(match to {
+                Moderation::Forbidden => share.forbid(now)?,
+                Moderation::Allowed => share.unforbid(now)?,
             })
         })?;
         self.emit(Event::ShareModerated {
             share_id: id.clone(),
-            forbidden: forbid,
+            forbidden: to == Moderation::Forbidden,
         });
         Ok(after)
     }
