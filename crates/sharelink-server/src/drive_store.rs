@@ -611,10 +611,17 @@ impl SqliteDrives {
     }
 }
 
-/// How many files and folders `drive` holds.
+/// How many files and folders `drive` holds, counting those that folder
+/// copies still running in the background have yet to write: a copy
+/// reserves its entries when it is accepted, so copies started back to back
+/// can never pass the drive's cap together.
 fn drive_entries(conn: &Connection, drive: &DriveId) -> rusqlite::Result<u64> {
     let n: i64 = conn
-        .prepare_cached("SELECT COUNT(*) FROM files WHERE drive_id = ?1")?
+        .prepare_cached(
+            "SELECT (SELECT COUNT(*) FROM files WHERE drive_id = ?1)
+                  + (SELECT COALESCE(SUM(total - done), 0) FROM copy_tasks
+                     WHERE drive_id = ?1 AND state = 'running')",
+        )?
         .query_row([drive.as_str()], |r| r.get(0))?;
     Ok(u64::try_from(n).unwrap_or(0))
 }
@@ -840,5 +847,35 @@ fn catalog_err(e: rusqlite::Error) -> CatalogError {
     CatalogError {
         message: "drive metadata query failed".into(),
         source: Some(Box::new(e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Entries a running folder copy has yet to write count against the
+    /// drive's cap; a failed or finished copy reserves nothing.
+    #[test]
+    fn running_copies_reserve_their_entries() {
+        let conn = Connection::open_in_memory().unwrap();
+        SqliteDrives::init_schema(&conn).unwrap();
+        let drive = DriveId::new("d").unwrap();
+        assert_eq!(drive_entries(&conn, &drive).unwrap(), 0);
+        for (task, state) in [("t1", "running"), ("t2", "failed"), ("t3", "succeed")] {
+            conn.execute(
+                "INSERT INTO copy_tasks (task_id, drive_id, total, done, state)
+                 VALUES (?1, 'd', 100, 40, ?2)",
+                params![task, state],
+            )
+            .unwrap();
+        }
+        conn.execute(
+            "INSERT INTO copy_tasks (task_id, drive_id, total, done, state)
+             VALUES ('other', 'e', 100, 1, 'running')",
+            [],
+        )
+        .unwrap();
+        assert_eq!(drive_entries(&conn, &drive).unwrap(), 60);
     }
 }
