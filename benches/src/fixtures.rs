@@ -122,7 +122,8 @@ impl EngineFixture {
         config.password_set_rate = sharelink_core::Rate::UNLIMITED;
         let engine = Engine::builder(storage.clone(), catalog, key_ring())
             .config(config)
-            .build();
+            .build()
+            .expect("a valid engine configuration");
         let member = Member {
             tenant: TenantId::new("acme").expect("id"),
             user_id: UserId::new("alice").expect("id"),

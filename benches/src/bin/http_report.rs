@@ -168,7 +168,8 @@ fn fixture() -> Fixture {
                     ..TenantPolicy::default()
                 },
             )
-            .build(),
+            .build()
+            .expect("a valid engine configuration"),
     );
     let creator = Creator::new(UserId::new("u").unwrap());
     let files = || ShareFiles::listed(vec![FileId::new("f1").unwrap()]).unwrap();

@@ -109,7 +109,7 @@
 //! };
 //! let engine = Engine::builder(Arc::new(MemoryStorage::new()), catalog, keys)
 //!     .config(config)
-//!     .build();
+//!     .build()?;
 //!
 //! let alice = Member { tenant: TenantId::new("acme")?, user_id: UserId::new("alice")? };
 //! let mut req = CreateShareRequest::new(
@@ -170,7 +170,7 @@ pub mod throttle;
 pub mod token;
 
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use config::EngineConfig;
+pub use config::{ConfigError, EngineConfig};
 pub use engine::{
     AccessRequest, AnonymousShareView, ContentAuthorization, CreateShareRequest, Engine,
     EngineBuilder, FileAuthorization, IssuedGrant, IssuedToken, ListAuthorization, RedeemedGrant,

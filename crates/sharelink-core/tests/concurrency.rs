@@ -20,7 +20,8 @@ fn engine(config: EngineConfig) -> (Arc<Engine>, Member, DriveId) {
     let keys = KeyRing::new(SigningKey::generate(KeyId::new("k").unwrap(), &mut rng));
     let engine = Engine::builder(Arc::new(MemoryStorage::new()), catalog, keys)
         .config(config)
-        .build();
+        .build()
+        .unwrap();
     let alice = Member {
         tenant: TenantId::new("t").unwrap(),
         user_id: UserId::new("alice").unwrap(),

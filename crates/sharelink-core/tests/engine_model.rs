@@ -152,7 +152,8 @@ fn harness() -> Harness {
         .clock(clock.clone())
         .config(config)
         .rng(Box::new(rng))
-        .build();
+        .build()
+        .unwrap();
     Harness {
         engine,
         clock,

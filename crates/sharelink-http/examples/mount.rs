@@ -185,8 +185,11 @@ pub fn app() -> Router {
         KeyId::new("k1").expect("valid key id"),
         &mut rand::rngs::OsRng,
     ));
-    let engine =
-        Arc::new(Engine::builder(Arc::new(MemoryStorage::new()), drives.clone(), keys).build());
+    let engine = Arc::new(
+        Engine::builder(Arc::new(MemoryStorage::new()), drives.clone(), keys)
+            .build()
+            .expect("the default engine configuration is valid"),
+    );
 
     Router::new()
         .route("/healthz", get(|| async { "ok" }))

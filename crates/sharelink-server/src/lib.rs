@@ -65,6 +65,9 @@ pub enum ServerError {
     /// The share store failed to open.
     #[error("share store: {0}")]
     Storage(#[from] sharelink_core::StorageError),
+    /// The engine's configuration cannot work.
+    #[error(transparent)]
+    Config(#[from] sharelink_core::ConfigError),
     /// Invalid input (a user id, a tenant, a key file).
     #[error("{0}")]
     Input(String),
@@ -333,7 +336,7 @@ impl App {
         let engine = Engine::builder(store, Arc::new(data.drives.clone()), keys)
             .config(config)
             .clock(options.clock.clone())
-            .build();
+            .build()?;
         let app = Self {
             engine: Arc::new(engine),
             data,

@@ -22,7 +22,10 @@ fn engine(store: Arc<FailingStorage<MemoryStorage>>) -> (Engine, Member, DriveId
         user_id: UserId::new("alice").unwrap(),
     };
     (
-        Engine::builder(store, catalog, keys).config(config).build(),
+        Engine::builder(store, catalog, keys)
+            .config(config)
+            .build()
+            .unwrap(),
         alice,
         drive,
     )

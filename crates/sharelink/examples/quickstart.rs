@@ -101,7 +101,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         KeyId::new("k1")?,
         &mut rand::rngs::OsRng,
     ));
-    let engine = Engine::builder(storage, catalog, keys).build();
+    let engine = Engine::builder(storage, catalog, keys).build()?;
 
     let alice = Member {
         tenant: TenantId::new("acme")?,

@@ -36,7 +36,7 @@ pub use requests::{
 
 use self::error::Error;
 use crate::clock::{Clock, SystemClock};
-use crate::config::EngineConfig;
+use crate::config::{ConfigError, EngineConfig};
 use crate::events::{Event, EventSink, NoEvents};
 use crate::fields::TenantId;
 use crate::id::ShareId;
@@ -119,9 +119,12 @@ impl EngineBuilder {
         self.tenants.insert(tenant, policy);
         self
     }
-    /// Finishes the engine.
-    pub fn build(self) -> Engine {
-        Engine {
+    /// Finishes the engine, after checking its configuration
+    /// ([`EngineConfig::validate`]): a setting that cannot work is refused
+    /// here, not at the first request.
+    pub fn build(self) -> Result<Engine, ConfigError> {
+        self.config.validate()?;
+        Ok(Engine {
             token_requests: crate::rate::RateLimiter::new(
                 self.config.token_rate,
                 "share token requests",
@@ -139,7 +142,7 @@ impl EngineBuilder {
             tenants: RwLock::new(self.tenants),
             events: self.events,
             rng: Mutex::new(self.rng),
-        }
+        })
     }
 }
 

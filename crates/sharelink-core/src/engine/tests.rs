@@ -68,7 +68,8 @@ fn world_with(config: EngineConfig) -> World {
         .events(events.clone())
         .config(config)
         .rng(Box::new(rng))
-        .build();
+        .build()
+        .unwrap();
     World {
         engine,
         clock,
@@ -1408,7 +1409,8 @@ fn the_file_type_rule_reads_content() {
         .clock(Arc::new(ManualClock::new(t0())))
         .config(fast())
         .rng(Box::new(rng))
-        .build();
+        .build()
+        .unwrap();
     let alice = Member {
         tenant: TenantId::new("acme").unwrap(),
         user_id: UserId::new("alice").unwrap(),
