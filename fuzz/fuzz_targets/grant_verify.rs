@@ -5,7 +5,7 @@
 
 use chrono::DateTime;
 use libfuzzer_sys::fuzz_target;
-use sharelink_core::{DownloadGrant, KeyId, KeyRing, SigningKey};
+use sharelink_core::{ContentGrant, KeyId, KeyRing, SigningKey};
 
 fn key(id: &str, byte: u8) -> SigningKey {
     SigningKey::new(KeyId::new(id).unwrap(), &[byte; 32]).unwrap()
@@ -16,7 +16,7 @@ fuzz_target!(|data: &[u8]| {
     ring.rotate(key("k1", 7)).unwrap();
     let now = DateTime::from_timestamp(1_772_337_600, 0).unwrap(); // 2026-03-01T04:00:00Z
     let text = String::from_utf8_lossy(data);
-    if let Ok(grant) = DownloadGrant::verify(&text, &ring, now) {
+    if let Ok(grant) = ContentGrant::verify(&text, &ring, now) {
         let signer = if text.starts_with("g1.k1.") {
             KeyRing::new(key("k1", 7))
         } else {

@@ -1,6 +1,6 @@
-//! Download grants: signed, expiring capabilities for one file, carried in a
-//! download URL (PDS GetDownloadUrl) or a preview URL (PDS
-//! GetVideoPreviewPlayInfo).
+//! Content grants: signed, expiring capabilities for one file's content (a
+//! download or a preview), carried in a download URL (PDS GetDownloadUrl)
+//! or a preview URL (PDS GetVideoPreviewPlayInfo).
 //!
 //! A receiver who may download a file gets a URL instead of the bytes. The
 //! URL carries a grant:
@@ -71,9 +71,10 @@ pub struct GrantedShare {
     pub token_epoch: u64,
 }
 
-/// What a download grant allows: one file, until an instant.
+/// What a content grant allows: one file's download or preview, until an
+/// instant.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DownloadGrant {
+pub struct ContentGrant {
     drive_id: DriveId,
     file_id: FileId,
     share: Option<GrantedShare>,
@@ -81,7 +82,7 @@ pub struct DownloadGrant {
     expires_s: i64,
 }
 
-/// Why a download grant was refused. Every variant maps to
+/// Why a content grant was refused. Every variant maps to
 /// `DownloadUrlInvalid` (403) on the wire.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -116,7 +117,7 @@ impl GrantError {
     }
 }
 
-impl DownloadGrant {
+impl ContentGrant {
     /// A `kind` grant for `file` in `drive`, optionally through `share`,
     /// valid for `expire_sec` seconds from `now` (`None` =
     /// [`DEFAULT_GRANT_SECS`], otherwise `1..=`[`MAX_GRANT_SECS`]).
@@ -276,8 +277,8 @@ mod tests {
         DateTime::from_timestamp(1_800_000_000, 0).unwrap()
     }
 
-    fn grant(share: bool) -> DownloadGrant {
-        DownloadGrant::new(
+    fn grant(share: bool) -> ContentGrant {
+        ContentGrant::new(
             DriveId::new("drive-1").unwrap(),
             FileId::new("file-1").unwrap(),
             share.then(|| GrantedShare {
@@ -305,7 +306,7 @@ mod tests {
                 golden,
                 "grant format drifted; bump the version instead"
             );
-            let back = DownloadGrant::verify(golden, &keys, t0()).unwrap();
+            let back = ContentGrant::verify(golden, &keys, t0()).unwrap();
             assert_eq!(back, g);
         }
     }
@@ -319,7 +320,7 @@ mod tests {
         for share in [false, true] {
             let g = grant(share);
             let text = g.sign(&keys);
-            let back = DownloadGrant::verify(text.expose_secret(), &keys, t0()).unwrap();
+            let back = ContentGrant::verify(text.expose_secret(), &keys, t0()).unwrap();
             assert_eq!(back, g);
             assert_eq!(back.expires_at(), t0() + Duration::seconds(60));
         }
@@ -331,11 +332,11 @@ mod tests {
         let text = grant(true).sign(&keys);
         let at = t0() + Duration::seconds(60);
         assert!(
-            DownloadGrant::verify(text.expose_secret(), &keys, at - Duration::milliseconds(1))
+            ContentGrant::verify(text.expose_secret(), &keys, at - Duration::milliseconds(1))
                 .is_ok()
         );
         assert!(matches!(
-            DownloadGrant::verify(text.expose_secret(), &keys, at),
+            ContentGrant::verify(text.expose_secret(), &keys, at),
             Err(GrantError::Expired { .. })
         ));
     }
@@ -344,24 +345,24 @@ mod tests {
     fn other_key_and_token_prefix_are_refused() {
         let text = grant(false).sign(&ring("k1", 1));
         assert_eq!(
-            DownloadGrant::verify(text.expose_secret(), &ring("k1", 2), t0()),
+            ContentGrant::verify(text.expose_secret(), &ring("k1", 2), t0()),
             Err(GrantError::Token(TokenError::BadSignature))
         );
         assert_eq!(
-            DownloadGrant::verify(text.expose_secret(), &ring("k2", 1), t0()),
+            ContentGrant::verify(text.expose_secret(), &ring("k2", 1), t0()),
             Err(GrantError::Token(TokenError::UnknownKey))
         );
         // The same envelope with the token prefix is not a grant, and a grant
         // is not a token.
         let as_token = text.expose_secret().replacen("g1.", "v1.", 1);
-        assert!(DownloadGrant::verify(&as_token, &ring("k1", 1), t0()).is_err());
+        assert!(ContentGrant::verify(&as_token, &ring("k1", 1), t0()).is_err());
         assert!(crate::token::UnverifiedToken::parse(text.expose_secret()).is_err());
     }
 
     #[test]
     fn preview_grants_keep_their_kind() {
         let keys = ring("k1", 1);
-        let g = DownloadGrant::new(
+        let g = ContentGrant::new(
             DriveId::new("d").unwrap(),
             FileId::new("f").unwrap(),
             None,
@@ -370,7 +371,7 @@ mod tests {
             t0(),
         )
         .unwrap();
-        let back = DownloadGrant::verify(g.sign(&keys).expose_secret(), &keys, t0()).unwrap();
+        let back = ContentGrant::verify(g.sign(&keys).expose_secret(), &keys, t0()).unwrap();
         assert_eq!(back.kind(), GrantKind::Preview);
         assert_eq!(grant(false).kind(), GrantKind::Download);
     }
@@ -393,13 +394,13 @@ mod tests {
             prop_assume!(bytes[pos] != byte);
             bytes[pos] = byte;
             if let Ok(s) = std::str::from_utf8(&bytes) {
-                prop_assert!(DownloadGrant::verify(s, &keys, t0()).is_err());
+                prop_assert!(ContentGrant::verify(s, &keys, t0()).is_err());
             }
         }
 
         #[test]
         fn arbitrary_text_never_verifies(s in ".{0,300}") {
-            prop_assert!(DownloadGrant::verify(&s, &ring("k1", 1), t0()).is_err());
+            prop_assert!(ContentGrant::verify(&s, &ring("k1", 1), t0()).is_err());
         }
     }
 }

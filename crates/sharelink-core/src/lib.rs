@@ -181,7 +181,7 @@ pub use events::{Event, EventSink, NoEvents, RecordedEvents};
 pub use fault::{FaultInjector, NoFaults};
 pub use fields::{ClientKey, Creator, Description, DriveId, FileId, ShareName, TenantId, UserId};
 pub use file_policy::{FileTypePolicy, MatchedRule, PolicyRefusal};
-pub use grant::{DownloadGrant, GrantError, GrantKind, GrantedShare, SignedGrant};
+pub use grant::{ContentGrant, GrantError, GrantKind, GrantedShare, SignedGrant};
 pub use id::ShareId;
 pub use memory::MemoryStorage;
 pub use memory_catalog::MemoryCatalog;

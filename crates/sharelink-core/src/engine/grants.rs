@@ -12,13 +12,13 @@ use chrono::{DateTime, Utc};
 
 use super::error::Error;
 use crate::fields::{DriveId, FileId};
-use crate::grant::{DownloadGrant, GrantError, GrantKind, GrantedShare, SignedGrant};
+use crate::grant::{ContentGrant, GrantError, GrantKind, GrantedShare, SignedGrant};
 use crate::scope::{FileMeta, ScopeError};
 use crate::share::Share;
 
 use super::{ContentAuthorization, Engine};
 
-/// A freshly signed download grant.
+/// A freshly signed content grant (download or preview URL).
 #[derive(Debug, Clone)]
 pub struct IssuedGrant {
     /// The grant text, for the download URL.
@@ -27,7 +27,7 @@ pub struct IssuedGrant {
     pub expires_at: DateTime<Utc>,
 }
 
-/// A verified download grant: the file to stream.
+/// A verified content grant: the file to stream or render.
 #[derive(Debug, Clone)]
 pub struct RedeemedGrant {
     /// The file.
@@ -84,7 +84,7 @@ impl Engine {
     /// the download or preview was counted when the grant was issued. Through
     /// a share, re-checks the share's state, switches and the file-type
     /// policy as they are now.
-    pub fn redeem_download_grant(
+    pub fn redeem_content_grant(
         &self,
         text: &str,
         file_id: &FileId,
@@ -95,7 +95,7 @@ impl Engine {
                 .keys
                 .read()
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
-            DownloadGrant::verify(text, &keys, now)?
+            ContentGrant::verify(text, &keys, now)?
         };
         if grant.file_id() != file_id {
             return Err(GrantError::WrongFile.into());
@@ -144,7 +144,7 @@ impl Engine {
         expire_sec: Option<u32>,
     ) -> Result<IssuedGrant, Error> {
         let now = self.clock.now();
-        let grant = DownloadGrant::new(drive, file, share, kind, expire_sec, now)?;
+        let grant = ContentGrant::new(drive, file, share, kind, expire_sec, now)?;
         let signed = grant.sign(
             &self
                 .keys

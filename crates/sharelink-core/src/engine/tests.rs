@@ -109,7 +109,7 @@ impl World {
     /// The code a download URL's redemption fails with.
     fn redeem_error(&self, grant: &str, file: &str) -> ErrorCode {
         self.engine
-            .redeem_download_grant(grant, &fid(file))
+            .redeem_content_grant(grant, &fid(file))
             .unwrap_err()
             .code()
     }
@@ -911,14 +911,14 @@ fn download_grant_counts_once_and_dies_with_the_share() {
 
     // Fetching twice counts nothing more.
     for _ in 0..2 {
-        let redeemed = w.engine.redeem_download_grant(text, &fid("deep")).unwrap();
+        let redeemed = w.engine.redeem_content_grant(text, &fid("deep")).unwrap();
         assert_eq!(redeemed.file.name, "deep.txt");
         assert_eq!(redeemed.share.unwrap().counters().download, 1);
     }
     // Another file id in the URL is refused.
     let err = w
         .engine
-        .redeem_download_grant(text, &fid("secret"))
+        .redeem_content_grant(text, &fid("secret"))
         .unwrap_err();
     assert_eq!(err.code(), ErrorCode::DownloadUrlInvalid);
 
@@ -938,7 +938,7 @@ fn download_grant_counts_once_and_dies_with_the_share() {
             ..Default::default()
         },
     );
-    assert!(w.engine.redeem_download_grant(text, &fid("deep")).is_ok());
+    assert!(w.engine.redeem_content_grant(text, &fid("deep")).is_ok());
 
     // A password change revokes it; so does cancel.
     w.update(
@@ -963,13 +963,13 @@ fn download_grant_expires() {
     w.clock.advance(Duration::seconds(899));
     assert!(
         w.engine
-            .redeem_download_grant(issued.grant.expose_secret(), &fid("f1"))
+            .redeem_content_grant(issued.grant.expose_secret(), &fid("f1"))
             .is_ok()
     );
     w.clock.advance(Duration::seconds(1));
     let err = w
         .engine
-        .redeem_download_grant(issued.grant.expose_secret(), &fid("f1"))
+        .redeem_content_grant(issued.grant.expose_secret(), &fid("f1"))
         .unwrap_err();
     assert!(matches!(
         err,
@@ -997,7 +997,7 @@ fn download_grant_expires() {
         .unwrap();
     let r = w
         .engine
-        .redeem_download_grant(g.grant.expose_secret(), &fid("f1"))
+        .redeem_content_grant(g.grant.expose_secret(), &fid("f1"))
         .unwrap();
     assert!(r.share.is_none());
 }
@@ -1083,7 +1083,7 @@ fn preview_grants_follow_the_preview_switch() {
     assert_eq!(auth.share().counters().preview, 1);
     let issued = w.engine.grant_shared_content(auth, None).unwrap();
     let text = issued.grant.expose_secret();
-    let redeemed = w.engine.redeem_download_grant(text, &fid("f1")).unwrap();
+    let redeemed = w.engine.redeem_content_grant(text, &fid("f1")).unwrap();
     assert_eq!(redeemed.kind, crate::grant::GrantKind::Preview);
     // Disabling download does not touch a preview URL; disabling preview does.
     w.update(
@@ -1093,7 +1093,7 @@ fn preview_grants_follow_the_preview_switch() {
             ..Default::default()
         },
     );
-    assert!(w.engine.redeem_download_grant(text, &fid("f1")).is_ok());
+    assert!(w.engine.redeem_content_grant(text, &fid("f1")).is_ok());
     w.update(
         share.id(),
         UpdateShareRequest {
@@ -1104,7 +1104,7 @@ fn preview_grants_follow_the_preview_switch() {
     assert_eq!(w.redeem_error(text, "f1"), ErrorCode::DownloadUrlInvalid);
     assert_eq!(
         w.engine
-            .redeem_download_grant(text, &fid("f1"))
+            .redeem_content_grant(text, &fid("f1"))
             .unwrap_err()
             .to_string(),
         "preview is disabled on this share"
@@ -1190,7 +1190,7 @@ fn redeeming_a_grant_rechecks_the_file_type_policy() {
     let auth = w.download(&share, &tok, "app").unwrap();
     let issued = w.engine.grant_shared_content(auth, None).unwrap();
     let text = issued.grant.expose_secret();
-    assert!(w.engine.redeem_download_grant(text, &fid("app")).is_ok());
+    assert!(w.engine.redeem_content_grant(text, &fid("app")).is_ok());
     custom_domain(false);
     assert_eq!(
         w.redeem_error(text, "app"),
@@ -1223,7 +1223,7 @@ fn one_counted_download_one_url() {
     let issued = w.engine.grant_shared_content(auth, None).unwrap();
     let redeemed = w
         .engine
-        .redeem_download_grant(issued.grant.expose_secret(), &fid("f1"))
+        .redeem_content_grant(issued.grant.expose_secret(), &fid("f1"))
         .unwrap();
     assert_eq!(redeemed.kind, crate::grant::GrantKind::Download);
     assert_eq!(

@@ -482,7 +482,7 @@ pub(crate) async fn download<A: Authenticator, D: DriveStore>(
         let meta = if let Some(grant) = q.grant.filter(|g| !g.is_empty()) {
             let redeemed = api
                 .engine
-                .redeem_download_grant(&grant, &file)
+                .redeem_content_grant(&grant, &file)
                 .map_err(|e| api.fail(&e))?;
             kind = redeemed.kind;
             redeemed.file
