@@ -19,6 +19,7 @@ use crate::token::KeyId;
 
 struct World {
     engine: Engine,
+    catalog: Arc<MemoryCatalog>,
     clock: Arc<ManualClock>,
     events: Arc<RecordedEvents>,
     alice: Member,
@@ -63,7 +64,7 @@ fn world_with(config: EngineConfig) -> World {
     let events = Arc::new(RecordedEvents::new());
     let mut rng = ChaCha20Rng::seed_from_u64(42);
     let keys = KeyRing::new(SigningKey::generate(KeyId::new("k1").unwrap(), &mut rng));
-    let engine = Engine::builder(Arc::new(MemoryStorage::new()), catalog, keys)
+    let engine = Engine::builder(Arc::new(MemoryStorage::new()), catalog.clone(), keys)
         .clock(clock.clone())
         .events(events.clone())
         .config(config)
@@ -72,6 +73,7 @@ fn world_with(config: EngineConfig) -> World {
         .unwrap();
     World {
         engine,
+        catalog,
         clock,
         events,
         alice: Member {
@@ -1382,14 +1384,14 @@ fn zip_entry(name: &str) -> Vec<u8> {
 /// the content being judged.
 #[test]
 fn the_file_type_rule_reads_content() {
-    let drive = DriveId::new("d1").unwrap();
-    let catalog = Arc::new(MemoryCatalog::new());
+    let w = world();
+    let drive = &w.drive;
     for (id, name) in [
         ("pkg", "photo.jpg"),
         ("real", "real.jpg"),
         ("ios", "cat.png"),
     ] {
-        catalog.insert(FileMeta {
+        w.catalog.insert(FileMeta {
             drive_id: drive.clone(),
             file_id: fid(id),
             parent_file_id: None,
@@ -1400,60 +1402,27 @@ fn the_file_type_rule_reads_content() {
         });
     }
     let apk = [zip_entry("classes.dex"), zip_entry("AndroidManifest.xml")].concat();
-    catalog.set_content_prefix(&drive, &fid("pkg"), apk);
-    catalog.set_content_prefix(&drive, &fid("real"), b"\xFF\xD8\xFF\xE0JFIF".to_vec());
-    catalog.set_content_prefix(&drive, &fid("ios"), zip_entry("Payload/Cat.app/Info.plist"));
-    let mut rng = ChaCha20Rng::seed_from_u64(7);
-    let keys = KeyRing::new(SigningKey::generate(KeyId::new("k1").unwrap(), &mut rng));
-    let engine = Engine::builder(Arc::new(MemoryStorage::new()), catalog, keys)
-        .clock(Arc::new(ManualClock::new(t0())))
-        .config(fast())
-        .rng(Box::new(rng))
-        .build()
-        .unwrap();
-    let alice = Member {
-        tenant: TenantId::new("acme").unwrap(),
-        user_id: UserId::new("alice").unwrap(),
-    };
-    let share = engine
-        .create_share_link(CreateShareRequest::new(
-            alice.tenant.clone(),
-            Creator::new(alice.user_id.clone()),
-            drive.clone(),
-            ShareFiles::listed(vec![fid("pkg"), fid("real"), fid("ios")]).unwrap(),
-        ))
-        .unwrap();
-    let token = engine
-        .get_share_token(TokenRequest {
-            share_id: share.id().clone(),
-            password: None,
-            expire_sec: None,
-            client: ClientKey::new("c").unwrap(),
-            caller: None,
-        })
-        .unwrap();
-    let download = |file: &str| {
-        engine.authorize_download(&AccessRequest {
-            token: token.token.expose_secret(),
-            share_id: share.id(),
-            file_id: &fid(file),
-            caller: None,
-        })
-    };
+    w.catalog.set_content_prefix(drive, &fid("pkg"), apk);
+    w.catalog
+        .set_content_prefix(drive, &fid("real"), b"\xFF\xD8\xFF\xE0JFIF".to_vec());
+    w.catalog
+        .set_content_prefix(drive, &fid("ios"), zip_entry("Payload/Cat.app/Info.plist"));
+    let share = w.create(&["pkg", "real", "ios"], None);
+    let token = w.token(&share, None, "c").unwrap();
     for file in ["pkg", "ios"] {
         assert_eq!(
-            download(file).unwrap_err().code(),
+            w.download(&share, &token, file).unwrap_err().code(),
             ErrorCode::ForbiddenFileTypeDownload,
             "{file}"
         );
     }
-    assert!(download("real").is_ok());
-    engine.set_tenant_policy(
-        alice.tenant.clone(),
+    assert!(w.download(&share, &token, "real").is_ok());
+    w.engine.set_tenant_policy(
+        w.alice.tenant.clone(),
         TenantPolicy {
             custom_domain: true,
             ..Default::default()
         },
     );
-    assert!(download("pkg").is_ok());
+    assert!(w.download(&share, &token, "pkg").is_ok());
 }
