@@ -4,6 +4,8 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 
 use super::*;
+use crate::code::ErrorCode;
+use crate::fields::{FileId, UserId};
 use crate::password::PasswordHasher;
 use crate::token::{KeyId, KeyRing, SigningKey};
 
