@@ -174,7 +174,7 @@ pub use config::{ConfigError, EngineConfig};
 pub use engine::{
     AccessRequest, AnonymousShareView, ContentAuthorization, CreateShareRequest, Engine,
     EngineBuilder, FileAuthorization, IssuedGrant, IssuedToken, ListAuthorization, RedeemedGrant,
-    SecureRng, SharePageView, TokenRequest, UpdateShareRequest,
+    SecureRng, SharePageView, TokenRequest,
 };
 pub use error::{Error, ErrorCode, InputError, RateLimited};
 pub use events::{Event, EventSink, NoEvents, RecordedEvents};
@@ -192,8 +192,8 @@ pub use rate::{Rate, RateLimiter};
 pub use scope::{CatalogError, FileCatalog, FileKind, FileMeta, ListTarget, ScopeError};
 pub use search::{ShareFilter, ShareOrder, ShareOrderBy};
 pub use share::{
-    Action, Audience, Counters, LimitedUse, Limits, Member, Moderation, Permissions, Share,
-    ShareError, ShareFiles, ShareStatus, SharedIds, UseKind,
+    Action, Audience, Counters, LimitedUse, Limits, Member, Moderation, PasswordChange,
+    Permissions, Share, ShareError, ShareFiles, ShareStatus, ShareUpdate, SharedIds, UseKind,
 };
 pub use storage::{
     AccessOutcome, AccessRecord, AccessUpdate, InsertOutcome, ListMarker, PurgeReport,

@@ -28,7 +28,7 @@ mod change;
 mod error;
 mod parts;
 
-pub use change::{ShareSpec, ShareUpdate};
+pub use change::{PasswordChange, ShareSpec, ShareUpdate};
 pub use error::ShareError;
 pub use parts::{
     Action, Audience, Counters, LimitedUse, Limits, MAX_COUNT, MAX_SHARED_FILES, Member,
@@ -140,12 +140,20 @@ impl Share {
     /// Refused on a forbidden share. A new expiration must be after `now`.
     /// Bumps the token epoch if the password, audience, expiration or status
     /// changes, which revokes every outstanding token.
-    pub fn update(mut self, patch: ShareUpdate, now: DateTime<Utc>) -> Result<Self, ShareError> {
+    pub fn update(
+        mut self,
+        patch: ShareUpdate<PasswordHash>,
+        now: DateTime<Utc>,
+    ) -> Result<Self, ShareError> {
         if self.moderation == Moderation::Forbidden {
             return Err(ShareError::Forbidden);
         }
         let mut revoke = false;
-        if let Some(password) = patch.password {
+        if let Some(change) = patch.password {
+            let password = match change {
+                PasswordChange::Remove => None,
+                PasswordChange::Set(hash) => Some(hash),
+            };
             revoke |= password != self.password;
             self.password = password;
         }
@@ -260,8 +268,11 @@ impl Share {
         // A counter never passes MAX_COUNT: limited uses stop there,
         // accesses (never limited) saturate.
         if let Some(used) = LimitedUse::of(kind) {
-            if limit != 0 && *slot >= limit {
-                return Err(ShareError::LimitReached { kind: used, limit });
+            if let Some(limit) = limit.filter(|l| *slot >= l.get()) {
+                return Err(ShareError::LimitReached {
+                    kind: used,
+                    limit: limit.get(),
+                });
             }
             if *slot >= MAX_COUNT {
                 return Err(ShareError::LimitReached {
@@ -435,9 +446,13 @@ impl Share {
                 return Err(ShareError::ActionDisabled { action: used });
             }
             let kind = used.use_kind();
-            let limit = self.limits.of(kind);
-            if limit != 0 && self.counters.of(kind) >= limit {
-                return Err(ShareError::LimitReached { kind: used, limit });
+            if let Some(limit) = self.limits.of(kind) {
+                if self.counters.of(kind) >= limit.get() {
+                    return Err(ShareError::LimitReached {
+                        kind: used,
+                        limit: limit.get(),
+                    });
+                }
             }
         }
         Ok(())

@@ -1,5 +1,6 @@
 //! Many threads against one limit through the Engine: exactly `limit` succeed.
 
+use std::num::NonZeroU64;
 use std::sync::{Arc, Barrier};
 use std::thread;
 
@@ -134,8 +135,8 @@ fn download_limit_gives_exactly_limit_successes() {
         .update_share_link(
             &alice,
             share.id(),
-            UpdateShareRequest {
-                download_limit: Some(31),
+            ShareUpdate {
+                download_limit: Some(NonZeroU64::new(31)),
                 ..Default::default()
             },
         )
@@ -184,7 +185,7 @@ fn concurrent_updates_never_lose_a_change() {
         e.update_share_link(
             &a,
             &id,
-            UpdateShareRequest {
+            ShareUpdate {
                 description: Some(Description::new("x").unwrap()),
                 ..Default::default()
             },

@@ -199,7 +199,7 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
                 );
                 req.password = pw.map(|i| SharePassword::new(PASSWORDS[i]).unwrap());
                 req.expiration = expires_in.map(|s| now + Duration::seconds(s));
-                req.limits.download = download_limit;
+                req.limits.download = std::num::NonZeroU64::new(download_limit);
                 let got = h.engine.create_share_link(req);
                 match (&got, expected) {
                     (Ok(share), Ok(())) => {
@@ -330,8 +330,10 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
                 let got = h.engine.update_share_link(
                     &h.alice,
                     &s.id,
-                    UpdateShareRequest {
-                        password: Some(pw.map(|i| SharePassword::new(PASSWORDS[i]).unwrap())),
+                    ShareUpdate {
+                        password: Some(pw.map_or(PasswordChange::Remove, |i| {
+                            PasswordChange::Set(SharePassword::new(PASSWORDS[i]).unwrap())
+                        })),
                         ..Default::default()
                     },
                 );
@@ -352,7 +354,7 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
                 let got = h.engine.update_share_link(
                     &h.alice,
                     &s.id,
-                    UpdateShareRequest {
+                    ShareUpdate {
                         expiration: Some(new),
                         ..Default::default()
                     },

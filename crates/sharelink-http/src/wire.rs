@@ -6,7 +6,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 use sharelink_core::{
     AnonymousShareView, Counters, FileKind, InputError, Limits, Moderation, Permissions, Share,
-    ShareFiles,
+    ShareFiles, UseKind,
 };
 
 use crate::files::{category_of, extension_of};
@@ -318,9 +318,9 @@ impl UsageWire {
             save_count: counters.save,
             report_count: 0,
             video_preview_count: 0,
-            download_limit: limits.download,
-            preview_limit: limits.preview,
-            save_limit: limits.save,
+            download_limit: limits.wire(UseKind::Download),
+            preview_limit: limits.wire(UseKind::Preview),
+            save_limit: limits.wire(UseKind::Save),
             save_download_limit: 0,
             disable_download: permissions.disable_download,
             disable_preview: permissions.disable_preview,

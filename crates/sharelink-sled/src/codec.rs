@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use sharelink_core::{QuotaKey, ShareId, StorageError};
+use sharelink_core::{QuotaKey, ShareId, StorageError, UseKind};
 
 /// The value format this build writes and reads.
 pub(crate) const FORMAT_VERSION: u8 = 1;
@@ -167,9 +167,9 @@ impl Counts {
             c.preview,
             c.download,
             c.save,
-            l.preview,
-            l.download,
-            l.save,
+            l.wire(UseKind::Preview),
+            l.wire(UseKind::Download),
+            l.wire(UseKind::Save),
             self.epoch,
             self.version,
         ];
@@ -207,11 +207,7 @@ impl Counts {
                 download,
                 save,
             },
-            limits: sharelink_core::Limits {
-                preview: lp,
-                download: ld,
-                save: ls,
-            },
+            limits: sharelink_core::Limits::from_wire(lp, ld, ls),
             epoch,
             version,
         })

@@ -286,8 +286,8 @@ fn count_in(
         UseKind::Download => &mut c.counters.download,
         UseKind::Save => &mut c.counters.save,
     };
-    if limit != 0 && *slot >= limit {
-        return Ok(UseOutcome::LimitReached { limit });
+    if let Some(limit) = limit.filter(|l| *slot >= l.get()) {
+        return Ok(UseOutcome::LimitReached { limit: limit.get() });
     }
     // A counter never passes MAX_COUNT: limited uses stop, accesses saturate.
     if *slot >= MAX_COUNT && kind != UseKind::Access {

@@ -388,9 +388,9 @@ fn write_share(tx: &Connection, share: &Share, insert: bool) -> Result<usize, St
             i64_of(c.preview, "counter")?,
             i64_of(c.download, "counter")?,
             i64_of(c.save, "counter")?,
-            i64_of(l.preview, "limit")?,
-            i64_of(l.download, "limit")?,
-            i64_of(l.save, "limit")?,
+            i64_of(l.wire(UseKind::Preview), "limit")?,
+            i64_of(l.wire(UseKind::Download), "limit")?,
+            i64_of(l.wire(UseKind::Save), "limit")?,
         ])
         .map_err(db_err("write share"))
 }

@@ -89,10 +89,7 @@ impl ShareFixture {
             expiration: self.expires.map(at),
             audience: Audience::Anyone,
             permissions: Permissions::default(),
-            limits: Limits {
-                download: self.download_limit,
-                ..Limits::default()
-            },
+            limits: Limits::from_wire(0, self.download_limit, 0),
         };
         Share::create(
             share_id(self.id),

@@ -13,7 +13,7 @@ use crate::search::{ShareFilter, ShareOrder};
 use crate::share::{Member, Moderation, Share, ShareFiles, ShareSpec, ShareUpdate};
 use crate::storage::{InsertOutcome, ListMarker, QuotaCharge, ShareQuery, StorageError};
 
-use super::{AnonymousShareView, CreateShareRequest, Engine, SharePageView, UpdateShareRequest};
+use super::{AnonymousShareView, CreateShareRequest, Engine, SharePageView};
 
 /// Attempts at drawing a share id that is not taken. With 22 base62
 /// characters a collision is astronomically unlikely; the bound only keeps
@@ -122,32 +122,11 @@ impl Engine {
         &self,
         caller: &Member,
         id: &ShareId,
-        req: UpdateShareRequest,
+        update: ShareUpdate,
     ) -> Result<Share, Error> {
         let now = self.clock.now();
-        let password = match &req.password {
-            None => None,
-            Some(p) => Some(
-                self.hash_password(&format!("{}/{}", caller.tenant, caller.user_id), p.as_ref())?,
-            ),
-        };
-        let patch = ShareUpdate {
-            password,
-            name: req.name,
-            description: req.description,
-            expiration: req.expiration,
-            status: req.status,
-            audience: req.audience,
-            disable_preview: req.disable_preview,
-            disable_download: req.disable_download,
-            disable_save: req.disable_save,
-            preview_limit: req.preview_limit,
-            download_limit: req.download_limit,
-            save_limit: req.save_limit,
-            preview_count: req.preview_count,
-            download_count: req.download_count,
-            save_count: req.save_count,
-        };
+        let owner = format!("{}/{}", caller.tenant, caller.user_id);
+        let patch = update.try_map_password(|p| self.hash_password(&owner, &p))?;
         let (before, after) = self.modify_share(id, |share| {
             share.check_creator(caller)?;
             Ok(share.update(patch.clone(), now)?)
@@ -387,7 +366,11 @@ impl Engine {
             }
         }
         let who = format!("{}/{}", req.tenant, req.creator.user_id);
-        let password = self.hash_password(&who, req.password.as_ref())?;
+        let password = req
+            .password
+            .as_ref()
+            .map(|p| self.hash_password(&who, p))
+            .transpose()?;
         let spec = ShareSpec {
             tenant: req.tenant,
             drive_id: req.drive_id,
@@ -450,21 +433,13 @@ impl Engine {
 
     /// Hashes a new password for `who` (tenant/user), within the
     /// password-setting rate and on the bounded hashing pool.
-    fn hash_password(
-        &self,
-        who: &str,
-        password: Option<&SharePassword>,
-    ) -> Result<Option<PasswordHash>, Error> {
-        let Some(password) = password else {
-            return Ok(None);
-        };
+    fn hash_password(&self, who: &str, password: &SharePassword) -> Result<PasswordHash, Error> {
         let now = self.clock.now();
         self.password_sets.check(who, now)?;
         let salt = self.random_bytes::<16>();
         let hasher = self.config.password_hasher;
         let password = password.clone();
-        let hash = self.hash(now, move || hasher.hash_with_salt(&password, &salt))??;
-        Ok(Some(hash))
+        Ok(self.hash(now, move || hasher.hash_with_salt(&password, &salt))??)
     }
 
     fn default_name(&self, drive: &DriveId, files: &ShareFiles) -> Result<ShareName, Error> {

@@ -31,7 +31,6 @@ pub use grants::{IssuedGrant, RedeemedGrant};
 pub use manage::MAX_LIST_LIMIT;
 pub use requests::{
     AccessRequest, AnonymousShareView, CreateShareRequest, SharePageView, TokenRequest,
-    UpdateShareRequest,
 };
 
 use self::error::Error;

@@ -30,7 +30,7 @@ pub struct CreateShareRequest {
     pub audience: Audience,
     /// Per-action switches.
     pub permissions: Permissions,
-    /// Per-action limits (0 = unlimited).
+    /// Per-action limits.
     pub limits: Limits,
 }
 
@@ -51,42 +51,6 @@ impl CreateShareRequest {
             limits: Limits::default(),
         }
     }
-}
-
-/// Input of [`Engine::update_share_link`](crate::Engine::update_share_link):
-/// every `None` leaves a field unchanged.
-#[derive(Debug, Clone, Default)]
-pub struct UpdateShareRequest {
-    /// `Some(None)` removes the password; `Some(Some(p))` sets it.
-    pub password: Option<Option<SharePassword>>,
-    /// New name.
-    pub name: Option<ShareName>,
-    /// New description.
-    pub description: Option<Description>,
-    /// `Some(None)` = never expires.
-    pub expiration: Option<Option<DateTime<Utc>>>,
-    /// `enabled` / `disabled`.
-    pub status: Option<crate::share::ShareStatus>,
-    /// New audience.
-    pub audience: Option<Audience>,
-    /// New `disable_preview`.
-    pub disable_preview: Option<bool>,
-    /// New `disable_download`.
-    pub disable_download: Option<bool>,
-    /// New `disable_save`.
-    pub disable_save: Option<bool>,
-    /// New preview limit.
-    pub preview_limit: Option<u64>,
-    /// New download limit.
-    pub download_limit: Option<u64>,
-    /// New save limit.
-    pub save_limit: Option<u64>,
-    /// Set the preview counter.
-    pub preview_count: Option<u64>,
-    /// Set the download counter.
-    pub download_count: Option<u64>,
-    /// Set the save counter.
-    pub save_count: Option<u64>,
 }
 
 /// Input of [`Engine::get_share_token`](crate::Engine::get_share_token).

@@ -1,3 +1,4 @@
+use std::num::NonZeroU64;
 use std::sync::Arc;
 
 use chrono::{Duration, TimeZone, Utc};
@@ -14,7 +15,7 @@ use crate::memory::MemoryStorage;
 use crate::memory_catalog::MemoryCatalog;
 use crate::password::{PasswordHasher, SharePassword};
 use crate::scope::{FileKind, FileMeta, ListTarget};
-use crate::share::{Action, Audience, Member, ShareFiles};
+use crate::share::{Action, Audience, Member, PasswordChange, ShareFiles, ShareUpdate};
 use crate::token::KeyId;
 
 struct World {
@@ -131,7 +132,7 @@ impl World {
     }
 
     /// Applies a creator's update that must succeed.
-    fn update(&self, id: &ShareId, req: UpdateShareRequest) -> Share {
+    fn update(&self, id: &ShareId, req: ShareUpdate) -> Share {
         self.engine.update_share_link(&self.alice, id, req).unwrap()
     }
 
@@ -139,7 +140,7 @@ impl World {
     fn rename(&self, id: &ShareId, name: &str) -> Share {
         self.update(
             id,
-            UpdateShareRequest {
+            ShareUpdate {
                 name: Some(crate::fields::ShareName::new(name).unwrap()),
                 ..Default::default()
             },
@@ -277,7 +278,7 @@ fn tokens_die_when_the_share_changes() {
     // A rename keeps tokens alive.
     w.update(
         share.id(),
-        UpdateShareRequest {
+        ShareUpdate {
             name: Some(crate::fields::ShareName::new("renamed").unwrap()),
             ..Default::default()
         },
@@ -287,8 +288,8 @@ fn tokens_die_when_the_share_changes() {
     // A password change revokes them.
     w.update(
         share.id(),
-        UpdateShareRequest {
-            password: Some(Some(SharePassword::new("5678").unwrap())),
+        ShareUpdate {
+            password: Some(PasswordChange::Set(SharePassword::new("5678").unwrap())),
             ..Default::default()
         },
     );
@@ -333,7 +334,7 @@ fn only_the_creator_manages_a_share() {
             .cancel_share_link(&mallory, share.id())
             .unwrap_err(),
         w.engine
-            .update_share_link(&mallory, share.id(), UpdateShareRequest::default())
+            .update_share_link(&mallory, share.id(), ShareUpdate::default())
             .unwrap_err(),
     ] {
         assert_eq!(err.code(), ErrorCode::ForbiddenNoPermissionShareLink);
@@ -354,7 +355,7 @@ fn token_expires_with_the_clock_and_share_expiry() {
     let share = w.create(&["f1"], None);
     w.update(
         share.id(),
-        UpdateShareRequest {
+        ShareUpdate {
             expiration: Some(Some(t0() + Duration::seconds(600))),
             ..Default::default()
         },
@@ -380,8 +381,8 @@ fn download_limit_is_exact() {
     let share = w.create(&["f1"], None);
     w.update(
         share.id(),
-        UpdateShareRequest {
-            download_limit: Some(2),
+        ShareUpdate {
+            download_limit: Some(NonZeroU64::new(2)),
             ..Default::default()
         },
     );
@@ -559,8 +560,8 @@ fn password_changes_are_rate_limited_per_creator() {
         w.engine.update_share_link(
             &w.alice,
             share.id(),
-            UpdateShareRequest {
-                password: Some(Some(SharePassword::new(pw).unwrap())),
+            ShareUpdate {
+                password: Some(PasswordChange::Set(SharePassword::new(pw).unwrap())),
                 ..Default::default()
             },
         )
@@ -580,7 +581,7 @@ fn members_only_share() {
     let share = w.create(&["f1"], None);
     w.update(
         share.id(),
-        UpdateShareRequest {
+        ShareUpdate {
             audience: Some(Audience::MembersOnly),
             ..Default::default()
         },
@@ -789,7 +790,7 @@ fn purge_removes_only_old_expired_and_cancelled_shares() {
         .unwrap();
     w.update(
         expiring.id(),
-        UpdateShareRequest {
+        ShareUpdate {
             expiration: Some(Some(t0() + Duration::hours(1))),
             ..Default::default()
         },
@@ -927,7 +928,7 @@ fn download_grant_counts_once_and_dies_with_the_share() {
     // Disabling download refuses the URL; re-enabling lets it work again.
     w.update(
         share.id(),
-        UpdateShareRequest {
+        ShareUpdate {
             disable_download: Some(true),
             ..Default::default()
         },
@@ -935,7 +936,7 @@ fn download_grant_counts_once_and_dies_with_the_share() {
     assert_eq!(w.redeem_error(text, "deep"), ErrorCode::DownloadUrlInvalid);
     w.update(
         share.id(),
-        UpdateShareRequest {
+        ShareUpdate {
             disable_download: Some(false),
             ..Default::default()
         },
@@ -945,8 +946,8 @@ fn download_grant_counts_once_and_dies_with_the_share() {
     // A password change revokes it; so does cancel.
     w.update(
         share.id(),
-        UpdateShareRequest {
-            password: Some(Some(SharePassword::new("new").unwrap())),
+        ShareUpdate {
+            password: Some(PasswordChange::Set(SharePassword::new("new").unwrap())),
             ..Default::default()
         },
     );
@@ -1090,7 +1091,7 @@ fn preview_grants_follow_the_preview_switch() {
     // Disabling download does not touch a preview URL; disabling preview does.
     w.update(
         share.id(),
-        UpdateShareRequest {
+        ShareUpdate {
             disable_download: Some(true),
             ..Default::default()
         },
@@ -1098,7 +1099,7 @@ fn preview_grants_follow_the_preview_switch() {
     assert!(w.engine.redeem_content_grant(text, &fid("f1")).is_ok());
     w.update(
         share.id(),
-        UpdateShareRequest {
+        ShareUpdate {
             disable_preview: Some(true),
             ..Default::default()
         },
@@ -1210,8 +1211,8 @@ fn one_counted_download_one_url() {
     let share = w.create(&["docs", "f1"], None);
     w.update(
         share.id(),
-        UpdateShareRequest {
-            download_limit: Some(1),
+        ShareUpdate {
+            download_limit: Some(NonZeroU64::new(1)),
             ..Default::default()
         },
     );
@@ -1283,8 +1284,8 @@ fn only_successful_saves_count() {
     let share = w.create(&["f1"], None);
     w.update(
         share.id(),
-        UpdateShareRequest {
-            save_limit: Some(1),
+        ShareUpdate {
+            save_limit: Some(NonZeroU64::new(1)),
             ..Default::default()
         },
     );
@@ -1326,8 +1327,8 @@ fn concurrent_saves_never_pass_the_limit() {
     let share = w.create(&["f1"], None);
     w.update(
         share.id(),
-        UpdateShareRequest {
-            save_limit: Some(3),
+        ShareUpdate {
+            save_limit: Some(NonZeroU64::new(3)),
             ..Default::default()
         },
     );

@@ -3,6 +3,7 @@
 
 use std::collections::BTreeSet;
 use std::fmt;
+use std::num::NonZeroU64;
 
 use serde::{Deserialize, Serialize};
 
@@ -307,18 +308,30 @@ impl Permissions {
 /// larger limits are refused as input.
 pub const MAX_COUNT: u64 = i64::MAX.unsigned_abs();
 
-/// Per-share use limits; 0 means unlimited.
+/// Per-share use limits: `None` is unlimited.
+///
+/// (PDS writes "unlimited" as 0 on the wire, and the backends store it as 0;
+/// [`Limits::from_wire`] and [`Limits::wire`] convert.)
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct Limits {
-    /// Most previews (0 = unlimited).
-    pub preview: u64,
-    /// Most downloads (0 = unlimited).
-    pub download: u64,
-    /// Most saves (0 = unlimited).
-    pub save: u64,
+    /// Most previews.
+    pub preview: Option<NonZeroU64>,
+    /// Most downloads.
+    pub download: Option<NonZeroU64>,
+    /// Most saves.
+    pub save: Option<NonZeroU64>,
 }
 
 impl Limits {
+    /// Limits from the wire's numbers, where 0 means unlimited.
+    pub fn from_wire(preview: u64, download: u64, save: u64) -> Self {
+        Self {
+            preview: NonZeroU64::new(preview),
+            download: NonZeroU64::new(download),
+            save: NonZeroU64::new(save),
+        }
+    }
+
     /// Checks that every limit is at most [`MAX_COUNT`].
     pub fn check(&self) -> Result<(), InputError> {
         for (field, v) in [
@@ -326,7 +339,7 @@ impl Limits {
             ("download_limit", self.download),
             ("save_limit", self.save),
         ] {
-            if v > MAX_COUNT {
+            if let Some(v) = v.filter(|v| v.get() > MAX_COUNT) {
                 return Err(InputError::out_of_range(
                     field,
                     format!("at most {MAX_COUNT} (0 = unlimited), got {v}"),
@@ -336,14 +349,21 @@ impl Limits {
         Ok(())
     }
 
-    /// The limit for `kind`, where 0 means unlimited. Accesses are never limited per share.
-    pub fn of(&self, kind: UseKind) -> u64 {
+    /// The limit for `kind`; `None` is unlimited. Accesses are never
+    /// limited per share (the tenant quota applies).
+    pub fn of(&self, kind: UseKind) -> Option<NonZeroU64> {
         match kind {
-            UseKind::Access => 0,
+            UseKind::Access => None,
             UseKind::Preview => self.preview,
             UseKind::Download => self.download,
             UseKind::Save => self.save,
         }
+    }
+
+    /// The limit for `kind` as the wire and the backends write it: 0 is
+    /// unlimited.
+    pub fn wire(&self, kind: UseKind) -> u64 {
+        self.of(kind).map_or(0, NonZeroU64::get)
     }
 }
 

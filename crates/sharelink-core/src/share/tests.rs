@@ -1,3 +1,5 @@
+use std::num::NonZeroU64;
+
 use chrono::TimeZone;
 use proptest::prelude::*;
 use rand::SeedableRng;
@@ -208,7 +210,7 @@ fn epoch_moves_exactly_on_revoking_changes() {
         .update(
             ShareUpdate {
                 name: Some(ShareName::new("new").unwrap()),
-                download_limit: Some(3),
+                download_limit: Some(NonZeroU64::new(3)),
                 ..Default::default()
             },
             t0(),
@@ -216,11 +218,11 @@ fn epoch_moves_exactly_on_revoking_changes() {
         .unwrap();
     assert_eq!(renamed.token_epoch(), s.token_epoch());
     assert_eq!(renamed.version(), s.version() + 1);
-    assert_eq!(renamed.limits().download, 3);
+    assert_eq!(renamed.limits().download, NonZeroU64::new(3));
 
     let revoking = [
         ShareUpdate {
-            password: Some(None),
+            password: Some(PasswordChange::Remove),
             ..Default::default()
         },
         ShareUpdate {
@@ -290,7 +292,7 @@ fn authorize_checks_token_share_epoch_and_actions() {
         .clone()
         .update(
             ShareUpdate {
-                password: Some(Some(hash("x"))),
+                password: Some(PasswordChange::Set(hash("x"))),
                 ..Default::default()
             },
             t0(),
@@ -350,7 +352,7 @@ fn limits_are_enforced_by_count_use() {
     let s = share_with(None, None)
         .update(
             ShareUpdate {
-                download_limit: Some(2),
+                download_limit: Some(NonZeroU64::new(2)),
                 ..Default::default()
             },
             t0(),

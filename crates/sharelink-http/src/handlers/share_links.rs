@@ -1,14 +1,16 @@
 //! `POST /v2/share_link/*`.
 
+use std::num::NonZeroU64;
+
 use axum::Json;
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use sharelink_core::{
-    Audience, CreateShareRequest, Description, DriveId, FileId, InputError, Limits, Permissions,
-    Share, ShareFiles, ShareFilter, ShareName, ShareOrder, ShareOrderBy, SharePassword,
-    ShareStatus, TokenRequest, UpdateShareRequest,
+    Audience, CreateShareRequest, Description, DriveId, FileId, InputError, Limits, PasswordChange,
+    Permissions, Share, ShareFiles, ShareFilter, ShareName, ShareOrder, ShareOrderBy,
+    SharePassword, ShareStatus, ShareUpdate, TokenRequest,
 };
 
 use super::{Api, blocking, not_supported, page_limit, seconds, share_id};
@@ -104,11 +106,11 @@ pub(crate) async fn create<A: Authenticator, D: DriveStore>(
             disable_download: b.disable_download.unwrap_or(false),
             disable_save: b.disable_save.unwrap_or(false),
         };
-        req.limits = Limits {
-            preview: b.preview_limit.unwrap_or(0),
-            download: b.download_limit.unwrap_or(0),
-            save: b.save_limit.unwrap_or(0),
-        };
+        req.limits = Limits::from_wire(
+            b.preview_limit.unwrap_or(0),
+            b.download_limit.unwrap_or(0),
+            b.save_limit.unwrap_or(0),
+        );
         let share = api
             .engine
             .create_share_link(req)
@@ -152,10 +154,12 @@ pub(crate) async fn update<A: Authenticator, D: DriveStore>(
         if b.office_editable == Some(true) {
             return Err(not_supported("office_editable", "online editing"));
         }
-        let req = UpdateShareRequest {
+        let req = ShareUpdate {
             password: match b.share_pwd.as_deref() {
                 None => None,
-                Some(p) => Some(optional_password(Some(p))?),
+                Some(p) => Some(
+                    optional_password(Some(p))?.map_or(PasswordChange::Remove, PasswordChange::Set),
+                ),
             },
             name: b.share_name.map(ShareName::new).transpose()?,
             description: b.description.map(Description::new).transpose()?,
@@ -175,9 +179,9 @@ pub(crate) async fn update<A: Authenticator, D: DriveStore>(
             disable_preview: b.disable_preview,
             disable_download: b.disable_download,
             disable_save: b.disable_save,
-            preview_limit: b.preview_limit,
-            download_limit: b.download_limit,
-            save_limit: b.save_limit,
+            preview_limit: b.preview_limit.map(NonZeroU64::new),
+            download_limit: b.download_limit.map(NonZeroU64::new),
+            save_limit: b.save_limit.map(NonZeroU64::new),
             preview_count: b.preview_count,
             download_count: b.download_count,
             save_count: b.save_count,
