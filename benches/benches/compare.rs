@@ -5,7 +5,7 @@
 use criterion::{Criterion, black_box, criterion_group, criterion_main};
 use sharelink_benches::baselines::{Jwt, RawSqlite, TokenBytes};
 use sharelink_benches::fixtures::{self, Backend, EngineFixture};
-use sharelink_core::ShareId;
+use sharelink_core::{ShareId, ShareRecord};
 
 fn tokens(c: &mut Criterion) {
     let now = fixtures::now();
@@ -62,7 +62,7 @@ fn storage(c: &mut Criterion) {
     let mut raw = RawSqlite::open(
         dir.path(),
         "NORMAL",
-        serde_json::to_string(&fx.share).expect("json"),
+        String::from_utf8(ShareRecord::encode_share(&fx.share).expect("record")).expect("utf-8"),
     );
     let mut g = c.benchmark_group("raw_sqlite_NORMAL");
     g.sample_size(20);

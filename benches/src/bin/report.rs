@@ -244,7 +244,7 @@ fn storage(budget: Duration, rows: &mut Vec<Row>) {
     for backend in Backend::ALL {
         let fx = EngineFixture::new(backend);
         let dir = tempfile::tempdir().expect("tempdir");
-        let body = serde_json::to_string(&fx.share).expect("json");
+        let body = String::from_utf8(ShareRecord::encode_share(&fx.share).expect("record")).expect("utf-8");
         let mut value = vec![1u8];
         value.extend_from_slice(body.as_bytes());
         enum Raw {
@@ -505,11 +505,10 @@ fn scale_one(backend: Backend, n: usize) {
         let batch: Vec<(Share, Option<QuotaCharge>)> = (0..chunk)
             .map(|_| {
                 let id = ShareId::generate(&mut rng, ShareId::DEFAULT_LEN).expect("id");
-                let json = serde_json::to_string(&template)
-                    .expect("json")
-                    .replace(template.id().as_str(), id.as_str());
+                let mut record = ShareRecord::from(&template);
+                record.id = id.to_string();
                 ids.push(id);
-                (serde_json::from_str::<Share>(&json).expect("share"), None)
+                (Share::try_from(record).expect("share"), None)
             })
             .collect();
         fx.storage.insert_shares(&batch).expect("load");

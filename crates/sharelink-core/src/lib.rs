@@ -193,7 +193,8 @@ pub use scope::{CatalogError, FileCatalog, FileKind, FileMeta, ListTarget, Scope
 pub use search::{ShareFilter, ShareOrder, ShareOrderBy};
 pub use share::{
     Action, Audience, Counters, LimitedUse, Limits, Member, Moderation, PasswordChange,
-    Permissions, Share, ShareError, ShareFiles, ShareStatus, ShareUpdate, SharedIds, UseKind,
+    Permissions, RecordError, Share, ShareError, ShareFiles, ShareRecord, ShareStatus, ShareUpdate,
+    SharedIds, UseKind,
 };
 pub use storage::{
     AccessOutcome, AccessRecord, AccessUpdate, InsertOutcome, ListMarker, PurgeReport,

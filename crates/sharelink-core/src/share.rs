@@ -16,7 +16,6 @@
 use std::fmt;
 
 use chrono::{DateTime, Duration, Utc};
-use serde::{Deserialize, Serialize};
 
 use crate::code::InputError;
 use crate::fields::{Creator, Description, DriveId, ShareName, TenantId};
@@ -27,12 +26,16 @@ use crate::token::{TokenClaims, TokenError, VerifiedToken};
 mod change;
 mod error;
 mod parts;
+mod record;
 
 pub use change::{PasswordChange, ShareSpec, ShareUpdate};
 pub use error::ShareError;
 pub use parts::{
     Action, Audience, Counters, LimitedUse, Limits, MAX_COUNT, MAX_SHARED_FILES, Member,
     Moderation, Permissions, ShareFiles, ShareStatus, SharedIds, UseKind,
+};
+pub use record::{
+    CreatorRecord, FilesRecord, LimitsRecord, RecordError, SHARE_RECORD_FORMAT, ShareRecord,
 };
 
 /// Longest share-token lifetime, and the default (PDS `expire_sec`).
@@ -41,8 +44,8 @@ pub const MAX_TOKEN_LIFETIME_SECS: u32 = 7200;
 /// A share link and all of its state.
 ///
 /// Fields are private: a `Share` comes only from [`Share::create`], from a
-/// transition, or from deserializing a stored one.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// transition, or from a stored [`ShareRecord`] that passes every check.
+#[derive(Clone, PartialEq, Eq)]
 pub struct Share {
     id: ShareId,
     tenant: TenantId,

@@ -89,15 +89,33 @@ pub(crate) fn decode<T: DeserializeOwned>(
     what: impl Fn() -> String,
     bytes: &[u8],
 ) -> Result<T, StorageError> {
+    let body = versioned_body(&what, bytes)?;
+    serde_json::from_slice(body).map_err(|e| StorageError::Corrupt {
+        what: what(),
+        reason: e.to_string(),
+    })
+}
+
+/// `[version] ++ bytes`.
+pub(crate) fn with_version(bytes: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(1 + bytes.len());
+    out.push(FORMAT_VERSION);
+    out.extend_from_slice(bytes);
+    out
+}
+
+/// The bytes after the version of `[version] ++ bytes`, refusing other
+/// versions.
+pub(crate) fn versioned_body(
+    what: impl Fn() -> String,
+    bytes: &[u8],
+) -> Result<&[u8], StorageError> {
     let (&version, body) = bytes.split_first().ok_or_else(|| StorageError::Corrupt {
         what: what(),
         reason: "empty value".into(),
     })?;
     check_version(version, &what)?;
-    serde_json::from_slice(body).map_err(|e| StorageError::Corrupt {
-        what: what(),
-        reason: e.to_string(),
-    })
+    Ok(body)
 }
 
 /// `[version] ++ be32`.

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use sharelink_core::fault::{FaultInjector, NoFaults};
 use sharelink_core::quota;
-use sharelink_core::share::MAX_COUNT;
+use sharelink_core::share::{MAX_COUNT, ShareRecord};
 use sharelink_core::storage::{ListMarker, share_is_purgeable};
 use sharelink_core::throttle::{self, ClientThrottle, ShareThrottle, ThrottleState};
 use sharelink_core::{
@@ -83,12 +83,13 @@ fn share_what(id: &str) -> impl Fn() -> String + '_ {
     move || format!("share {id}")
 }
 
-/// Decodes a stored share value (`[version] ++ JSON`) as read from the
-/// `shares` tree under key `id`. Never panics; exposed for fuzzing.
+/// Decodes a stored share value (`[version] ++ share record body`) as read
+/// from the `shares` tree under key `id`, with zero counters at version 1.
+/// Never panics; exposed for fuzzing.
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub fn decode_stored_share(id: &str, bytes: &[u8]) -> Result<Share, StorageError> {
-    decode_share(id, bytes)
+    decode_share(id, bytes, sharelink_core::Counters::default(), 1)
 }
 
 /// Decodes a stored counter value (`[version] ++ be32`). Never panics;
@@ -99,15 +100,21 @@ pub fn decode_stored_u32(bytes: &[u8]) -> Result<u32, StorageError> {
     codec::decode_u32(|| "counter".into(), bytes)
 }
 
-fn decode_share(id: &str, bytes: &[u8]) -> Result<Share, StorageError> {
-    let share: Share = codec::decode(share_what(id), bytes)?;
-    if share.id().as_str() != id {
-        return Err(StorageError::Corrupt {
-            what: format!("share {id}"),
-            reason: format!("value holds share {}", share.id()),
-        });
-    }
-    Ok(share)
+/// A share from its stored value (`[version] ++ share record body`) and
+/// the counters and version kept in the `counters` tree.
+fn decode_share(
+    id: &str,
+    bytes: &[u8],
+    counters: sharelink_core::Counters,
+    version: u64,
+) -> Result<Share, StorageError> {
+    let body = codec::versioned_body(share_what(id), bytes)?;
+    ShareRecord::decode_share(id, body, counters, version)
+}
+
+/// The stored value of a share: `[version] ++ share record body`.
+fn encode_share(share: &Share) -> Result<Vec<u8>, StorageError> {
+    Ok(codec::with_version(&ShareRecord::encode_share(share)?))
 }
 
 fn index_key(share: &Share) -> Vec<u8> {
@@ -184,6 +191,40 @@ impl SledStorage {
         self
     }
 
+    /// The stored body of a share (the [`ShareRecord`] bytes, without this
+    /// store's version prefix), or `None` if there is no such share.
+    ///
+    /// **For the testkit's golden stored-format case only** (see
+    /// `sharelink_testkit::golden`).
+    #[doc(hidden)]
+    pub fn danger_raw_share_body(&self, id: &ShareId) -> Result<Option<Vec<u8>>, StorageError> {
+        let Some(value) = self
+            .shares
+            .get(id.as_str())
+            .map_err(sled_err("get share"))?
+        else {
+            return Ok(None);
+        };
+        codec::versioned_body(share_what(id.as_str()), &value).map(|b| Some(b.to_vec()))
+    }
+
+    /// Overwrites the stored body of a share with `body` (record bytes,
+    /// without this store's version prefix), bypassing every check.
+    ///
+    /// **For the testkit's golden stored-format case only**: anything else
+    /// that writes here can store a share no rule would allow.
+    #[doc(hidden)]
+    pub fn danger_overwrite_share_body(
+        &self,
+        id: &ShareId,
+        body: &[u8],
+    ) -> Result<(), StorageError> {
+        self.shares
+            .insert(id.as_str(), codec::with_version(body))
+            .map_err(sled_err("overwrite share body"))?;
+        self.durable(())
+    }
+
     /// The underlying sled database, for this crate's tests only: writing
     /// to it directly would bypass every rule the store keeps.
     #[cfg(test)]
@@ -216,7 +257,7 @@ impl<'a> PreparedInsert<'a> {
     fn new(share: &'a Share, charge: Option<&'a QuotaCharge>) -> Result<Self, StorageError> {
         Ok(Self {
             share,
-            value: codec::encode(share)?,
+            value: encode_share(share)?,
             index: index_key(share),
             charge: charge.map(|c| (c, codec::quota_key(&c.key))),
         })
@@ -387,7 +428,6 @@ impl Storage for SledStorage {
         else {
             return Ok(None);
         };
-        let share = decode_share(id.as_str(), &value)?;
         let counts = self
             .counters
             .get(id.as_str())
@@ -397,7 +437,7 @@ impl Storage for SledStorage {
                 reason: "its counters are missing".into(),
             })?;
         let c = Counts::decode(counts_what(id.as_str()), &counts)?;
-        Ok(Some(share.danger_restore_counters(c.counters, c.version)))
+        decode_share(id.as_str(), &value, c.counters, c.version).map(Some)
     }
 
     fn update_share(
@@ -406,7 +446,7 @@ impl Storage for SledStorage {
         expected_version: u64,
     ) -> Result<UpdateOutcome, StorageError> {
         let id = share.id().as_str();
-        let value = codec::encode(share)?;
+        let value = encode_share(share)?;
         let counts = Counts::of(share).encode();
         let outcome = finish((&self.shares, &self.counters).transaction(|(shares, c)| {
             let Some(current) = c.get(id)? else {
@@ -639,7 +679,14 @@ impl Storage for SledStorage {
         for entry in self.shares.iter() {
             let (key, value) = entry.map_err(sled_err("scan shares"))?;
             let id = String::from_utf8_lossy(&key).into_owned();
-            let share = decode_share(&id, &value)?;
+            let Some(counts) = self.counters.get(&key).map_err(sled_err("get counters"))? else {
+                return Err(StorageError::Corrupt {
+                    what: format!("share {id}"),
+                    reason: "its counters are missing".into(),
+                });
+            };
+            let c = Counts::decode(counts_what(&id), &counts)?;
+            let share = decode_share(&id, &value, c.counters, c.version)?;
             if share_is_purgeable(&share, request.shares_before) {
                 doomed.push(share);
             }

@@ -9,7 +9,7 @@ use rusqlite::{
     Connection, OpenFlags, OptionalExtension, Transaction, TransactionBehavior, params,
 };
 use sharelink_core::fault::{FaultInjector, NoFaults};
-use sharelink_core::share::MAX_COUNT;
+use sharelink_core::share::{MAX_COUNT, ShareRecord};
 use sharelink_core::storage::{ListMarker, share_is_purgeable};
 use sharelink_core::throttle::{self, ClientThrottle, ShareThrottle, ThrottleState};
 use sharelink_core::{
@@ -241,29 +241,16 @@ fn configure(conn: &Connection, options: &SqliteOptions, writer: bool) -> Result
 // ----- encoding -------------------------------------------------------------
 
 fn encode_share(share: &Share) -> Result<String, StorageError> {
-    serde_json::to_string(share).map_err(|e| StorageError::backend("encode share", e))
+    String::from_utf8(ShareRecord::encode_share(share)?)
+        .map_err(|e| StorageError::backend("share record body is not UTF-8", e))
 }
 
-/// Decodes a stored `shares.body` column for the row with key `id`. Never
-/// panics; exposed for fuzzing.
+/// Decodes a stored `shares.body` column for the row with key `id`, with
+/// zero counters at version 1. Never panics; exposed for fuzzing.
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub fn decode_stored_share(id: &str, body: &str) -> Result<Share, StorageError> {
-    decode_share(id, body)
-}
-
-fn decode_share(id: &str, body: &str) -> Result<Share, StorageError> {
-    let share: Share = serde_json::from_str(body).map_err(|e| StorageError::Corrupt {
-        what: format!("share {id}"),
-        reason: e.to_string(),
-    })?;
-    if share.id().as_str() != id {
-        return Err(StorageError::Corrupt {
-            what: format!("share {id}"),
-            reason: format!("row holds share {}", share.id()),
-        });
-    }
-    Ok(share)
+    ShareRecord::decode_share(id, body.as_bytes(), Counters::default(), 1)
 }
 
 fn decode_json<T: serde::de::DeserializeOwned>(
@@ -319,15 +306,19 @@ impl ShareRow {
     }
 
     fn decode(self) -> Result<Share, StorageError> {
-        let share = decode_share(&self.id, &self.body)?;
         let [access, preview, download, save] = self.counters;
-        let count = use_count(share.id(), [access, preview, download, save, self.version])?;
-        Ok(share.danger_restore_counters(count.counters, count.version))
+        let count = use_count(&self.id, [access, preview, download, save, self.version])?;
+        ShareRecord::decode_share(
+            &self.id,
+            self.body.as_bytes(),
+            count.counters,
+            count.version,
+        )
     }
 }
 
 /// Reads the counters and version returned by a counting statement.
-fn use_count(id: &ShareId, r: [i64; 5]) -> Result<UseCount, StorageError> {
+fn use_count(id: &str, r: [i64; 5]) -> Result<UseCount, StorageError> {
     let corrupt = |e: std::num::TryFromIntError| StorageError::Corrupt {
         what: format!("share {id}"),
         reason: format!("negative counter or version: {e}"),
@@ -600,7 +591,7 @@ fn count_in(
         })
         .map_err(db_err("count use"))?;
     if let Some(row) = counted {
-        return Ok(UseOutcome::Counted(use_count(id, row)?));
+        return Ok(UseOutcome::Counted(use_count(id.as_str(), row)?));
     }
     // Nothing counted: say why.
     let state: Option<(i64, i64)> = tx
@@ -630,6 +621,51 @@ fn count_in(
 
 fn to_json<T: serde::Serialize>(v: &T) -> Result<String, StorageError> {
     serde_json::to_string(v).map_err(|e| StorageError::backend("encode throttle", e))
+}
+
+impl SqliteStorage {
+    /// The stored `shares.body` of a share (the [`ShareRecord`] bytes), or
+    /// `None` if there is no such share.
+    ///
+    /// **For the testkit's golden stored-format case only** (see
+    /// `sharelink_testkit::golden`).
+    #[doc(hidden)]
+    pub fn danger_raw_share_body(&self, id: &ShareId) -> Result<Option<Vec<u8>>, StorageError> {
+        self.read(|conn| {
+            query_row(
+                conn,
+                "SELECT body FROM shares WHERE share_id = ?1",
+                [id.as_str()],
+                |r| r.get::<_, String>(0),
+            )
+            .optional()
+            .map(|body| body.map(String::into_bytes))
+            .map_err(db_err("select share body"))
+        })
+    }
+
+    /// Overwrites the stored body of a share with `body`, bypassing every
+    /// check.
+    ///
+    /// **For the testkit's golden stored-format case only**: anything else
+    /// that writes here can store a share no rule would allow.
+    #[doc(hidden)]
+    pub fn danger_overwrite_share_body(
+        &self,
+        id: &ShareId,
+        body: &[u8],
+    ) -> Result<(), StorageError> {
+        let body = std::str::from_utf8(body)
+            .map_err(|e| StorageError::backend("a share body is UTF-8 JSON", e))?;
+        self.write(|tx| {
+            tx.execute(
+                "UPDATE shares SET body = ?1 WHERE share_id = ?2",
+                params![body, id.as_str()],
+            )
+            .map_err(db_err("overwrite share body"))
+        })
+        .map(drop)
+    }
 }
 
 impl Storage for SqliteStorage {
@@ -768,7 +804,7 @@ impl Storage for SqliteStorage {
                     .optional()
                 })
                 .map_err(db_err("refund use"))?;
-            row.map(|r| use_count(id, r)).transpose()
+            row.map(|r| use_count(id.as_str(), r)).transpose()
         })
     }
 
@@ -843,21 +879,19 @@ impl Storage for SqliteStorage {
             let mut doomed = Vec::new();
             {
                 let mut stmt = tx
-                    .prepare(
-                        "SELECT share_id, body FROM shares
+                    .prepare(&format!(
+                        "SELECT share_id, {SHARE_COLUMNS} FROM shares
                          WHERE (expiration_ms IS NOT NULL AND expiration_ms < ?1)
-                            OR (status = 'cancelled' AND updated_at_ms < ?1)",
-                    )
+                            OR (status = 'cancelled' AND updated_at_ms < ?1)"
+                    ))
                     .map_err(db_err("prepare purge"))?;
                 let rows = stmt
-                    .query_map([cutoff], |r| {
-                        Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
-                    })
+                    .query_map([cutoff], ShareRow::read)
                     .map_err(db_err("purge scan"))?;
                 for row in rows {
-                    let (id, body) = row.map_err(db_err("purge row"))?;
-                    if share_is_purgeable(&decode_share(&id, &body)?, request.shares_before) {
-                        doomed.push(id);
+                    let share = row.map_err(db_err("purge row"))?.decode()?;
+                    if share_is_purgeable(&share, request.shares_before) {
+                        doomed.push(share.id().to_string());
                     }
                 }
             }

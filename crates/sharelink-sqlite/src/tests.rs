@@ -1,7 +1,7 @@
 //! Format-safety tests that need to reach under the Storage trait.
 
 use rusqlite::Connection;
-use sharelink_core::{Storage, StorageError};
+use sharelink_core::{ShareRecord, Storage, StorageError};
 use sharelink_testkit::fixtures::{ShareFixture, share_id};
 
 use crate::{SqliteOptions, SqliteStorage};
@@ -74,7 +74,7 @@ fn a_corrupt_row_is_a_typed_error_naming_the_share() {
     raw.execute(
         "UPDATE shares SET body = ?1 WHERE share_id = ?2",
         [
-            serde_json::to_string(&ShareFixture::new(3).build())
+            String::from_utf8(ShareRecord::encode_share(&ShareFixture::new(3).build()).unwrap())
                 .unwrap()
                 .as_str(),
             share_id(2).as_str(),

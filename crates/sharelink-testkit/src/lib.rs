@@ -8,6 +8,8 @@
 //!   failure says which guarantee broke.
 //! - [`model::model_matches_memory`] applies random operation sequences to
 //!   the backend and to `MemoryStorage` and compares every step.
+//! - [`golden`] pins the stored share format: every persistent backend
+//!   writes the current bytes and reads every older format.
 //! - [`faults`] injects a failure at every internal step of multi-part
 //!   writes and checks nothing is left half-written; [`faults::FailingStorage`]
 //!   fails the Nth write call of any store.
@@ -27,6 +29,7 @@ pub mod cases;
 pub mod crash;
 pub mod faults;
 pub mod fixtures;
+pub mod golden;
 pub mod model;
 pub mod races;
 
@@ -39,6 +42,11 @@ pub const MODEL_CASES: u32 = 96;
 /// it returns a fresh, empty store that consults `faults`, and a guard (a
 /// temporary directory, say) that lives as long as the store.
 ///
+/// `conformance_suite!(stored_bodies: hooks, builder)` is the form for a
+/// persistent backend: `hooks` is a [`golden::StoredBodies`] that reads and
+/// overwrites the raw body of a share row, and the run adds the
+/// [`golden`] case (the backend writes and reads the pinned record bytes).
+///
 /// `conformance_suite!(reference: builder)` is the form for
 /// `MemoryStorage` itself: the same cases, without the model test (which
 /// compares a backend with `MemoryStorage`, and so would compare the
@@ -50,6 +58,15 @@ pub const MODEL_CASES: u32 = 96;
 macro_rules! conformance_suite {
     (reference: $builder:expr) => {
         $crate::conformance_suite!(@contract $builder);
+    };
+    (stored_bodies: $raw:expr, $builder:expr) => {
+        $crate::conformance_suite!($builder);
+
+        #[test]
+        fn stored_bodies_match_the_golden_vectors() {
+            let (store, _guard) = ($builder)(::std::sync::Arc::new(::sharelink_core::NoFaults));
+            $crate::golden::stored_bodies_match_the_golden_vectors(&store, &$raw);
+        }
     };
     ($builder:expr) => {
         $crate::conformance_suite!(@contract $builder);

@@ -9,6 +9,7 @@ use super::*;
 use crate::code::ErrorCode;
 use crate::fields::{FileId, UserId};
 use crate::password::PasswordHasher;
+use crate::storage::StorageError;
 use crate::token::{KeyId, KeyRing, SigningKey};
 
 fn t0() -> DateTime<Utc> {
@@ -444,12 +445,90 @@ fn debug_never_shows_the_password_hash() {
 }
 
 #[test]
-fn serde_roundtrip_keeps_everything() {
-    let s = share_with(Some("1234"), Some(t0() + Duration::days(1)));
-    let json = serde_json::to_string(&s).unwrap();
-    let back: Share = serde_json::from_str(&json).unwrap();
+fn a_record_roundtrips_every_field() {
+    let s = share_with(Some("1234"), Some(t0() + Duration::days(1)))
+        .count_use(UseKind::Download)
+        .unwrap();
+    let record = ShareRecord::from(&s);
+    assert_eq!(record.format, SHARE_RECORD_FORMAT);
+    let body = record.encode_body().unwrap();
+    let text = String::from_utf8(body.clone()).unwrap();
+    assert!(
+        !text.contains("counters") && !text.contains("\"version\""),
+        "{text}"
+    );
+    let back =
+        ShareRecord::decode_share(s.id().as_str(), &body, s.counters(), s.version()).unwrap();
     assert_eq!(back, s);
     assert!(back.verify_password(Some(&pw("1234"))).is_ok());
+    // The row's key must be the share's id.
+    let err = ShareRecord::decode_share("sOtherId0001", &body, s.counters(), s.version());
+    assert!(matches!(err, Err(StorageError::Corrupt { .. })), "{err:?}");
+}
+
+#[test]
+fn a_record_that_breaks_an_invariant_is_refused() {
+    let s = share_with(Some("1234"), Some(t0() + Duration::days(1)));
+    let good = ShareRecord::from(&s);
+    assert_eq!(Share::try_from(good.clone()).unwrap(), s);
+    type Breaker = fn(&mut ShareRecord);
+    let breakers: [(&str, Breaker); 12] = [
+        ("bad id", |r| r.id = "no!".into()),
+        ("empty tenant", |r| r.tenant.clear()),
+        ("no files", |r| r.files = FilesRecord::Listed(Vec::new())),
+        ("duplicate files", |r| {
+            r.files = FilesRecord::Listed(vec!["a".into(), "a".into()]);
+        }),
+        ("limit too large", |r| r.limits.download = MAX_COUNT + 1),
+        ("counter too large", |r| r.counters.save = MAX_COUNT + 1),
+        ("updated before created", |r| {
+            r.updated_at = r.created_at - Duration::seconds(1);
+        }),
+        ("expired at creation", |r| r.expiration = Some(r.created_at)),
+        ("version 0", |r| r.version = 0),
+        ("not an argon2id hash", |r| {
+            r.password = Some("plain".into())
+        }),
+        ("control character in name", |r| r.name = "a\u{7}b".into()),
+        ("bad creator id", |r| r.creator.user_id.clear()),
+    ];
+    for (what, breaker) in breakers {
+        let mut r = good.clone();
+        breaker(&mut r);
+        match Share::try_from(r) {
+            Err(RecordError::Invalid(_)) => {}
+            other => panic!("{what}: expected RecordError::Invalid, got {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn a_record_from_a_newer_build_is_incompatible_not_corrupt() {
+    let s = share_with(None, None);
+    let mut record = ShareRecord::from(&s);
+    record.format = SHARE_RECORD_FORMAT + 1;
+    let body = record.encode_body().unwrap();
+    let err = ShareRecord::decode_share(s.id().as_str(), &body, s.counters(), 1).unwrap_err();
+    assert!(
+        matches!(err, StorageError::IncompatibleFormat { found, supported }
+            if found == SHARE_RECORD_FORMAT + 1 && supported == SHARE_RECORD_FORMAT),
+        "{err}"
+    );
+    for garbage in [&b""[..], b"{", b"[]", b"{\"format\":1}", b"\xff\xfe"] {
+        let err = ShareRecord::decode_share("sAvciMEXKRz", garbage, Counters::default(), 1);
+        assert!(matches!(err, Err(StorageError::Corrupt { .. })), "{err:?}");
+    }
+}
+
+#[test]
+fn record_debug_hides_the_hash_and_the_phone() {
+    let mut s = ShareRecord::from(&share_with(Some("1234"), None));
+    s.creator.phone = "18012345632".into();
+    let dbg = format!("{s:?}");
+    assert!(
+        !dbg.contains("argon2") && !dbg.contains("18012345632"),
+        "{dbg}"
+    );
 }
 
 #[test]
