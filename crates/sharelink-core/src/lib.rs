@@ -24,7 +24,7 @@
 //! |---|---|
 //! | [`id`], [`fields`] | parsed newtypes: share ids, drive/file/user ids, names, client keys |
 //! | [`password`] | share passwords and their argon2id hashes (the one slow path) |
-//! | [`share`] | the [`Share`] and its pure transitions (create, update, cancel, moderate, count, issue a token) |
+//! | [`share`] | the [`Share`] and its pure transitions (create, update, cancel, moderate, count, issue a token); its parts; its stored form, [`ShareRecord`] |
 //! | [`token`] | share tokens: claims, the signing key ring, verification |
 //! | [`grant`] | signed download and preview URLs (`g1.` grants) |
 //! | [`scope`], [`memory_catalog`] | which files lie inside a share; the host's [`FileCatalog`] |
@@ -33,7 +33,8 @@
 //! | [`storage`], [`memory`] | the [`Storage`] contract and the reference [`MemoryStorage`] |
 //! | [`engine`] | the driver: clock, storage, catalogue, events, hashing pool |
 //! | [`error`] | [`Error`], [`ErrorCode`] and the per-family errors |
-//! | [`clock`], [`config`], [`events`], [`fault`], [`search`] | the clock, settings, events, fault injection, share search |
+//! | [`listing`] | one query for a creator's shares: filter, order, keyset cursor, page |
+//! | [`clock`], [`config`], [`events`], [`fault`] | the clock, settings, events, fault injection |
 //!
 //! ## Implementing `Storage`
 //!
@@ -156,6 +157,7 @@ pub mod fields;
 pub mod file_policy;
 pub mod grant;
 pub mod id;
+pub mod listing;
 pub mod memory;
 pub mod memory_catalog;
 pub mod package;
@@ -163,7 +165,6 @@ pub mod password;
 pub mod quota;
 pub mod rate;
 pub mod scope;
-pub mod search;
 pub mod share;
 pub mod storage;
 pub mod throttle;
@@ -174,7 +175,7 @@ pub use config::{ConfigError, EngineConfig};
 pub use engine::{
     AccessRequest, AnonymousShareView, ContentAuthorization, CreateShareRequest, Engine,
     EngineBuilder, FileAuthorization, IssuedGrant, IssuedToken, ListAuthorization, RedeemedGrant,
-    SecureRng, SharePageView, TokenRequest,
+    SecureRng, TokenRequest,
 };
 pub use error::{Error, ErrorCode, InputError, RateLimited};
 pub use events::{Event, EventSink, NoEvents, RecordedEvents};
@@ -190,15 +191,18 @@ pub use password::{PasswordHash, PasswordHasher, SharePassword};
 pub use quota::{QuotaExhausted, QuotaKey, QuotaKind, QuotaPolicy, TenantPolicy};
 pub use rate::{Rate, RateLimiter};
 pub use scope::{CatalogError, FileCatalog, FileKind, FileMeta, ListTarget, ScopeError};
-pub use search::{ShareFilter, ShareOrder, ShareOrderBy};
+pub use listing::{
+    PageRequest, ShareCursor, ShareFilter, ShareListQuery, ShareOrder, ShareOrderBy, SharePage,
+    SortKey,
+};
 pub use share::{
     Action, Audience, Counters, LimitedUse, Limits, Member, Moderation, PasswordChange,
     Permissions, RecordError, Share, ShareError, ShareFiles, ShareRecord, ShareStatus, ShareUpdate,
     SharedIds, UseKind,
 };
 pub use storage::{
-    AccessOutcome, AccessRecord, AccessUpdate, InsertOutcome, ListMarker, PurgeReport,
-    PurgeRequest, QuotaCharge, QuotaOutcome, SharePage, ShareQuery, Storage, StorageError,
+    AccessOutcome, AccessRecord, AccessUpdate, InsertOutcome, PurgeReport,
+    PurgeRequest, QuotaCharge, QuotaOutcome, Storage, StorageError,
     UpdateOutcome, UseCount, UseOutcome,
 };
 pub use throttle::{ThrottlePolicy, ThrottleRefusal, ThrottleScope};

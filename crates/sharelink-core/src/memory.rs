@@ -11,20 +11,23 @@ use crate::fault::{FaultInjector, NoFaults};
 use crate::fields::{ClientKey, TenantId, UserId};
 use crate::id::ShareId;
 use crate::quota::{self, QuotaKey};
-use crate::share::{Share, ShareError, ShareStatus, UseKind};
+use crate::listing::{ShareListQuery, ShareOrderBy, SharePage, SortKey, page_from_ordered};
+use crate::share::{Member, Share, ShareError, UseKind};
 use crate::storage::{
-    AccessOutcome, AccessRecord, AccessUpdate, InsertOutcome, ListMarker, PurgeReport,
-    PurgeRequest, QuotaCharge, QuotaOutcome, SharePage, ShareQuery, Storage, StorageError,
+    AccessOutcome, AccessRecord, AccessUpdate, InsertOutcome, PurgeReport, PurgeRequest,
+    QuotaCharge, QuotaOutcome, Storage, StorageError,
     UpdateOutcome, UseCount, UseOutcome, share_is_purgeable,
 };
 use crate::throttle::{self, ClientThrottle, ShareThrottle, ThrottleState};
 
-type CreatorKey = (TenantId, UserId, i64, ShareId);
+/// One creator's shares, ordered by each [`ShareOrderBy`]: the index every
+/// listing is served from.
+type CreatorIndex = BTreeMap<ShareOrderBy, BTreeSet<(SortKey, ShareId)>>;
 
 #[derive(Default)]
 struct Inner {
     shares: BTreeMap<ShareId, Share>,
-    by_creator: BTreeSet<CreatorKey>,
+    by_creator: BTreeMap<(TenantId, UserId), CreatorIndex>,
     quota: BTreeMap<QuotaKey, u32>,
     share_throttle: BTreeMap<ShareId, ShareThrottle>,
     client_throttle: BTreeMap<(ShareId, ClientKey), ClientThrottle>,
@@ -77,13 +80,31 @@ impl MemoryStorage {
     }
 }
 
-fn creator_key(share: &Share) -> CreatorKey {
-    (
-        share.tenant().clone(),
-        share.creator().user_id.clone(),
-        share.created_at().timestamp_millis(),
-        share.id().clone(),
-    )
+impl Inner {
+    fn index_mut(&mut self, share: &Share) -> &mut CreatorIndex {
+        self.by_creator
+            .entry((share.tenant().clone(), share.creator().user_id.clone()))
+            .or_default()
+    }
+
+    fn index(&mut self, share: &Share) {
+        let index = self.index_mut(share);
+        for by in ShareOrderBy::ALL {
+            index
+                .entry(by)
+                .or_default()
+                .insert((by.key_of(share), share.id().clone()));
+        }
+    }
+
+    fn unindex(&mut self, share: &Share) {
+        let index = self.index_mut(share);
+        for by in ShareOrderBy::ALL {
+            if let Some(keys) = index.get_mut(&by) {
+                keys.remove(&(by.key_of(share), share.id().clone()));
+            }
+        }
+    }
 }
 
 impl Storage for MemoryStorage {
@@ -111,7 +132,7 @@ impl Storage for MemoryStorage {
         if let Some((key, n)) = new_quota {
             inner.quota.insert(key, n);
         }
-        inner.by_creator.insert(creator_key(share));
+        inner.index(share);
         inner.shares.insert(share.id().clone(), share.clone());
         Ok(InsertOutcome::Inserted)
     }
@@ -126,7 +147,7 @@ impl Storage for MemoryStorage {
         expected_version: u64,
     ) -> Result<UpdateOutcome, StorageError> {
         let mut inner = self.lock();
-        let Some(current) = inner.shares.get_mut(share.id()) else {
+        let Some(current) = inner.shares.get(share.id()).cloned() else {
             return Ok(UpdateOutcome::NotFound);
         };
         if current.version() != expected_version {
@@ -134,41 +155,43 @@ impl Storage for MemoryStorage {
                 current_version: current.version(),
             });
         }
-        *current = share.clone();
+        inner.unindex(&current);
+        inner.index(share);
+        inner.shares.insert(share.id().clone(), share.clone());
         Ok(UpdateOutcome::Updated)
     }
 
-    fn list_shares(&self, query: &ShareQuery) -> Result<SharePage, StorageError> {
+    fn list_shares(
+        &self,
+        owner: &Member,
+        query: &ShareListQuery,
+    ) -> Result<SharePage, StorageError> {
         use std::ops::Bound;
         let inner = self.lock();
-        let (t, c) = (query.tenant.clone(), query.creator.clone());
-        let lo = Bound::Included((t.clone(), c.clone(), i64::MIN, extreme_share_id(b'0')));
-        let hi = match &query.marker {
-            Some(m) => Bound::Excluded((t, c, m.created_at_ms, m.share_id.clone())),
-            None => Bound::Included((t, c, i64::MAX, extreme_share_id(b'z'))),
+        let empty = BTreeSet::new();
+        let keys = inner
+            .by_creator
+            .get(&(owner.tenant.clone(), owner.user_id.clone()))
+            .and_then(|index| index.get(&query.order.by))
+            .unwrap_or(&empty);
+        let cursor = query
+            .page
+            .after
+            .as_ref()
+            .map(|c| (c.key.clone(), c.share_id.clone()));
+        let descending = query.order.descending;
+        let range = match (&cursor, descending) {
+            (None, _) => keys.range::<(SortKey, ShareId), _>(..),
+            (Some(c), false) => keys.range((Bound::Excluded(c), Bound::Unbounded)),
+            (Some(c), true) => keys.range((Bound::Unbounded, Bound::Excluded(c))),
         };
-        let limit = query.limit.max(1);
-        let mut items = Vec::new();
-        let mut more = false;
-        for (_, _, _, id) in inner.by_creator.range((lo, hi)).rev() {
-            let Some(share) = inner.shares.get(id) else {
-                continue;
-            };
-            if !query.include_cancelled && share.status() == ShareStatus::Cancelled {
-                continue;
-            }
-            if items.len() == limit {
-                more = true;
-                break;
-            }
-            items.push(share.clone());
-        }
-        let next_marker = if more {
-            items.last().map(ListMarker::after)
+        let ids: Box<dyn Iterator<Item = &(SortKey, ShareId)>> = if descending {
+            Box::new(range.rev())
         } else {
-            None
+            Box::new(range)
         };
-        Ok(SharePage { items, next_marker })
+        let shares = ids.filter_map(|(_, id)| inner.shares.get(id).cloned().map(Ok));
+        page_from_ordered(shares, query)
     }
 
     fn consume_quota(&self, charge: &QuotaCharge) -> Result<QuotaOutcome, StorageError> {
@@ -305,7 +328,7 @@ impl Storage for MemoryStorage {
             .collect();
         for share in &doomed {
             inner.shares.remove(share.id());
-            inner.by_creator.remove(&creator_key(share));
+            inner.unindex(share);
             if inner.share_throttle.remove(share.id()).is_some() {
                 report.throttle_records += 1;
             }
@@ -348,15 +371,4 @@ impl Storage for MemoryStorage {
         report.throttle_records += before - (client_throttle.len() + share_throttle.len());
         Ok(report)
     }
-}
-
-/// The smallest (`b'0'`, shortest) or largest (`b'z'`, longest) valid share id.
-fn extreme_share_id(digit: u8) -> ShareId {
-    let len = if digit == b'0' {
-        ShareId::MIN_LEN
-    } else {
-        ShareId::MAX_LEN
-    };
-    let text = String::from_utf8(vec![digit; len]).unwrap_or_default();
-    ShareId::parse(&text).unwrap_or_else(|_| unreachable!("valid literal"))
 }

@@ -9,17 +9,13 @@
 //!
 //! [`MemoryStorage`](crate::MemoryStorage) is the reference implementation.
 
-use std::fmt;
-
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, NaiveDate, Utc};
 
-use crate::code::InputError;
-use crate::fields::{ClientKey, TenantId, UserId};
+use crate::fields::ClientKey;
 use crate::id::ShareId;
+use crate::listing::{ShareListQuery, SharePage};
 use crate::quota::QuotaKey;
-use crate::share::{Share, UseKind};
+use crate::share::{Member, Share, UseKind};
 use crate::throttle::{ThrottlePolicy, ThrottleState};
 
 /// A backend failure. Never used for contention or limits.
@@ -194,84 +190,6 @@ pub struct AccessRecord<'a> {
     pub charge: Option<&'a QuotaCharge>,
 }
 
-/// An opaque paging position in a creator's list of shares.
-///
-/// Lists are ordered newest first: by `created_at` descending, then share id
-/// descending. The marker names the last item of the previous page.
-#[derive(Clone, PartialEq, Eq)]
-pub struct ListMarker {
-    /// `created_at` of the last item returned, in Unix milliseconds.
-    pub created_at_ms: i64,
-    /// Share id of the last item returned.
-    pub share_id: ShareId,
-}
-
-impl ListMarker {
-    /// The marker after `share`.
-    pub fn after(share: &Share) -> Self {
-        Self {
-            created_at_ms: share.created_at().timestamp_millis(),
-            share_id: share.id().clone(),
-        }
-    }
-
-    /// The wire form: URL-safe base64 text.
-    pub fn encode(&self) -> String {
-        URL_SAFE_NO_PAD.encode(format!("{}:{}", self.created_at_ms, self.share_id))
-    }
-
-    /// Parses the wire form. Never panics.
-    pub fn decode(s: &str) -> Result<Self, InputError> {
-        let bad = || InputError::invalid("marker", "not a marker returned by this service");
-        if s.len() > 256 {
-            return Err(bad());
-        }
-        let raw = URL_SAFE_NO_PAD.decode(s).map_err(|_| bad())?;
-        let text = std::str::from_utf8(&raw).map_err(|_| bad())?;
-        let (ms, id) = text.split_once(':').ok_or_else(bad)?;
-        Ok(Self {
-            created_at_ms: ms.parse().map_err(|_| bad())?,
-            share_id: ShareId::parse(id).map_err(|_| bad())?,
-        })
-    }
-
-    /// Whether `share` comes strictly after this marker in list order.
-    pub fn precedes(&self, share: &Share) -> bool {
-        let key = (share.created_at().timestamp_millis(), share.id());
-        key < (self.created_at_ms, &self.share_id)
-    }
-}
-
-impl fmt::Debug for ListMarker {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "ListMarker({}, {})", self.created_at_ms, self.share_id)
-    }
-}
-
-/// Which of a creator's shares to list.
-#[derive(Debug, Clone)]
-pub struct ShareQuery {
-    /// The tenant.
-    pub tenant: TenantId,
-    /// The creator.
-    pub creator: UserId,
-    /// Whether cancelled shares are included.
-    pub include_cancelled: bool,
-    /// Page size, at least 1.
-    pub limit: usize,
-    /// Where the previous page ended.
-    pub marker: Option<ListMarker>,
-}
-
-/// One page of shares.
-#[derive(Debug, Clone, Default)]
-pub struct SharePage {
-    /// The shares, newest first.
-    pub items: Vec<Share>,
-    /// Set when more shares may follow.
-    pub next_marker: Option<ListMarker>,
-}
-
 /// What [`Storage::purge`] removes.
 #[derive(Debug, Clone)]
 pub struct PurgeRequest {
@@ -327,12 +245,29 @@ pub trait Storage: Send + Sync {
         expected_version: u64,
     ) -> Result<UpdateOutcome, StorageError>;
 
-    /// A page of a creator's shares, newest first (`created_at` descending,
-    /// then id descending), starting strictly after `query.marker`.
+    /// A page of the shares `owner` created (same tenant and user id) that
+    /// match `query.filter`, in `query.order`, starting strictly after
+    /// `query.page.after`.
     ///
-    /// Returns at most `query.limit` items. `next_marker` is set iff more
-    /// matching shares follow.
-    fn list_shares(&self, query: &ShareQuery) -> Result<SharePage, StorageError>;
+    /// - At most `query.page.limit` items (the engine passes 1..=100).
+    /// - `next` is the cursor after the last item iff another matching
+    ///   share follows.
+    /// - With `count_total`, `total` is the number of matching shares from
+    ///   the cursor on, this page included.
+    /// - Served in order from an index, for every [`ShareOrderBy`]: the cost
+    ///   of a page must not grow with the number of shares the creator has
+    ///   (filters that the index cannot answer may scan past non-matching
+    ///   shares, and counting a total may read them all).
+    ///
+    /// The engine has checked the query ([`ShareListQuery::check`]): the
+    /// cursor, if any, belongs to `query.order`.
+    ///
+    /// [`ShareOrderBy`]: crate::listing::ShareOrderBy
+    fn list_shares(
+        &self,
+        owner: &Member,
+        query: &ShareListQuery,
+    ) -> Result<SharePage, StorageError>;
 
     /// Takes one unit of a daily quota if `used < limit`.
     ///
@@ -452,8 +387,12 @@ impl<S: Storage + ?Sized> Storage for std::sync::Arc<S> {
     ) -> Result<UpdateOutcome, StorageError> {
         (**self).update_share(share, expected_version)
     }
-    fn list_shares(&self, query: &ShareQuery) -> Result<SharePage, StorageError> {
-        (**self).list_shares(query)
+    fn list_shares(
+        &self,
+        owner: &Member,
+        query: &ShareListQuery,
+    ) -> Result<SharePage, StorageError> {
+        (**self).list_shares(owner, query)
     }
     fn consume_quota(&self, charge: &QuotaCharge) -> Result<QuotaOutcome, StorageError> {
         (**self).consume_quota(charge)
@@ -510,29 +449,4 @@ pub fn share_is_purgeable(share: &Share, before: DateTime<Utc>) -> bool {
     let cancelled =
         share.status() == crate::share::ShareStatus::Cancelled && share.updated_at() < before;
     expired || cancelled
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use proptest::prelude::*;
-
-    #[test]
-    fn marker_roundtrips_and_rejects_garbage() {
-        let m = ListMarker {
-            created_at_ms: 1_700_000_000_123,
-            share_id: ShareId::parse("sAvciMEXKRz").unwrap(),
-        };
-        assert_eq!(ListMarker::decode(&m.encode()).unwrap(), m);
-        assert!(ListMarker::decode("!!").is_err());
-        assert!(ListMarker::decode(&URL_SAFE_NO_PAD.encode("12:bad id")).is_err());
-        assert!(ListMarker::decode(&"A".repeat(300)).is_err());
-    }
-
-    proptest! {
-        #[test]
-        fn marker_decode_never_panics(s in "\\PC{0,100}") {
-            let _ = ListMarker::decode(&s);
-        }
-    }
 }

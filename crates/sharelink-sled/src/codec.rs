@@ -2,7 +2,8 @@
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use sharelink_core::{QuotaKey, ShareId, StorageError, UseKind};
+use sharelink_core::listing::{ShareOrderBy, SortKey};
+use sharelink_core::{QuotaKey, Share, ShareId, StorageError, UseKind};
 
 /// The value format this build writes and reads.
 pub(crate) const FORMAT_VERSION: u8 = 1;
@@ -14,11 +15,28 @@ pub(crate) fn push_str(out: &mut Vec<u8>, s: &str) {
     out.extend_from_slice(s.as_bytes());
 }
 
-/// The creator-index prefix of a tenant and creator.
-pub(crate) fn creator_prefix(tenant: &str, creator: &str) -> Vec<u8> {
-    let mut k = Vec::with_capacity(4 + tenant.len() + creator.len() + 8 + 22);
+/// The store layout this build writes (the `format` entry of `meta`):
+/// 1 had a `shares_by_creator` index of creation times only; 2 has
+/// `share_index`, which orders each creator's shares by every sort key.
+pub(crate) const STORE_FORMAT: u32 = 2;
+
+/// The tag of a sort key in `share_index` keys.
+fn order_tag(by: ShareOrderBy) -> u8 {
+    match by {
+        ShareOrderBy::CreatedAt => 0,
+        ShareOrderBy::UpdatedAt => 1,
+        ShareOrderBy::ShareName => 2,
+        ShareOrderBy::Description => 3,
+    }
+}
+
+/// The `share_index` prefix of one creator's shares in one order:
+/// `str(tenant) ++ str(creator) ++ tag`.
+pub(crate) fn index_prefix(tenant: &str, creator: &str, by: ShareOrderBy) -> Vec<u8> {
+    let mut k = Vec::with_capacity(5 + tenant.len() + creator.len() + 8 + 22);
     push_str(&mut k, tenant);
     push_str(&mut k, creator);
+    k.push(order_tag(by));
     k
 }
 
@@ -27,24 +45,74 @@ pub(crate) fn ms_key(ms: i64) -> [u8; 8] {
     (u64::from_be_bytes(ms.to_be_bytes()) ^ (1 << 63)).to_be_bytes()
 }
 
-/// The full creator-index key.
-pub(crate) fn creator_key(tenant: &str, creator: &str, created_ms: i64, id: &ShareId) -> Vec<u8> {
-    let mut k = creator_prefix(tenant, creator);
-    k.extend_from_slice(&ms_key(created_ms));
+/// Appends a sort key so that byte order is key order: times as
+/// [`ms_key`]; texts with every 0 byte escaped as `0 0xFF` and ended by
+/// `0 0`, so that a text sorts before every longer text it prefixes.
+fn push_sort_key(out: &mut Vec<u8>, key: &SortKey) {
+    match key {
+        SortKey::Time(ms) => out.extend_from_slice(&ms_key(*ms)),
+        SortKey::Text(text) => {
+            for &b in text.as_bytes() {
+                out.push(b);
+                if b == 0 {
+                    out.push(0xFF);
+                }
+            }
+            out.extend_from_slice(&[0, 0]);
+        }
+    }
+}
+
+/// The `share_index` key of `(key, id)` under `prefix`.
+pub(crate) fn index_key(prefix: &[u8], key: &SortKey, id: &ShareId) -> Vec<u8> {
+    let mut k = prefix.to_vec();
+    push_sort_key(&mut k, key);
     k.extend_from_slice(id.as_str().as_bytes());
     k
 }
 
-/// The share id at the end of a creator-index key.
-pub(crate) fn id_from_creator_key(prefix_len: usize, key: &[u8]) -> Result<ShareId, StorageError> {
+/// Every `share_index` key of a share: one per sort key.
+pub(crate) fn index_keys(share: &Share) -> Vec<Vec<u8>> {
+    ShareOrderBy::ALL
+        .iter()
+        .map(|&by| {
+            let prefix = index_prefix(share.tenant().as_str(), share.creator().user_id.as_str(), by);
+            index_key(&prefix, &by.key_of(share), share.id())
+        })
+        .collect()
+}
+
+/// The share id at the end of a `share_index` key under a prefix of
+/// `prefix_len` bytes in order `by`.
+pub(crate) fn id_from_index_key(
+    prefix_len: usize,
+    by: ShareOrderBy,
+    key: &[u8],
+) -> Result<ShareId, StorageError> {
     let corrupt = |reason: &str| StorageError::Corrupt {
-        what: "creator index entry".into(),
+        what: "share index entry".into(),
         reason: reason.into(),
     };
-    let raw = key
-        .get(prefix_len + 8..)
+    let rest = key
+        .get(prefix_len..)
         .ok_or_else(|| corrupt("key too short"))?;
-    let text = std::str::from_utf8(raw).map_err(|_| corrupt("share id is not UTF-8"))?;
+    let id = match by {
+        ShareOrderBy::CreatedAt | ShareOrderBy::UpdatedAt => {
+            rest.get(8..).ok_or_else(|| corrupt("key too short"))?
+        }
+        ShareOrderBy::ShareName | ShareOrderBy::Description => {
+            let mut i = 0;
+            loop {
+                match (rest.get(i), rest.get(i + 1)) {
+                    (Some(0), Some(0)) => break rest.get(i + 2..).unwrap_or_default(),
+                    (Some(0), Some(0xFF)) => i += 2,
+                    (Some(0), _) | (None, _) => return Err(corrupt("unterminated text key")),
+                    (Some(_), _) => i += 1,
+                }
+            }
+        }
+    };
+    let text = std::str::from_utf8(id).map_err(|_| corrupt("share id is not UTF-8"))?;
     ShareId::parse(text).map_err(|e| corrupt(&e.to_string()))
 }
 
@@ -229,5 +297,47 @@ impl Counts {
             epoch,
             version,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn id(n: u32) -> ShareId {
+        ShareId::parse(&format!("sharez{n:06}")).unwrap()
+    }
+
+    #[test]
+    fn index_keys_sort_like_the_sort_keys_and_give_back_the_id() {
+        let prefix = index_prefix("t", "u", ShareOrderBy::ShareName);
+        let texts = ["", "a", "a\0", "a\0b", "a\u{1}", "ab", "b", "é", "Ω"];
+        let mut keys: Vec<(Vec<u8>, &str)> = texts
+            .iter()
+            .map(|t| (index_key(&prefix, &SortKey::Text((*t).into()), &id(1)), *t))
+            .collect();
+        keys.sort();
+        let sorted: Vec<&str> = keys.iter().map(|(_, t)| *t).collect();
+        let mut expected = texts.to_vec();
+        expected.sort();
+        assert_eq!(sorted, expected);
+        for (key, _) in &keys {
+            assert_eq!(
+                id_from_index_key(prefix.len(), ShareOrderBy::ShareName, key).unwrap(),
+                id(1)
+            );
+        }
+        let times = index_prefix("t", "u", ShareOrderBy::UpdatedAt);
+        let early = index_key(&times, &SortKey::Time(-5), &id(2));
+        let late = index_key(&times, &SortKey::Time(7), &id(1));
+        assert!(early < late);
+        assert_eq!(
+            id_from_index_key(times.len(), ShareOrderBy::UpdatedAt, &late).unwrap(),
+            id(1)
+        );
+        // Truncated or unterminated keys are corrupt, never a panic.
+        for bad in [&prefix[..], &keys[2].0[..prefix.len() + 2]] {
+            assert!(id_from_index_key(prefix.len(), ShareOrderBy::ShareName, bad).is_err());
+        }
     }
 }

@@ -6,11 +6,12 @@ use std::sync::Arc;
 use sharelink_core::fault::{FaultInjector, NoFaults};
 use sharelink_core::quota;
 use sharelink_core::share::{MAX_COUNT, ShareRecord};
-use sharelink_core::storage::{ListMarker, share_is_purgeable};
+use sharelink_core::listing::{ShareListQuery, SharePage, page_from_ordered};
+use sharelink_core::storage::share_is_purgeable;
 use sharelink_core::throttle::{self, ClientThrottle, ShareThrottle, ThrottleState};
 use sharelink_core::{
     AccessOutcome, AccessRecord, AccessUpdate, ClientKey, InsertOutcome, PurgeReport, PurgeRequest,
-    QuotaCharge, QuotaKey, QuotaOutcome, Share, ShareId, SharePage, ShareQuery, ShareStatus,
+    QuotaCharge, QuotaKey, QuotaOutcome, Share, ShareId, Member,
     Storage, StorageError, UpdateOutcome, UseCount, UseKind, UseOutcome,
 };
 use sled::transaction::{
@@ -19,7 +20,7 @@ use sled::transaction::{
 };
 use sled::{Db, Tree};
 
-use crate::codec::{self, Counts, FORMAT_VERSION};
+use crate::codec::{self, Counts, STORE_FORMAT};
 
 /// Options for [`SledStorage::open`].
 #[derive(Debug, Clone)]
@@ -39,12 +40,16 @@ impl Default for SledOptions {
     }
 }
 
+/// How long [`SledStorage::open`] waits for the directory lock that a
+/// just-dropped store of the same process may still hold.
+pub const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// A [`Storage`] in a sled database directory.
 pub struct SledStorage {
     db: Db,
     shares: Tree,
     counters: Tree,
-    by_creator: Tree,
+    index: Tree,
     quota: Tree,
     throttle_share: Tree,
     throttle_client: Tree,
@@ -117,24 +122,32 @@ fn encode_share(share: &Share) -> Result<Vec<u8>, StorageError> {
     Ok(codec::with_version(&ShareRecord::encode_share(share)?))
 }
 
-fn index_key(share: &Share) -> Vec<u8> {
-    codec::creator_key(
-        share.tenant().as_str(),
-        share.creator().user_id.as_str(),
-        share.created_at().timestamp_millis(),
-        share.id(),
-    )
-}
-
 impl SledStorage {
     /// Opens (creating if needed) the store in directory `path`. Refuses a
     /// store written by a newer format.
+    ///
+    /// sled locks the directory while a database is open, and its
+    /// background flusher can hold the lock for a moment after the last
+    /// handle of a previous store is dropped; opening waits up to
+    /// [`LOCK_WAIT`] for that before failing.
     pub fn open(path: impl AsRef<Path>, options: &SledOptions) -> Result<Self, StorageError> {
-        let db = sled::Config::new()
+        let config = sled::Config::new()
             .path(path)
-            .cache_capacity(options.cache_capacity)
-            .open()
-            .map_err(sled_err("open"))?;
+            .cache_capacity(options.cache_capacity);
+        let started = std::time::Instant::now();
+        let db = loop {
+            match config.open() {
+                Ok(db) => break db,
+                Err(sled::Error::Io(e))
+                    if e.kind() == std::io::ErrorKind::Other
+                        && e.to_string().contains("could not acquire lock")
+                        && started.elapsed() < LOCK_WAIT =>
+                {
+                    std::thread::sleep(std::time::Duration::from_millis(10));
+                }
+                Err(e) => return Err(sled_err("open")(e)),
+            }
+        };
         Self::init(db, options)
     }
 
@@ -149,39 +162,72 @@ impl SledStorage {
 
     fn init(db: Db, options: &SledOptions) -> Result<Self, StorageError> {
         let meta = db.open_tree("meta").map_err(sled_err("open meta"))?;
-        match meta.get("format").map_err(sled_err("read format"))? {
-            Some(v) => {
-                let found = u32::from_be_bytes(v.as_ref().try_into().map_err(|_| {
-                    StorageError::Corrupt {
-                        what: "store format marker".into(),
-                        reason: format!("expected 4 bytes, found {}", v.len()),
-                    }
-                })?);
-                if found > u32::from(FORMAT_VERSION) {
-                    return Err(StorageError::IncompatibleFormat {
-                        found,
-                        supported: u32::from(FORMAT_VERSION),
-                    });
+        let found = match meta.get("format").map_err(sled_err("read format"))? {
+            Some(v) => Some(u32::from_be_bytes(v.as_ref().try_into().map_err(|_| {
+                StorageError::Corrupt {
+                    what: "store format marker".into(),
+                    reason: format!("expected 4 bytes, found {}", v.len()),
                 }
-            }
-            None => {
-                meta.insert("format", &u32::from(FORMAT_VERSION).to_be_bytes())
-                    .map_err(sled_err("write format"))?;
-                db.flush().map_err(sled_err("flush"))?;
-            }
+            })?)),
+            None => None,
+        };
+        if let Some(found) = found.filter(|f| *f > STORE_FORMAT) {
+            return Err(StorageError::IncompatibleFormat {
+                found,
+                supported: STORE_FORMAT,
+            });
         }
         let tree = |name: &'static str| db.open_tree(name).map_err(sled_err("open tree"));
-        Ok(Self {
+        let store = Self {
             shares: tree("shares")?,
             counters: tree("counters")?,
-            by_creator: tree("shares_by_creator")?,
+            index: tree("share_index")?,
             quota: tree("quota")?,
             throttle_share: tree("throttle_share")?,
             throttle_client: tree("throttle_client")?,
             flush: options.flush_every_write,
             faults: Arc::new(NoFaults),
             db,
-        })
+        };
+        if found != Some(STORE_FORMAT) {
+            if found == Some(1) {
+                store.build_share_index()?;
+            }
+            meta.insert("format", &STORE_FORMAT.to_be_bytes())
+                .map_err(sled_err("write format"))?;
+            store.db.flush().map_err(sled_err("flush"))?;
+        }
+        Ok(store)
+    }
+
+    /// Format 1 → 2: indexes every share under every sort key, then drops
+    /// the old creation-time index. Runs at open, before anything else can
+    /// use the store; if it is interrupted, the format stays 1 and the next
+    /// open runs it again (inserting an index key twice is harmless).
+    fn build_share_index(&self) -> Result<(), StorageError> {
+        for entry in self.shares.iter() {
+            let (key, value) = entry.map_err(sled_err("scan shares"))?;
+            let id = String::from_utf8_lossy(&key).into_owned();
+            let counts = self
+                .counters
+                .get(&key)
+                .map_err(sled_err("get counters"))?
+                .ok_or_else(|| StorageError::Corrupt {
+                    what: format!("share {id}"),
+                    reason: "its counters are missing".into(),
+                })?;
+            let c = Counts::decode(counts_what(&id), &counts)?;
+            let share = decode_share(&id, &value, c.counters, c.version)?;
+            for index_key in codec::index_keys(&share) {
+                self.index
+                    .insert(index_key, &[])
+                    .map_err(sled_err("build share index"))?;
+            }
+        }
+        self.db
+            .drop_tree("shares_by_creator")
+            .map_err(sled_err("drop the format-1 index"))?;
+        Ok(())
     }
 
     /// Consults `faults` between the writes of multi-key transactions (for
@@ -249,7 +295,7 @@ impl SledStorage {
 struct PreparedInsert<'a> {
     share: &'a Share,
     value: Vec<u8>,
-    index: Vec<u8>,
+    index: Vec<Vec<u8>>,
     charge: Option<(&'a QuotaCharge, Vec<u8>)>,
 }
 
@@ -258,7 +304,7 @@ impl<'a> PreparedInsert<'a> {
         Ok(Self {
             share,
             value: encode_share(share)?,
-            index: index_key(share),
+            index: codec::index_keys(share),
             charge: charge.map(|c| (c, codec::quota_key(&c.key))),
         })
     }
@@ -292,7 +338,9 @@ impl SledStorage {
         }
         shares.insert(id, item.value.as_slice())?;
         counts.insert(id, &Counts::of(item.share).encode()[..])?;
-        idx.insert(item.index.as_slice(), &[])?;
+        for key in &item.index {
+            idx.insert(key.as_slice(), &[])?;
+        }
         self.fault("insert_share:after_share")?;
         if let (Some(n), Some((_, k))) = (next_used, &item.charge) {
             quota.insert(k.as_slice(), codec::encode_u32(n))?;
@@ -393,7 +441,7 @@ impl Storage for SledStorage {
     ) -> Result<InsertOutcome, StorageError> {
         let item = PreparedInsert::new(share, charge)?;
         let outcome = finish(
-            (&self.shares, &self.counters, &self.by_creator, &self.quota)
+            (&self.shares, &self.counters, &self.index, &self.quota)
                 .transaction(|(s, c, i, q)| self.insert_in((s, c, i, q), &item)),
         )?;
         self.durable(outcome)
@@ -408,7 +456,7 @@ impl Storage for SledStorage {
             .map(|(share, charge)| PreparedInsert::new(share, charge.as_ref()))
             .collect::<Result<Vec<_>, _>>()?;
         let outcomes = finish(
-            (&self.shares, &self.counters, &self.by_creator, &self.quota).transaction(
+            (&self.shares, &self.counters, &self.index, &self.quota).transaction(
                 |(s, c, i, q)| {
                     items
                         .iter()
@@ -448,66 +496,75 @@ impl Storage for SledStorage {
         let id = share.id().as_str();
         let value = encode_share(share)?;
         let counts = Counts::of(share).encode();
-        let outcome = finish((&self.shares, &self.counters).transaction(|(shares, c)| {
-            let Some(current) = c.get(id)? else {
-                return Ok(UpdateOutcome::NotFound);
-            };
-            let current = abort(Counts::decode(counts_what(id), &current))?;
-            if current.version != expected_version {
-                return Ok(UpdateOutcome::Conflict {
-                    current_version: current.version,
-                });
-            }
-            shares.insert(id, value.as_slice())?;
-            c.insert(id, &counts[..])?;
-            Ok(UpdateOutcome::Updated)
-        }))?;
+        let new_keys = codec::index_keys(share);
+        let outcome = finish((&self.shares, &self.counters, &self.index).transaction(
+            |(shares, c, idx)| {
+                let Some(current) = c.get(id)? else {
+                    return Ok(UpdateOutcome::NotFound);
+                };
+                let current = abort(Counts::decode(counts_what(id), &current))?;
+                if current.version != expected_version {
+                    return Ok(UpdateOutcome::Conflict {
+                        current_version: current.version,
+                    });
+                }
+                // The sort keys may have moved (name, description,
+                // update time): replace the share's index entries.
+                if let Some(before) = shares.get(id)? {
+                    let before =
+                        abort(decode_share(id, &before, current.counters, current.version))?;
+                    for key in codec::index_keys(&before) {
+                        idx.remove(key)?;
+                    }
+                }
+                for key in &new_keys {
+                    idx.insert(key.as_slice(), &[])?;
+                }
+                shares.insert(id, value.as_slice())?;
+                c.insert(id, &counts[..])?;
+                Ok(UpdateOutcome::Updated)
+            },
+        ))?;
         self.durable(outcome)
     }
 
-    fn list_shares(&self, query: &ShareQuery) -> Result<SharePage, StorageError> {
-        let limit = query.limit.max(1);
-        let prefix = codec::creator_prefix(query.tenant.as_str(), query.creator.as_str());
-        let upper = match &query.marker {
-            Some(m) => std::ops::Bound::Excluded(codec::creator_key(
-                query.tenant.as_str(),
-                query.creator.as_str(),
-                m.created_at_ms,
-                &m.share_id,
-            )),
-            None => {
-                let mut end = prefix.clone();
-                end.extend_from_slice(&[0xFF; 9]);
-                std::ops::Bound::Excluded(end)
-            }
-        };
-        let range = self
-            .by_creator
-            .range((std::ops::Bound::Included(prefix.clone()), upper));
-        let mut items = Vec::with_capacity(limit);
-        let mut more = false;
-        for entry in range.rev() {
-            let (key, _) = entry.map_err(sled_err("scan creator index"))?;
-            let id = codec::id_from_creator_key(prefix.len(), &key)?;
-            // An index entry whose share was purged meanwhile is skipped.
-            let Some(share) = self.get_share(&id)? else {
-                continue;
+    fn list_shares(
+        &self,
+        owner: &Member,
+        query: &ShareListQuery,
+    ) -> Result<SharePage, StorageError> {
+        use std::ops::Bound;
+        let by = query.order.by;
+        let prefix = codec::index_prefix(owner.tenant.as_str(), owner.user_id.as_str(), by);
+        let cursor = query
+            .page
+            .after
+            .as_ref()
+            .map(|c| codec::index_key(&prefix, &c.key, &c.share_id));
+        let keys: Box<dyn Iterator<Item = sled::Result<(sled::IVec, sled::IVec)>>> =
+            match (cursor, query.order.descending) {
+                (None, false) => Box::new(self.index.scan_prefix(&prefix)),
+                (None, true) => Box::new(self.index.scan_prefix(&prefix).rev()),
+                (Some(c), false) => Box::new(
+                    self.index
+                        .range((Bound::Excluded(c), Bound::Unbounded))
+                        .take_while(|e| e.as_ref().map_or(true, |(k, _)| k.starts_with(&prefix))),
+                ),
+                (Some(c), true) => Box::new(
+                    self.index
+                        .range((Bound::Included(prefix.clone()), Bound::Excluded(c)))
+                        .rev(),
+                ),
             };
-            if !query.include_cancelled && share.status() == ShareStatus::Cancelled {
-                continue;
-            }
-            if items.len() == limit {
-                more = true;
-                break;
-            }
-            items.push(share);
-        }
-        let next_marker = if more {
-            items.last().map(ListMarker::after)
-        } else {
-            None
-        };
-        Ok(SharePage { items, next_marker })
+        let shares = keys.filter_map(|entry| {
+            let share = entry
+                .map_err(sled_err("scan share index"))
+                .and_then(|(key, _)| codec::id_from_index_key(prefix.len(), by, &key))
+                .and_then(|id| self.get_share(&id));
+            // An index entry whose share was purged meanwhile is skipped.
+            share.transpose()
+        });
+        page_from_ordered(shares, query)
     }
 
     fn consume_quota(&self, charge: &QuotaCharge) -> Result<QuotaOutcome, StorageError> {
@@ -693,18 +750,20 @@ impl Storage for SledStorage {
         }
         for share in &doomed {
             let id = share.id().as_str();
-            let index = index_key(share);
+            let index = codec::index_keys(share);
             let removed = finish(
                 (
                     &self.shares,
                     &self.counters,
-                    &self.by_creator,
+                    &self.index,
                     &self.throttle_share,
                 )
                     .transaction(|(shares, counts, idx, ts)| {
                         let gone = shares.remove(id)?.is_some();
                         counts.remove(id)?;
-                        idx.remove(index.as_slice())?;
+                        for key in &index {
+                            idx.remove(key.as_slice())?;
+                        }
                         let throttle = ts.remove(id)?.is_some();
                         Ok((gone, throttle))
                     }),

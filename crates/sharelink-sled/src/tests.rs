@@ -1,7 +1,12 @@
 //! Format-safety tests that reach under the Storage trait.
 
-use sharelink_core::{Storage, StorageError};
+use sharelink_core::{
+    Member, ShareFilter, ShareListQuery, ShareOrder, ShareOrderBy, Storage, StorageError,
+};
 use sharelink_testkit::fixtures::{ShareFixture, share_id};
+use sharelink_testkit::golden::GOLDEN_SHARES;
+
+use crate::codec::{self, Counts};
 
 use crate::{SledOptions, SledStorage};
 
@@ -23,7 +28,7 @@ fn a_store_from_a_newer_format_is_refused() {
             err,
             StorageError::IncompatibleFormat {
                 found: 7,
-                supported: 1
+                supported: crate::codec::STORE_FORMAT
             }
         ),
         "{err}"
@@ -72,4 +77,54 @@ fn reopening_keeps_data() {
     }
     let s = SledStorage::open(dir.path(), &SledOptions::default()).unwrap();
     assert_eq!(s.get_share(share.id()).unwrap().unwrap(), share);
+}
+
+/// A format-1 store (0.3: format-0 share values, a creation-time index
+/// only) is migrated at open: every share is indexed under every sort key
+/// and the old index is dropped.
+#[test]
+fn a_format_1_store_is_migrated_to_the_share_index() {
+    let dir = tempfile::tempdir().unwrap();
+    let legacy = GOLDEN_SHARES
+        .iter()
+        .find(|g| g.format == 0 && g.body.contains("Holiday"))
+        .unwrap();
+    let share = (legacy.expected)();
+    {
+        let db = sled::open(dir.path()).unwrap();
+        let tree = |name: &str| db.open_tree(name).unwrap();
+        tree("meta").insert("format", &1u32.to_be_bytes()).unwrap();
+        tree("shares")
+            .insert(share.id().as_str(), codec::with_version(legacy.body.as_bytes()))
+            .unwrap();
+        tree("counters")
+            .insert(share.id().as_str(), &Counts::of(&share).encode()[..])
+            .unwrap();
+        tree("shares_by_creator").insert(b"old key", &[]).unwrap();
+        db.flush().unwrap();
+    }
+    let s = SledStorage::open(dir.path(), &SledOptions::default()).unwrap();
+    assert_eq!(s.get_share(share.id()).unwrap().unwrap(), share);
+    assert!(
+        !s.db()
+            .tree_names()
+            .iter()
+            .any(|n| n.as_ref() == b"shares_by_creator")
+    );
+    let owner = Member {
+        tenant: share.tenant().clone(),
+        user_id: share.creator().user_id.clone(),
+    };
+    for by in ShareOrderBy::ALL {
+        let query = ShareListQuery {
+            filter: ShareFilter {
+                name_contains: Some("HOLIDAY".into()),
+                ..ShareFilter::default()
+            },
+            order: ShareOrder::default_for(by),
+            ..ShareListQuery::default()
+        };
+        let page = s.list_shares(&owner, &query).unwrap();
+        assert_eq!(page.items, vec![share.clone()], "{by:?}");
+    }
 }

@@ -3,17 +3,22 @@
 //! A [`Storage`](sharelink_core::Storage) on SQLite (rusqlite with bundled SQLite), for hosts that run
 //! on one machine, in one or several processes.
 //!
-//! ## Schema (version 1, tracked in `PRAGMA user_version`)
+//! ## Schema (version 2, tracked in `PRAGMA user_version`)
 //!
 //! | table | key | columns |
 //! |---|---|---|
-//! | `shares` | `share_id` | `tenant`, `creator`, `created_at_ms`, `updated_at_ms`, `expiration_ms` (NULL = never), `status`, `version`, `token_epoch`, `body` (the whole share as JSON) |
+//! | `shares` | `share_id` | `tenant`, `creator`, `created_at_ms`, `updated_at_ms`, `expiration_ms` (NULL = never), `status`, `version`, `token_epoch`, counters and limits, `share_name`, `description`, `name_folded`, `body` (the share's [`ShareRecord`](sharelink_core::ShareRecord) body) |
 //! | `quota` | `(tenant, kind, day)` | `used` |
 //! | `throttle_share` | `share_id` | `body` (JSON) |
 //! | `throttle_client` | `(share_id, client)` | `body` (JSON) |
 //!
-//! An index on `(tenant, creator, created_at_ms DESC, share_id DESC)` serves
-//! paged listing. Migrations run at open inside `BEGIN IMMEDIATE`; a
+//! One index per listing order, each on `(tenant, creator, <sort column>,
+//! share_id)` (`created_at_ms`, `updated_at_ms`, `share_name`,
+//! `description`), serves every order forwards or backwards with keyset
+//! paging; name search filters on `name_folded`, the name folded by
+//! [`fold_case`](sharelink_core::listing::fold_case). Version 2 added
+//! these columns and indexes and back-fills them from the bodies of a
+//! version-1 database. Migrations run at open inside `BEGIN IMMEDIATE`; a
 //! database written by a newer schema is refused with
 //! [`StorageError::IncompatibleFormat`](sharelink_core::StorageError::IncompatibleFormat). A row that fails to decode gives
 //! [`StorageError::Corrupt`](sharelink_core::StorageError::Corrupt) naming the share, never a panic.
@@ -35,14 +40,19 @@
 //! pass their limits across threads *or* processes sharing the file. A busy
 //! timeout (5 s by default) makes contending processes wait instead of failing.
 
+mod listing;
+mod pool;
+mod purge;
+mod rows;
 mod schema;
+mod statements;
 mod store;
 
 /// The decoder of stored rows, for the fuzz targets only (`fuzzing` feature).
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
-pub use store::decode_stored_share;
-pub use store::{SqliteOptions, SqliteStorage, Synchronous};
+pub use rows::decode_stored_share;
+pub use pool::{SqliteOptions, SqliteStorage, Synchronous};
 
 #[cfg(test)]
 mod tests;

@@ -1,13 +1,32 @@
 //! Schema migrations, tracked in `PRAGMA user_version`.
 
-use rusqlite::{Connection, TransactionBehavior};
-use sharelink_core::StorageError;
+use rusqlite::{Connection, TransactionBehavior, params};
+use sharelink_core::listing::fold_case;
+use sharelink_core::{Counters, ShareRecord, StorageError};
 
 /// The newest schema this build reads and writes.
-pub(crate) const SCHEMA_VERSION: u32 = 1;
+pub(crate) const SCHEMA_VERSION: u32 = 2;
+
+/// One schema step: SQL, then an optional back-fill written in Rust.
+struct Migration {
+    sql: &'static str,
+    backfill: Option<fn(&Connection) -> Result<(), StorageError>>,
+}
 
 /// Migration `i` takes the schema from version `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[r"
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        sql: V1,
+        backfill: None,
+    },
+    Migration {
+        sql: V2,
+        backfill: Some(backfill_sort_columns),
+    },
+];
+
+/// Version 1: shares, quotas, throttle records.
+pub(crate) const V1: &str = r"
 CREATE TABLE shares (
     share_id      TEXT PRIMARY KEY NOT NULL,
     tenant        TEXT NOT NULL,
@@ -45,7 +64,42 @@ CREATE TABLE throttle_client (
     body     TEXT NOT NULL,
     PRIMARY KEY (share_id, client)
 ) WITHOUT ROWID;
-"];
+";
+
+/// Version 2: the sort columns and indexes that serve every listing order
+/// in order (keyset paging), and the case-folded name that name search
+/// filters on.
+const V2: &str = r"
+ALTER TABLE shares ADD COLUMN share_name  TEXT NOT NULL DEFAULT '';
+ALTER TABLE shares ADD COLUMN description TEXT NOT NULL DEFAULT '';
+ALTER TABLE shares ADD COLUMN name_folded TEXT NOT NULL DEFAULT '';
+CREATE INDEX shares_by_updated     ON shares (tenant, creator, updated_at_ms, share_id);
+CREATE INDEX shares_by_name        ON shares (tenant, creator, share_name, share_id);
+CREATE INDEX shares_by_description ON shares (tenant, creator, description, share_id);
+";
+
+/// Fills the version-2 columns of every existing share from its body.
+fn backfill_sort_columns(tx: &Connection) -> Result<(), StorageError> {
+    let rows: Vec<(String, String)> = tx
+        .prepare("SELECT share_id, body FROM shares")
+        .and_then(|mut stmt| {
+            stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect()
+        })
+        .map_err(db_err("read shares to back-fill"))?;
+    let mut update = tx
+        .prepare("UPDATE shares SET share_name = ?2, description = ?3, name_folded = ?4 WHERE share_id = ?1")
+        .map_err(db_err("prepare back-fill"))?;
+    for (id, body) in rows {
+        // Counters and version are not needed for the names.
+        let record = ShareRecord::decode_body(body.as_bytes(), Counters::default(), 1)
+            .map_err(|e| e.into_storage(format!("share {id}")))?;
+        update
+            .execute(params![id, record.name, record.description, fold_case(&record.name)])
+            .map_err(db_err("back-fill"))?;
+    }
+    Ok(())
+}
 
 pub(crate) fn db_err(what: &str) -> impl FnOnce(rusqlite::Error) -> StorageError + '_ {
     move |e| StorageError::backend(format!("sqlite: {what}"), e)
@@ -65,8 +119,11 @@ pub(crate) fn migrate(conn: &mut Connection) -> Result<(), StorageError> {
             supported: SCHEMA_VERSION,
         });
     }
-    for (i, sql) in MIGRATIONS.iter().enumerate().skip(found as usize) {
-        tx.execute_batch(sql).map_err(db_err("migrate"))?;
+    for (i, step) in MIGRATIONS.iter().enumerate().skip(found as usize) {
+        tx.execute_batch(step.sql).map_err(db_err("migrate"))?;
+        if let Some(backfill) = step.backfill {
+            backfill(&tx)?;
+        }
         tx.pragma_update(None, "user_version", i + 1)
             .map_err(db_err("write user_version"))?;
     }

@@ -1,8 +1,14 @@
 //! Format-safety tests that need to reach under the Storage trait.
 
 use rusqlite::Connection;
-use sharelink_core::{ShareRecord, Storage, StorageError};
+use sharelink_core::{
+    Member, ShareFilter, ShareListQuery, ShareOrder, ShareOrderBy, ShareRecord, Storage,
+    StorageError,
+};
 use sharelink_testkit::fixtures::{ShareFixture, share_id};
+use sharelink_testkit::golden::GOLDEN_SHARES;
+
+use crate::schema::SCHEMA_VERSION;
 
 use crate::{SqliteOptions, SqliteStorage};
 
@@ -21,7 +27,7 @@ fn a_database_from_a_newer_schema_is_refused() {
             err,
             StorageError::IncompatibleFormat {
                 found: 99,
-                supported: 1
+                supported: SCHEMA_VERSION
             }
         ),
         "{err}"
@@ -43,7 +49,67 @@ fn reopening_keeps_data_and_does_not_migrate_twice() {
         .unwrap()
         .pragma_query_value(None, "user_version", |r| r.get(0))
         .unwrap();
-    assert_eq!(v, 1);
+    assert_eq!(v, SCHEMA_VERSION);
+}
+
+/// A version-1 database (as 0.3 wrote it: format-0 bodies, no sort
+/// columns) is migrated at open: the sort columns are back-filled from the
+/// bodies, so every order and name search sees the old shares.
+#[test]
+fn a_version_1_database_is_migrated_and_back_filled() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db.sqlite");
+    let legacy = GOLDEN_SHARES
+        .iter()
+        .find(|g| g.format == 0 && g.body.contains("Holiday"))
+        .unwrap();
+    let share = (legacy.expected)();
+    {
+        let raw = Connection::open(&path).unwrap();
+        raw.execute_batch(crate::schema::V1).unwrap();
+        raw.pragma_update(None, "user_version", 1).unwrap();
+        let c = share.counters();
+        raw.execute(
+            "INSERT INTO shares (share_id, tenant, creator, created_at_ms, updated_at_ms,
+                 expiration_ms, status, version, token_epoch, access_count, preview_count,
+                 download_count, save_count, preview_limit, download_limit, save_limit, body)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'cancelled', ?7, ?8, ?9, ?10, ?11, ?12, 0, 5, 2, ?13)",
+            rusqlite::params![
+                share.id().as_str(),
+                share.tenant().as_str(),
+                share.creator().user_id.as_str(),
+                share.created_at().timestamp_millis(),
+                share.updated_at().timestamp_millis(),
+                share.expiration().map(|t| t.timestamp_millis()),
+                share.version() as i64,
+                share.token_epoch() as i64,
+                c.access as i64,
+                c.preview as i64,
+                c.download as i64,
+                c.save as i64,
+                legacy.body,
+            ],
+        )
+        .unwrap();
+    }
+    let s = SqliteStorage::open(&path, &SqliteOptions::default()).unwrap();
+    assert_eq!(s.get_share(share.id()).unwrap().unwrap(), share);
+    let owner = Member {
+        tenant: share.tenant().clone(),
+        user_id: share.creator().user_id.clone(),
+    };
+    for by in ShareOrderBy::ALL {
+        let query = ShareListQuery {
+            filter: ShareFilter {
+                name_contains: Some("HOLIDAY".into()),
+                ..ShareFilter::default()
+            },
+            order: ShareOrder::default_for(by),
+            ..ShareListQuery::default()
+        };
+        let page = s.list_shares(&owner, &query).unwrap();
+        assert_eq!(page.items, vec![share.clone()], "{by:?}");
+    }
 }
 
 #[test]

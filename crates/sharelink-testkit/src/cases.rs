@@ -10,8 +10,8 @@ use sharelink_core::throttle::{ThrottlePolicy, ThrottleState};
 use sharelink_core::*;
 
 use crate::fixtures::{
-    ShareFixture, admitted, at, charge, cheap_hash, client, failed, share_id, succeeded, t0,
-    tenant, user,
+    ShareFixture, admitted, at, charge, cheap_hash, client, failed, list_every_page, member,
+    share_id, succeeded, t0,
 };
 
 fn insert(s: &dyn Storage, share: &Share) {
@@ -131,38 +131,29 @@ pub fn update_missing_share_is_not_found(s: &dyn Storage) {
     assert_eq!(s.get_share(share.id()).unwrap(), None);
 }
 
-fn list_all(
+fn list_ids(
     s: &dyn Storage,
     tenant_n: u32,
     creator: u32,
-    include_cancelled: bool,
+    filter: ShareFilter,
     limit: usize,
 ) -> Vec<ShareId> {
-    let mut out = Vec::new();
-    let mut marker = None;
-    loop {
-        let page = s
-            .list_shares(&ShareQuery {
-                tenant: tenant(tenant_n),
-                creator: user(creator),
-                include_cancelled,
-                limit,
-                marker: marker.clone(),
-            })
-            .unwrap();
-        assert!(page.items.len() <= limit, "page larger than its limit");
-        out.extend(page.items.iter().map(|s| s.id().clone()));
-        match page.next_marker {
-            Some(m) => marker = Some(m),
-            None => break,
-        }
-        assert!(out.len() <= 1000, "paging does not terminate");
-    }
-    out
+    let query = ShareListQuery {
+        filter,
+        order: ShareOrder::NEWEST_FIRST,
+        page: PageRequest {
+            limit,
+            ..PageRequest::default()
+        },
+    };
+    list_every_page(s, &member(tenant_n, creator), &query)
+        .iter()
+        .map(|s| s.id().clone())
+        .collect()
 }
 
-/// Lists are newest first (ties broken by id, descending), and paging with
-/// any page size yields each share exactly once.
+/// Lists are newest first by default (ties broken by id, descending), and
+/// paging with any page size yields each share exactly once.
 pub fn list_pages_newest_first(s: &dyn Storage) {
     // Creation times with ties: ids 0..10, times 0,0,1,1,2,2,...
     for i in 0..10u32 {
@@ -177,20 +168,196 @@ pub fn list_pages_newest_first(s: &dyn Storage) {
     expected.reverse();
     let expected: Vec<ShareId> = expected.into_iter().map(|(_, id)| id).collect();
     for limit in [1, 3, 4, 10, 100] {
-        assert_eq!(list_all(s, 0, 0, true, limit), expected, "limit {limit}");
+        assert_eq!(
+            list_ids(s, 0, 0, ShareFilter::default(), limit),
+            expected,
+            "limit {limit}"
+        );
     }
-    // The last page carries no marker.
+    // The last page carries no cursor.
     let page = s
-        .list_shares(&ShareQuery {
-            tenant: tenant(0),
-            creator: user(0),
-            include_cancelled: true,
-            limit: 10,
-            marker: None,
-        })
+        .list_shares(
+            &member(0, 0),
+            &ShareListQuery {
+                page: PageRequest {
+                    limit: 10,
+                    ..PageRequest::default()
+                },
+                ..ShareListQuery::default()
+            },
+        )
         .unwrap();
     assert_eq!(page.items.len(), 10);
-    assert!(page.next_marker.is_none());
+    assert!(page.next.is_none());
+}
+
+/// Names, descriptions and update times that exercise every order: ties,
+/// case, non-ASCII text, and shares whose sort keys changed after insert
+/// (the index must follow updates).
+fn insert_listing_world(s: &dyn Storage) -> Vec<Share> {
+    let names = [
+        "beta", "Alpha", "alpha", "été", "zeta", "beta", "Ωmega", "a", "", "beta", "mid", "Zed",
+    ];
+    let descriptions = ["x", "", "x", "ü", "b", "a", "", "x", "c", "x", "b", "a"];
+    let mut out = Vec::new();
+    for (i, (name, description)) in names.iter().zip(descriptions).enumerate() {
+        let n = u32::try_from(i).unwrap_or(0);
+        let mut f = ShareFixture::new(n);
+        f.created = i64::from(n % 5);
+        let share = f.build();
+        insert(s, &share);
+        // Rename (and so move `updated_at`) all but a few: the index must
+        // forget the fixture's name and creation-time update time.
+        let share = if n % 4 == 3 {
+            share
+        } else {
+            let patch = ShareUpdate {
+                name: Some(ShareName::new(*name).unwrap_or_else(|e| panic!("{e}"))),
+                description: Some(Description::new(description).unwrap_or_else(|e| panic!("{e}"))),
+                ..ShareUpdate::default()
+            };
+            let next = share
+                .clone()
+                .update(patch, at(100 + i64::from(n % 3)))
+                .unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(s.update_share(&next, share.version()).unwrap(), UpdateOutcome::Updated);
+            next
+        };
+        out.push(share);
+    }
+    let cancelled = out[5].clone().cancel(at(200)).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(s.update_share(&cancelled, out[5].version()).unwrap(), UpdateOutcome::Updated);
+    out[5] = cancelled;
+    // Someone else's shares never appear.
+    let mut other = ShareFixture::new(90);
+    other.creator = 1;
+    insert(s, &other.build());
+    out
+}
+
+/// Every order (`created_at`, `updated_at`, `share_name`, `description`,
+/// ascending and descending) is served in order with keyset paging: every
+/// page size yields the shares exactly once, in the order
+/// [`ShareOrder::compare`] defines, and `total` counts from the cursor on.
+pub fn list_serves_every_order_with_keyset_paging(s: &dyn Storage) {
+    let shares = insert_listing_world(s);
+    let owner = member(0, 0);
+    for by in ShareOrderBy::ALL {
+        for descending in [false, true] {
+            let order = ShareOrder { by, descending };
+            let mut expected = shares.clone();
+            expected.sort_by(|a, b| order.compare(a, b));
+            let expected: Vec<&ShareId> = expected.iter().map(Share::id).collect();
+            for limit in [1, 2, 5, 100] {
+                let query = ShareListQuery {
+                    filter: ShareFilter::default(),
+                    order,
+                    page: PageRequest {
+                        limit,
+                        ..PageRequest::default()
+                    },
+                };
+                let got = list_every_page(s, &owner, &query);
+                let got: Vec<&ShareId> = got.iter().map(Share::id).collect();
+                assert_eq!(got, expected, "{order:?}, limit {limit}");
+            }
+            // The total counts from the cursor on, this page included.
+            let mut query = ShareListQuery {
+                filter: ShareFilter::default(),
+                order,
+                page: PageRequest {
+                    limit: 5,
+                    after: None,
+                    count_total: true,
+                },
+            };
+            let first = s.list_shares(&owner, &query).unwrap();
+            assert_eq!(first.total, Some(12), "{order:?}");
+            query.page.after = first.next;
+            let second = s.list_shares(&owner, &query).unwrap();
+            assert_eq!(second.total, Some(7), "{order:?}");
+            let firsts: Vec<&ShareId> = second.items.iter().map(Share::id).collect();
+            assert_eq!(firsts, expected[5..10], "{order:?}");
+        }
+    }
+}
+
+/// Filters (name, case-insensitively; status; creation and update time
+/// ranges) select exactly what [`ShareFilter::matches`] selects, in every
+/// order, and `total` counts exactly the matches.
+pub fn list_filters_by_name_status_and_time(s: &dyn Storage) {
+    let shares = insert_listing_world(s);
+    let owner = member(0, 0);
+    let filters = [
+        ShareFilter {
+            name_contains: Some("ALPHA".into()),
+            ..ShareFilter::default()
+        },
+        ShareFilter {
+            name_contains: Some("ÉT".into()),
+            ..ShareFilter::default()
+        },
+        ShareFilter {
+            name_contains: Some("ωm".into()),
+            ..ShareFilter::default()
+        },
+        ShareFilter {
+            name_contains: Some("no such name".into()),
+            ..ShareFilter::default()
+        },
+        ShareFilter::enabled_only(),
+        ShareFilter {
+            status: Some(ShareStatus::Cancelled),
+            ..ShareFilter::default()
+        },
+        ShareFilter {
+            created_from: Some(at(2)),
+            created_until: Some(at(4)),
+            ..ShareFilter::default()
+        },
+        ShareFilter {
+            updated_from: Some(at(101)),
+            name_contains: Some("e".into()),
+            status: Some(ShareStatus::Enabled),
+            ..ShareFilter::default()
+        },
+        ShareFilter {
+            updated_until: Some(at(101)),
+            ..ShareFilter::default()
+        },
+    ];
+    for filter in filters {
+        for order in [
+            ShareOrder::NEWEST_FIRST,
+            ShareOrder::default_for(ShareOrderBy::ShareName),
+            ShareOrder {
+                by: ShareOrderBy::UpdatedAt,
+                descending: false,
+            },
+        ] {
+            let mut expected: Vec<&Share> = shares.iter().filter(|s| filter.matches(s)).collect();
+            expected.sort_by(|a, b| order.compare(a, b));
+            let expected: Vec<&ShareId> = expected.iter().map(|s| s.id()).collect();
+            let query = ShareListQuery {
+                filter: filter.clone(),
+                order,
+                page: PageRequest {
+                    limit: 2,
+                    after: None,
+                    count_total: true,
+                },
+            };
+            let got = list_every_page(s, &owner, &query);
+            let got: Vec<&ShareId> = got.iter().map(Share::id).collect();
+            assert_eq!(got, expected, "{filter:?} {order:?}");
+            let first = s.list_shares(&owner, &query).unwrap();
+            assert_eq!(
+                first.total,
+                Some(expected.len() as u64),
+                "{filter:?} {order:?}"
+            );
+        }
+    }
 }
 
 /// Lists contain only the creator's shares in that tenant, and cancelled
@@ -209,15 +376,26 @@ pub fn list_filters_cancelled_and_other_creators(s: &dyn Storage) {
     other_tenant.tenant = 1;
     insert(s, &other_tenant.build());
 
-    assert_eq!(list_all(s, 0, 0, false, 10), vec![mine.id().clone()]);
-    let with_cancelled: BTreeSet<ShareId> = list_all(s, 0, 0, true, 10).into_iter().collect();
+    assert_eq!(
+        list_ids(s, 0, 0, ShareFilter::enabled_only(), 10),
+        vec![mine.id().clone()]
+    );
+    let with_cancelled: BTreeSet<ShareId> = list_ids(s, 0, 0, ShareFilter::default(), 10)
+        .into_iter()
+        .collect();
     assert_eq!(
         with_cancelled,
         [share_id(1), share_id(2)].into_iter().collect()
     );
-    assert_eq!(list_all(s, 0, 1, true, 10), vec![share_id(3)]);
-    assert_eq!(list_all(s, 1, 0, true, 10), vec![share_id(4)]);
-    assert!(list_all(s, 5, 5, true, 10).is_empty());
+    assert_eq!(
+        list_ids(s, 0, 1, ShareFilter::default(), 10),
+        vec![share_id(3)]
+    );
+    assert_eq!(
+        list_ids(s, 1, 0, ShareFilter::default(), 10),
+        vec![share_id(4)]
+    );
+    assert!(list_ids(s, 5, 5, ShareFilter::default(), 10).is_empty());
 }
 
 /// Quota counters take one unit at a time and stop exactly at the limit.

@@ -20,7 +20,7 @@ use std::time::Duration;
 use rand::Rng;
 use sharelink_core::*;
 
-use crate::fixtures::{ShareFixture, charge, share_id, tenant, user};
+use crate::fixtures::{ShareFixture, charge, list_every_page, member, share_id};
 
 /// Kills per backend: `SHARELINK_CRASH_ITERATIONS`, default 20.
 pub fn iterations_from_env() -> usize {
@@ -201,22 +201,7 @@ pub fn crash_parent<S: Storage>(
 }
 
 fn count_shares(s: &dyn Storage) -> usize {
-    let mut q = ShareQuery {
-        tenant: tenant(0),
-        creator: user(0),
-        include_cancelled: true,
-        limit: 100,
-        marker: None,
-    };
-    let mut n = 0;
-    loop {
-        let page = s.list_shares(&q).expect("list_shares");
-        n += page.items.len();
-        match page.next_marker {
-            Some(m) => q.marker = Some(m),
-            None => return n,
-        }
-    }
+    list_every_page(s, &member(0, 0), &ShareListQuery::default()).len()
 }
 
 /// One process of a cross-process race: `attempts` quota consumptions

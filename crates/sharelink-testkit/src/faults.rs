@@ -169,8 +169,12 @@ impl<S: Storage> Storage for FailingStorage<S> {
         self.write("update_share")?;
         self.inner.update_share(share, expected_version)
     }
-    fn list_shares(&self, query: &ShareQuery) -> Result<SharePage, StorageError> {
-        self.inner.list_shares(query)
+    fn list_shares(
+        &self,
+        owner: &Member,
+        query: &ShareListQuery,
+    ) -> Result<SharePage, StorageError> {
+        self.inner.list_shares(owner, query)
     }
     fn consume_quota(&self, charge: &QuotaCharge) -> Result<QuotaOutcome, StorageError> {
         self.write("consume_quota")?;

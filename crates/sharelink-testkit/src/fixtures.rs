@@ -32,6 +32,37 @@ pub fn user(n: u32) -> UserId {
     UserId::new(format!("u{n}")).unwrap_or_else(|e| panic!("fixture user: {e}"))
 }
 
+/// The member `u{user_n}` of tenant `t{tenant_n}`.
+pub fn member(tenant_n: u32, user_n: u32) -> Member {
+    Member {
+        tenant: tenant(tenant_n),
+        user_id: user(user_n),
+    }
+}
+
+/// Every page of a listing, from `query`'s cursor on, following `next`.
+/// Checks that no page passes its limit, that a page without `next` ends
+/// the listing, and that paging terminates.
+pub fn list_every_page(s: &dyn Storage, owner: &Member, query: &ShareListQuery) -> Vec<Share> {
+    let mut out = Vec::new();
+    let mut q = query.clone();
+    loop {
+        let page = s.list_shares(owner, &q).unwrap_or_else(|e| panic!("list_shares: {e}"));
+        assert!(
+            page.items.len() <= q.page.limit,
+            "a page of {} items for a limit of {}",
+            page.items.len(),
+            q.page.limit
+        );
+        out.extend(page.items);
+        match page.next {
+            Some(next) => q.page.after = Some(next),
+            None => return out,
+        }
+        assert!(out.len() <= 100_000, "paging does not terminate");
+    }
+}
+
 /// A client key named `c{n}`.
 pub fn client(n: u32) -> ClientKey {
     ClientKey::new(format!("c{n}")).unwrap_or_else(|e| panic!("fixture client: {e}"))

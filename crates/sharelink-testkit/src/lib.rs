@@ -89,6 +89,8 @@ macro_rules! conformance_suite {
             cases::update_missing_share_is_not_found,
             cases::list_pages_newest_first,
             cases::list_filters_cancelled_and_other_creators,
+            cases::list_serves_every_order_with_keyset_paging,
+            cases::list_filters_by_name_status_and_time,
             cases::quota_stops_at_limit,
             cases::quota_counters_are_independent,
             cases::count_use_stops_at_limit,

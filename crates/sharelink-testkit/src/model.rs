@@ -11,7 +11,9 @@ use sharelink_core::share::ShareUpdate;
 use sharelink_core::throttle::{self, ThrottlePolicy, ThrottleState};
 use sharelink_core::*;
 
-use crate::fixtures::{ShareFixture, at, charge, client, share_id, tenant, user};
+use crate::fixtures::{
+    ShareFixture, at, charge, client, list_every_page, member, share_id,
+};
 
 /// One step of a sequence.
 #[derive(Debug, Clone)]
@@ -87,6 +89,8 @@ pub enum Op {
         include_cancelled: bool,
         /// Page size.
         limit: usize,
+        /// The order: a [`ShareOrderBy::ALL`] index and a direction.
+        order: (usize, bool),
     },
     /// Record a token issue, optionally settling a client; the quota is
     /// charged once per client and day.
@@ -139,8 +143,8 @@ fn op() -> impl Strategy<Value = Op> {
             .prop_map(|(tenant, kind, day, limit)| Op::Consume { tenant, kind, day, limit }),
         2 => (id.clone(), 0u32..3, 0i64..8000, any::<bool>())
             .prop_map(|(id, client, at, settle)| Op::Throttle { id, client, at, settle }),
-        2 => (0u32..2, 0u32..2, any::<bool>(), 1usize..4)
-            .prop_map(|(tenant, creator, include_cancelled, limit)| Op::List { tenant, creator, include_cancelled, limit }),
+        2 => (0u32..2, 0u32..2, any::<bool>(), 1usize..4, (0usize..4, any::<bool>()))
+            .prop_map(|(tenant, creator, include_cancelled, limit, order)| Op::List { tenant, creator, include_cancelled, limit, order }),
         1 => (0i64..600, 0u32..3).prop_map(|(cutoff, day)| Op::Purge { cutoff, day }),
         2 => (id.clone(), 0u64..2, 0u32..3, prop::option::of(0u32..4), any::<bool>())
             .prop_map(|(id, epoch, client, charge_limit, settle)| Op::RecordAccess { id, epoch, client, charge_limit, settle }),
@@ -163,19 +167,6 @@ fn fixture(f: (u32, u32, u32, i64, Option<i64>, u64)) -> Share {
         password: None,
     }
     .build()
-}
-
-fn list_all(s: &dyn Storage, q: &ShareQuery) -> Vec<Share> {
-    let mut out = Vec::new();
-    let mut q = q.clone();
-    loop {
-        let page = s.list_shares(&q).expect("list_shares");
-        out.extend(page.items);
-        match page.next_marker {
-            Some(m) => q.marker = Some(m),
-            None => return out,
-        }
-    }
 }
 
 /// The result of one step, in a comparable form.
@@ -201,7 +192,7 @@ fn apply(s: &dyn Storage, reference: &dyn Storage, op: &Op) -> String {
                 Op::Cancel { .. } => current.cancel(at(700)),
                 _ => current.update(
                     ShareUpdate {
-                        name: Some(ShareName::new("renamed").expect("valid")),
+                        name: Some(ShareName::new(format!("renamed {}", id % 3)).expect("valid")),
                         ..Default::default()
                     },
                     at(700),
@@ -248,15 +239,24 @@ fn apply(s: &dyn Storage, reference: &dyn Storage, op: &Op) -> String {
             creator,
             include_cancelled,
             limit,
+            order: (by, descending),
         } => {
-            let q = ShareQuery {
-                tenant: tenant(*t),
-                creator: user(*creator),
-                include_cancelled: *include_cancelled,
-                limit: *limit,
-                marker: None,
+            let query = ShareListQuery {
+                filter: if *include_cancelled {
+                    ShareFilter::default()
+                } else {
+                    ShareFilter::enabled_only()
+                },
+                order: ShareOrder {
+                    by: ShareOrderBy::ALL[*by % ShareOrderBy::ALL.len()],
+                    descending: *descending,
+                },
+                page: PageRequest {
+                    limit: *limit,
+                    ..PageRequest::default()
+                },
             };
-            format!("{:?}", list_all(s, &q))
+            format!("{:?}", list_every_page(s, &member(*t, *creator), &query))
         }
         Op::RecordAccess {
             id,

@@ -53,7 +53,7 @@ fn a_failed_create_stores_nothing_and_charges_nothing() {
             .0,
         0
     );
-    let page = engine.list_share_links(&alice, true, 100, "").unwrap();
+    let page = engine.list_share_links(&alice, &ShareListQuery::default()).unwrap();
     assert!(page.items.is_empty());
     // The next write goes through, and is charged exactly once.
     create(&engine, &alice, &drive).unwrap();
@@ -141,7 +141,7 @@ fn a_failed_batch_keeps_the_storage_error_as_every_items_source() {
     }
     assert!(
         engine
-            .list_share_links(&alice, true, 100, "")
+            .list_share_links(&alice, &ShareListQuery::default())
             .unwrap()
             .items
             .is_empty()

@@ -2,26 +2,22 @@
 //! forbid.
 
 use super::error::Error;
-use crate::code::InputError;
 use crate::events::Event;
 use crate::fields::{DriveId, ShareName};
 use crate::id::ShareId;
 use crate::password::{PasswordHash, SharePassword};
 use crate::quota::QuotaKind;
 use crate::scope::ScopeError;
-use crate::search::{ShareFilter, ShareOrder};
+use crate::listing::{ShareListQuery, SharePage};
 use crate::share::{Member, Moderation, Share, ShareFiles, ShareSpec, ShareUpdate};
-use crate::storage::{InsertOutcome, ListMarker, QuotaCharge, ShareQuery, StorageError};
+use crate::storage::{InsertOutcome, QuotaCharge, StorageError};
 
-use super::{AnonymousShareView, CreateShareRequest, Engine, SharePageView};
+use super::{AnonymousShareView, CreateShareRequest, Engine};
 
 /// Attempts at drawing a share id that is not taken. With 22 base62
 /// characters a collision is astronomically unlikely; the bound only keeps
 /// a broken RNG from looping forever.
 const MAX_ID_ATTEMPTS: u32 = 4;
-/// Largest page of `list_share_links` (PDS: 0–100).
-pub const MAX_LIST_LIMIT: usize = 100;
-
 impl Engine {
     /// Creates a share (PDS CreateShareLink).
     ///
@@ -163,161 +159,22 @@ impl Engine {
         self.moderate(id, Moderation::Allowed)
     }
 
-    /// The caller's own shares, newest first (PDS ListShareLink).
+    /// The caller's own shares (PDS ListShareLink and SearchShareLink):
+    /// those matching `query.filter`, in `query.order`, one page after
+    /// `query.page.after`.
     ///
-    /// `limit` is 1..=100 (0 means 100); `marker` is the `next_marker` of the
-    /// previous page, or empty for the first.
+    /// The query is checked first ([`ShareListQuery::check`]): a limit in
+    /// 1..=100 and a cursor of the same order, else a 400-class
+    /// [`InputError`](crate::InputError). The storage serves every order from an index, so a
+    /// page costs the same for a creator with ten shares or a million;
+    /// counting a total reads every match from the cursor on.
     pub fn list_share_links(
         &self,
         caller: &Member,
-        include_cancelled: bool,
-        limit: usize,
-        marker: &str,
-    ) -> Result<SharePageView, Error> {
-        if limit > MAX_LIST_LIMIT {
-            return Err(InputError::out_of_range("limit", format!("0..={MAX_LIST_LIMIT}")).into());
-        }
-        let marker = if marker.is_empty() {
-            None
-        } else {
-            Some(ListMarker::decode(marker)?)
-        };
-        let page = self.storage.list_shares(&ShareQuery {
-            tenant: caller.tenant.clone(),
-            creator: caller.user_id.clone(),
-            include_cancelled,
-            limit: if limit == 0 { MAX_LIST_LIMIT } else { limit },
-            marker,
-        })?;
-        Ok(SharePageView {
-            items: page.items,
-            next_marker: page.next_marker.map(|m| m.encode()).unwrap_or_default(),
-        })
-    }
-
-    /// The caller's shares in any [`ShareOrder`] (PDS ListShareLink with
-    /// `order_by` / `order_direction`). Newest first is served from the
-    /// storage's index page by page; any other order reads and sorts all of
-    /// the caller's shares for each page, and its markers are positions.
-    pub fn list_share_links_ordered(
-        &self,
-        caller: &Member,
-        include_cancelled: bool,
-        order: ShareOrder,
-        limit: usize,
-        marker: &str,
-    ) -> Result<SharePageView, Error> {
-        if order == ShareOrder::NEWEST_FIRST {
-            return self.list_share_links(caller, include_cancelled, limit, marker);
-        }
-        let filter = ShareFilter::default();
-        let shares = self.all_shares(caller, include_cancelled, &filter)?;
-        Ok(sorted_page(shares, order, limit, marker)?.0)
-    }
-
-    /// [`search_share_links`](Self::search_share_links) in any order; see
-    /// [`list_share_links_ordered`](Self::list_share_links_ordered).
-    pub fn search_share_links_ordered(
-        &self,
-        caller: &Member,
-        filter: &ShareFilter,
-        order: ShareOrder,
-        limit: usize,
-        marker: &str,
-        count_total: bool,
-    ) -> Result<(SharePageView, Option<u64>), Error> {
-        if order == ShareOrder::NEWEST_FIRST {
-            return self.search_share_links(caller, filter, limit, marker, count_total);
-        }
-        let shares = self.all_shares(caller, true, filter)?;
-        let (page, total) = sorted_page(shares, order, limit, marker)?;
-        Ok((page, count_total.then_some(total)))
-    }
-
-    /// Every share of the caller that matches `filter`.
-    fn all_shares(
-        &self,
-        caller: &Member,
-        include_cancelled: bool,
-        filter: &ShareFilter,
-    ) -> Result<Vec<Share>, Error> {
-        let mut out = Vec::new();
-        let mut cursor = None;
-        loop {
-            let page = self.storage.list_shares(&ShareQuery {
-                tenant: caller.tenant.clone(),
-                creator: caller.user_id.clone(),
-                include_cancelled,
-                limit: MAX_LIST_LIMIT,
-                marker: cursor.take(),
-            })?;
-            out.extend(page.items.into_iter().filter(|s| filter.matches(s)));
-            match page.next_marker {
-                Some(next) => cursor = Some(next),
-                None => return Ok(out),
-            }
-        }
-    }
-
-    /// The caller's shares that match `filter`, newest first (PDS
-    /// SearchShareLink). Cancelled shares are included unless the filter
-    /// asks for a status. `limit` is 1..=100 (0 means 100). With
-    /// `count_total`, the page also carries the number of matching shares
-    /// from `marker` on, this page included (on the first page: all of
-    /// them). Counting reads every remaining share of the caller.
-    pub fn search_share_links(
-        &self,
-        caller: &Member,
-        filter: &ShareFilter,
-        limit: usize,
-        marker: &str,
-        count_total: bool,
-    ) -> Result<(SharePageView, Option<u64>), Error> {
-        if limit > MAX_LIST_LIMIT {
-            return Err(InputError::out_of_range("limit", format!("0..={MAX_LIST_LIMIT}")).into());
-        }
-        let limit = if limit == 0 { MAX_LIST_LIMIT } else { limit };
-        let mut cursor = if marker.is_empty() {
-            None
-        } else {
-            Some(ListMarker::decode(marker)?)
-        };
-        let mut items = Vec::new();
-        let mut more = false;
-        let mut total = 0u64;
-        loop {
-            let page = self.storage.list_shares(&ShareQuery {
-                tenant: caller.tenant.clone(),
-                creator: caller.user_id.clone(),
-                include_cancelled: true,
-                limit: MAX_LIST_LIMIT,
-                marker: cursor.take(),
-            })?;
-            for share in page.items {
-                if !filter.matches(&share) {
-                    continue;
-                }
-                if items.len() < limit {
-                    items.push(share);
-                } else {
-                    more = true;
-                    total += 1;
-                    if !count_total {
-                        break;
-                    }
-                }
-            }
-            match page.next_marker {
-                Some(next) if !more || count_total => cursor = Some(next),
-                _ => break,
-            }
-        }
-        let next_marker = match items.last() {
-            Some(last) if more => ListMarker::after(last).encode(),
-            _ => String::new(),
-        };
-        let total = count_total.then(|| total + items.len() as u64);
-        Ok((SharePageView { items, next_marker }, total))
+        query: &ShareListQuery,
+    ) -> Result<SharePage, Error> {
+        query.check()?;
+        Ok(self.storage.list_shares(caller, query)?)
     }
 
     /// The public view of a share (PDS GetShareLinkByAnonymous): masked
@@ -456,55 +313,6 @@ impl Engine {
         name.retain(|c| !c.is_control());
         Ok(ShareName::new(name)?)
     }
-}
-
-/// Sorts `shares` and cuts the page after the position `marker` names.
-/// Returns the page and the number of shares from the marker on.
-fn sorted_page(
-    mut shares: Vec<Share>,
-    order: ShareOrder,
-    limit: usize,
-    marker: &str,
-) -> Result<(SharePageView, u64), Error> {
-    if limit > MAX_LIST_LIMIT {
-        return Err(InputError::out_of_range("limit", format!("0..={MAX_LIST_LIMIT}")).into());
-    }
-    let limit = if limit == 0 { MAX_LIST_LIMIT } else { limit };
-    let offset = decode_position(marker)?;
-    shares.sort_by(|a, b| order.compare(a, b));
-    let total = shares.len().saturating_sub(offset) as u64;
-    let items: Vec<Share> = shares.into_iter().skip(offset).take(limit + 1).collect();
-    let more = items.len() > limit;
-    let items: Vec<Share> = items.into_iter().take(limit).collect();
-    let next_marker = if more {
-        encode_position(offset + items.len())
-    } else {
-        String::new()
-    };
-    Ok((SharePageView { items, next_marker }, total))
-}
-
-const POSITION_PREFIX: &str = "p:";
-
-fn encode_position(offset: usize) -> String {
-    use base64::Engine as _;
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{POSITION_PREFIX}{offset}"))
-}
-
-fn decode_position(marker: &str) -> Result<usize, InputError> {
-    use base64::Engine as _;
-    if marker.is_empty() {
-        return Ok(0);
-    }
-    let bad = || InputError::invalid("marker", "not a marker returned for this order");
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(marker)
-        .map_err(|_| bad())?;
-    std::str::from_utf8(&bytes)
-        .ok()
-        .and_then(|t| t.strip_prefix(POSITION_PREFIX))
-        .and_then(|n| n.parse().ok())
-        .ok_or_else(bad)
 }
 
 /// The id was taken: draw another.

@@ -28,9 +28,8 @@ use rand::{CryptoRng, RngCore};
 
 pub use access::{ContentAuthorization, FileAuthorization, IssuedToken, ListAuthorization};
 pub use grants::{IssuedGrant, RedeemedGrant};
-pub use manage::MAX_LIST_LIMIT;
 pub use requests::{
-    AccessRequest, AnonymousShareView, CreateShareRequest, SharePageView, TokenRequest,
+    AccessRequest, AnonymousShareView, CreateShareRequest, TokenRequest,
 };
 
 use self::error::Error;

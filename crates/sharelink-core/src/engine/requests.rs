@@ -140,12 +140,3 @@ impl AnonymousShareView {
         }
     }
 }
-
-/// A page of [`Engine::list_share_links`](crate::Engine::list_share_links).
-#[derive(Debug, Clone)]
-pub struct SharePageView {
-    /// The shares, newest first.
-    pub items: Vec<Share>,
-    /// Opaque marker of the next page; empty on the last page.
-    pub next_marker: String,
-}

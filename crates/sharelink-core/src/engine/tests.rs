@@ -15,6 +15,7 @@ use crate::memory::MemoryStorage;
 use crate::memory_catalog::MemoryCatalog;
 use crate::password::{PasswordHasher, SharePassword};
 use crate::scope::{FileKind, FileMeta, ListTarget};
+use crate::listing::{PageRequest, ShareFilter, ShareListQuery, ShareOrder, ShareOrderBy};
 use crate::share::{Action, Audience, Member, PasswordChange, ShareFiles, ShareUpdate};
 use crate::token::KeyId;
 
@@ -730,6 +731,28 @@ fn forbid_and_unforbid() {
     );
 }
 
+/// Every page of a listing, following `next`; with each page's total.
+fn every_page(w: &World, mut query: ShareListQuery) -> (Vec<Share>, Vec<Option<u64>>) {
+    let (mut items, mut totals) = (Vec::new(), Vec::new());
+    loop {
+        let page = w.engine.list_share_links(&w.alice, &query).unwrap();
+        assert!(page.items.len() <= query.page.limit);
+        items.extend(page.items);
+        totals.push(page.total);
+        match page.next {
+            Some(next) => query.page.after = Some(next),
+            None => return (items, totals),
+        }
+    }
+}
+
+fn page_of(limit: usize) -> PageRequest {
+    PageRequest {
+        limit,
+        ..PageRequest::default()
+    }
+}
+
 #[test]
 fn list_pages_newest_first_and_filters_cancelled() {
     let w = world();
@@ -739,20 +762,15 @@ fn list_pages_newest_first_and_filters_cancelled() {
         w.clock.advance(Duration::seconds(1));
     }
     w.engine.cancel_share_link(&w.alice, &ids[2]).unwrap();
-    let mut seen = Vec::new();
-    let mut marker = String::new();
-    loop {
-        let page = w
-            .engine
-            .list_share_links(&w.alice, false, 2, &marker)
-            .unwrap();
-        assert!(page.items.len() <= 2);
-        seen.extend(page.items.iter().map(|s| s.id().clone()));
-        if page.next_marker.is_empty() {
-            break;
-        }
-        marker = page.next_marker;
-    }
+    let (seen, _) = every_page(
+        &w,
+        ShareListQuery {
+            filter: ShareFilter::enabled_only(),
+            page: page_of(2),
+            ..ShareListQuery::default()
+        },
+    );
+    let seen: Vec<ShareId> = seen.iter().map(|s| s.id().clone()).collect();
     let expected: Vec<ShareId> = ids
         .iter()
         .rev()
@@ -760,23 +778,26 @@ fn list_pages_newest_first_and_filters_cancelled() {
         .cloned()
         .collect();
     assert_eq!(seen, expected);
-    let all = w.engine.list_share_links(&w.alice, true, 0, "").unwrap();
+    let all = w
+        .engine
+        .list_share_links(&w.alice, &ShareListQuery::default())
+        .unwrap();
     assert_eq!(all.items.len(), 5);
-    assert!(all.next_marker.is_empty());
-    assert_eq!(
-        w.engine
-            .list_share_links(&w.alice, true, 101, "")
-            .unwrap_err()
-            .code(),
-        ErrorCode::InvalidParameterOutOfRange
-    );
-    assert_eq!(
-        w.engine
-            .list_share_links(&w.alice, true, 10, "garbage!")
-            .unwrap_err()
-            .code(),
-        ErrorCode::InvalidParameter
-    );
+    assert!(all.next.is_none());
+    for limit in [0, 101] {
+        let query = ShareListQuery {
+            page: page_of(limit),
+            ..ShareListQuery::default()
+        };
+        assert_eq!(
+            w.engine
+                .list_share_links(&w.alice, &query)
+                .unwrap_err()
+                .code(),
+            ErrorCode::InvalidParameterOutOfRange,
+            "limit {limit}"
+        );
+    }
 }
 
 #[test]
@@ -1022,25 +1043,25 @@ fn search_pages_through_matches_only() {
     }
     // cancel one holiday share: a status filter drops it, no filter keeps it
     w.engine.cancel_share_link(&w.alice, &ids[2]).unwrap();
-    let holiday = crate::search::ShareFilter {
+    let holiday = ShareFilter {
         name_contains: Some("HOLIDAY".into()),
         ..Default::default()
     };
-    let mut seen = Vec::new();
-    let mut marker = String::new();
-    loop {
-        let (page, total) = w
-            .engine
-            .search_share_links(&w.alice, &holiday, 2, &marker, true)
-            .unwrap();
-        // The total counts matches from the marker on, this page included.
-        assert_eq!(total, Some(4 - seen.len() as u64));
-        seen.extend(page.items.iter().map(|s| s.id().clone()));
-        if page.next_marker.is_empty() {
-            break;
-        }
-        marker = page.next_marker;
-    }
+    let (seen, totals) = every_page(
+        &w,
+        ShareListQuery {
+            filter: holiday.clone(),
+            order: ShareOrder::NEWEST_FIRST,
+            page: PageRequest {
+                limit: 2,
+                after: None,
+                count_total: true,
+            },
+        },
+    );
+    // The total counts matches from the cursor on, this page included.
+    assert_eq!(totals, [Some(4), Some(2)]);
+    let seen: Vec<ShareId> = seen.iter().map(|s| s.id().clone()).collect();
     // newest first: 6, 4, 2, 0
     assert_eq!(
         seen,
@@ -1051,22 +1072,24 @@ fn search_pages_through_matches_only() {
             ids[0].clone()
         ]
     );
-    let enabled = crate::search::ShareFilter {
+    let enabled = ShareFilter {
         status: Some(crate::share::ShareStatus::Enabled),
         ..holiday
     };
-    let (page, total) = w
-        .engine
-        .search_share_links(&w.alice, &enabled, 100, "", true)
-        .unwrap();
-    assert_eq!(total, Some(3));
-    assert_eq!(page.items.len(), 3);
-    assert!(page.next_marker.is_empty());
-    assert!(
-        w.engine
-            .search_share_links(&w.alice, &enabled, 101, "", false)
-            .is_err()
+    let (page, totals) = every_page(
+        &w,
+        ShareListQuery {
+            filter: enabled,
+            order: ShareOrder::NEWEST_FIRST,
+            page: PageRequest {
+                limit: 100,
+                after: None,
+                count_total: true,
+            },
+        },
     );
+    assert_eq!(totals, [Some(3)]);
+    assert_eq!(page.len(), 3);
 }
 
 #[test]
@@ -1115,8 +1138,7 @@ fn preview_grants_follow_the_preview_switch() {
 }
 
 #[test]
-fn ordered_listing_pages_by_position() {
-    use crate::search::{ShareOrder, ShareOrderBy};
+fn every_order_pages_with_a_cursor_of_its_own() {
     let w = world();
     let names = ["delta", "alpha", "charlie", "bravo", "echo"];
     for name in names {
@@ -1126,50 +1148,64 @@ fn ordered_listing_pages_by_position() {
     }
     let by_name = ShareOrder::default_for(ShareOrderBy::ShareName);
     assert!(!by_name.descending);
-    let mut seen = Vec::new();
-    let mut marker = String::new();
-    loop {
-        let page = w
-            .engine
-            .list_share_links_ordered(&w.alice, false, by_name, 2, &marker)
-            .unwrap();
-        seen.extend(page.items.iter().map(|s| s.name().as_str().to_owned()));
-        if page.next_marker.is_empty() {
-            break;
-        }
-        marker = page.next_marker;
-    }
+    let query = ShareListQuery {
+        order: by_name,
+        page: page_of(2),
+        ..ShareListQuery::default()
+    };
+    let (seen, _) = every_page(&w, query.clone());
+    let seen: Vec<&str> = seen.iter().map(|s| s.name().as_str()).collect();
     assert_eq!(seen, ["alpha", "bravo", "charlie", "delta", "echo"]);
     // oldest first
-    let oldest = ShareOrder {
-        by: ShareOrderBy::CreatedAt,
-        descending: false,
+    let oldest = ShareListQuery {
+        order: ShareOrder {
+            by: ShareOrderBy::CreatedAt,
+            descending: false,
+        },
+        ..ShareListQuery::default()
     };
-    let page = w
-        .engine
-        .list_share_links_ordered(&w.alice, false, oldest, 100, "")
-        .unwrap();
-    let got: Vec<_> = page.items.iter().map(|s| s.name().as_str()).collect();
+    let (page, _) = every_page(&w, oldest);
+    let got: Vec<_> = page.iter().map(|s| s.name().as_str()).collect();
     assert_eq!(got, names);
-    // a newest-first marker is not a position, and vice versa
-    let newest = w.engine.list_share_links(&w.alice, false, 1, "").unwrap();
-    assert!(
-        w.engine
-            .list_share_links_ordered(&w.alice, false, by_name, 2, &newest.next_marker)
-            .is_err()
-    );
-    // search in name order, with the total
-    let filter = crate::search::ShareFilter {
-        name_contains: Some("a".into()),
-        ..Default::default()
-    };
-    let (page, total) = w
+    // A cursor of one order is refused in another, in either direction.
+    let newest = w
         .engine
-        .search_share_links_ordered(&w.alice, &filter, by_name, 2, "", true)
+        .list_share_links(
+            &w.alice,
+            &ShareListQuery {
+                page: page_of(1),
+                ..ShareListQuery::default()
+            },
+        )
         .unwrap();
+    let mut foreign = query.clone();
+    foreign.page.after = newest.next;
+    let mut flipped = query.clone();
+    flipped.page.after = w.engine.list_share_links(&w.alice, &query).unwrap().next;
+    flipped.order.descending = true;
+    for bad in [foreign, flipped] {
+        assert_eq!(
+            w.engine.list_share_links(&w.alice, &bad).unwrap_err().code(),
+            ErrorCode::InvalidParameter
+        );
+    }
+    // search in name order, with the total
+    let filtered = ShareListQuery {
+        filter: ShareFilter {
+            name_contains: Some("a".into()),
+            ..Default::default()
+        },
+        order: by_name,
+        page: PageRequest {
+            limit: 2,
+            after: None,
+            count_total: true,
+        },
+    };
+    let page = w.engine.list_share_links(&w.alice, &filtered).unwrap();
     let got: Vec<_> = page.items.iter().map(|s| s.name().as_str()).collect();
     assert_eq!(got, ["alpha", "bravo"]);
-    assert_eq!(total, Some(4)); // alpha, bravo, charlie, delta
+    assert_eq!(page.total, Some(4)); // alpha, bravo, charlie, delta
 }
 
 /// A download URL signed while the tenant had a custom domain stops
