@@ -244,7 +244,8 @@ fn storage(budget: Duration, rows: &mut Vec<Row>) {
     for backend in Backend::ALL {
         let fx = EngineFixture::new(backend);
         let dir = tempfile::tempdir().expect("tempdir");
-        let body = String::from_utf8(ShareRecord::encode_share(&fx.share).expect("record")).expect("utf-8");
+        let body = String::from_utf8(ShareRecord::encode_share(&fx.share).expect("record"))
+            .expect("utf-8");
         let mut value = vec![1u8];
         value.extend_from_slice(body.as_bytes());
         enum Raw {

@@ -184,6 +184,10 @@ pub use fields::{ClientKey, Creator, Description, DriveId, FileId, ShareName, Te
 pub use file_policy::{FileTypePolicy, MatchedRule, PolicyRefusal};
 pub use grant::{ContentGrant, GrantError, GrantKind, GrantedShare, SignedGrant};
 pub use id::ShareId;
+pub use listing::{
+    PageRequest, ShareCursor, ShareFilter, ShareListQuery, ShareOrder, ShareOrderBy, SharePage,
+    SortKey,
+};
 pub use memory::MemoryStorage;
 pub use memory_catalog::MemoryCatalog;
 pub use package::{PackageKind, sniff_package};
@@ -191,19 +195,14 @@ pub use password::{PasswordHash, PasswordHasher, SharePassword};
 pub use quota::{QuotaExhausted, QuotaKey, QuotaKind, QuotaPolicy, TenantPolicy};
 pub use rate::{Rate, RateLimiter};
 pub use scope::{CatalogError, FileCatalog, FileKind, FileMeta, ListTarget, ScopeError};
-pub use listing::{
-    PageRequest, ShareCursor, ShareFilter, ShareListQuery, ShareOrder, ShareOrderBy, SharePage,
-    SortKey,
-};
 pub use share::{
     Action, Audience, Counters, LimitedUse, Limits, Member, Moderation, PasswordChange,
     Permissions, RecordError, Share, ShareError, ShareFiles, ShareRecord, ShareStatus, ShareUpdate,
     SharedIds, UseKind,
 };
 pub use storage::{
-    AccessOutcome, AccessRecord, AccessUpdate, InsertOutcome, PurgeReport,
-    PurgeRequest, QuotaCharge, QuotaOutcome, Storage, StorageError,
-    UpdateOutcome, UseCount, UseOutcome,
+    AccessOutcome, AccessRecord, AccessUpdate, InsertOutcome, PurgeReport, PurgeRequest,
+    QuotaCharge, QuotaOutcome, Storage, StorageError, UpdateOutcome, UseCount, UseOutcome,
 };
 pub use throttle::{ThrottlePolicy, ThrottleRefusal, ThrottleScope};
 pub use token::{

@@ -68,9 +68,10 @@ impl ShareFilter {
     pub fn matches(&self, share: &Share) -> bool {
         let ms = |t: DateTime<Utc>| t.timestamp_millis();
         let (created, updated) = (ms(share.created_at()), ms(share.updated_at()));
-        self.name_contains.as_ref().is_none_or(|needle| {
-            fold_case(share.name().as_str()).contains(&fold_case(needle))
-        }) && self.status.is_none_or(|s| share.status() == s)
+        self.name_contains
+            .as_ref()
+            .is_none_or(|needle| fold_case(share.name().as_str()).contains(&fold_case(needle)))
+            && self.status.is_none_or(|s| share.status() == s)
             && self.created_from.is_none_or(|t| created >= ms(t))
             && self.created_until.is_none_or(|t| created < ms(t))
             && self.updated_from.is_none_or(|t| updated >= ms(t))
@@ -84,7 +85,10 @@ impl ShareFilter {
             Some(needle) if needle.chars().count() > ShareName::MAX_CHARS => {
                 Err(InputError::out_of_range(
                     "query",
-                    format!("a name to match has at most {} characters", ShareName::MAX_CHARS),
+                    format!(
+                        "a name to match has at most {} characters",
+                        ShareName::MAX_CHARS
+                    ),
                 ))
             }
             _ => Ok(()),

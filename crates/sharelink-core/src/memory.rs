@@ -10,13 +10,13 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use crate::fault::{FaultInjector, NoFaults};
 use crate::fields::{ClientKey, TenantId, UserId};
 use crate::id::ShareId;
-use crate::quota::{self, QuotaKey};
 use crate::listing::{ShareListQuery, ShareOrderBy, SharePage, SortKey, page_from_ordered};
+use crate::quota::{self, QuotaKey};
 use crate::share::{Member, Share, ShareError, UseKind};
 use crate::storage::{
     AccessOutcome, AccessRecord, AccessUpdate, InsertOutcome, PurgeReport, PurgeRequest,
-    QuotaCharge, QuotaOutcome, Storage, StorageError,
-    UpdateOutcome, UseCount, UseOutcome, share_is_purgeable,
+    QuotaCharge, QuotaOutcome, Storage, StorageError, UpdateOutcome, UseCount, UseOutcome,
+    share_is_purgeable,
 };
 use crate::throttle::{self, ClientThrottle, ShareThrottle, ThrottleState};
 

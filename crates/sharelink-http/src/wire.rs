@@ -5,12 +5,16 @@
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 use sharelink_core::{
-    AnonymousShareView, Counters, FileKind, InputError, Limits, Moderation, Permissions, Share,
-    ShareFiles, UseKind,
+    AnonymousShareView, Counters, FileKind, InputError, Limits, Moderation, PageRequest,
+    Permissions, Share, ShareFiles, ShareFilter, ShareListQuery, UseKind, listing::MAX_PAGE_SIZE,
 };
 
+use crate::error::ApiError;
 use crate::files::{category_of, extension_of};
+use crate::handlers::page_limit;
 use crate::host::FileEntry;
+use crate::marker;
+use crate::query::{parse_order, parse_query};
 
 /// `2023-03-08T07:38:43.408Z`.
 pub fn format_time(t: DateTime<Utc>) -> String {
@@ -107,6 +111,47 @@ pub(crate) struct SearchShareLinkBody {
     pub(crate) order_by: Option<String>,
     pub(crate) order_direction: Option<String>,
     pub(crate) return_total_count: Option<bool>,
+}
+
+impl TryFrom<ListShareLinkBody> for ShareListQuery {
+    type Error = ApiError;
+
+    /// ListShareLink: the caller's shares, cancelled ones only with
+    /// `include_cancelled`, in `order_by` / `order_direction`.
+    fn try_from(b: ListShareLinkBody) -> Result<Self, ApiError> {
+        Ok(Self {
+            filter: if b.include_cancelled.unwrap_or(false) {
+                ShareFilter::default()
+            } else {
+                ShareFilter::enabled_only()
+            },
+            order: parse_order(b.order_by.as_deref(), b.order_direction.as_deref())?,
+            page: PageRequest {
+                limit: page_limit(b.limit, MAX_PAGE_SIZE)?,
+                after: marker::decode(b.marker.as_deref().unwrap_or(""))?,
+                count_total: false,
+            },
+        })
+    }
+}
+
+impl TryFrom<SearchShareLinkBody> for ShareListQuery {
+    type Error = ApiError;
+
+    /// SearchShareLink: the caller's shares matching `query` (cancelled
+    /// ones included unless it asks for a status), with the total on
+    /// `return_total_count`.
+    fn try_from(b: SearchShareLinkBody) -> Result<Self, ApiError> {
+        Ok(Self {
+            filter: parse_query(b.query.as_deref().unwrap_or(""))?,
+            order: parse_order(b.order_by.as_deref(), b.order_direction.as_deref())?,
+            page: PageRequest {
+                limit: page_limit(b.limit, MAX_PAGE_SIZE)?,
+                after: marker::decode(b.marker.as_deref().unwrap_or(""))?,
+                count_total: b.return_total_count.unwrap_or(false),
+            },
+        })
+    }
 }
 
 /// `POST /v2/share_link/get_share_token`.

@@ -76,7 +76,11 @@ pub(crate) fn index_keys(share: &Share) -> Vec<Vec<u8>> {
     ShareOrderBy::ALL
         .iter()
         .map(|&by| {
-            let prefix = index_prefix(share.tenant().as_str(), share.creator().user_id.as_str(), by);
+            let prefix = index_prefix(
+                share.tenant().as_str(),
+                share.creator().user_id.as_str(),
+                by,
+            );
             index_key(&prefix, &by.key_of(share), share.id())
         })
         .collect()

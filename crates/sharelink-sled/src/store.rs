@@ -4,15 +4,15 @@ use std::path::Path;
 use std::sync::Arc;
 
 use sharelink_core::fault::{FaultInjector, NoFaults};
+use sharelink_core::listing::{ShareListQuery, SharePage, page_from_ordered};
 use sharelink_core::quota;
 use sharelink_core::share::{MAX_COUNT, ShareRecord};
-use sharelink_core::listing::{ShareListQuery, SharePage, page_from_ordered};
 use sharelink_core::storage::share_is_purgeable;
 use sharelink_core::throttle::{self, ClientThrottle, ShareThrottle, ThrottleState};
 use sharelink_core::{
-    AccessOutcome, AccessRecord, AccessUpdate, ClientKey, InsertOutcome, PurgeReport, PurgeRequest,
-    QuotaCharge, QuotaKey, QuotaOutcome, Share, ShareId, Member,
-    Storage, StorageError, UpdateOutcome, UseCount, UseKind, UseOutcome,
+    AccessOutcome, AccessRecord, AccessUpdate, ClientKey, InsertOutcome, Member, PurgeReport,
+    PurgeRequest, QuotaCharge, QuotaKey, QuotaOutcome, Share, ShareId, Storage, StorageError,
+    UpdateOutcome, UseCount, UseKind, UseOutcome,
 };
 use sled::transaction::{
     ConflictableTransactionError, TransactionError, TransactionResult, Transactional,
@@ -456,14 +456,12 @@ impl Storage for SledStorage {
             .map(|(share, charge)| PreparedInsert::new(share, charge.as_ref()))
             .collect::<Result<Vec<_>, _>>()?;
         let outcomes = finish(
-            (&self.shares, &self.counters, &self.index, &self.quota).transaction(
-                |(s, c, i, q)| {
-                    items
-                        .iter()
-                        .map(|item| self.insert_in((s, c, i, q), item))
-                        .collect::<TxResult<Vec<_>>>()
-                },
-            ),
+            (&self.shares, &self.counters, &self.index, &self.quota).transaction(|(s, c, i, q)| {
+                items
+                    .iter()
+                    .map(|item| self.insert_in((s, c, i, q), item))
+                    .collect::<TxResult<Vec<_>>>()
+            }),
         )?;
         self.durable(outcomes)
     }

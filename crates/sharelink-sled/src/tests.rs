@@ -95,7 +95,10 @@ fn a_format_1_store_is_migrated_to_the_share_index() {
         let tree = |name: &str| db.open_tree(name).unwrap();
         tree("meta").insert("format", &1u32.to_be_bytes()).unwrap();
         tree("shares")
-            .insert(share.id().as_str(), codec::with_version(legacy.body.as_bytes()))
+            .insert(
+                share.id().as_str(),
+                codec::with_version(legacy.body.as_bytes()),
+            )
             .unwrap();
         tree("counters")
             .insert(share.id().as_str(), &Counts::of(&share).encode()[..])

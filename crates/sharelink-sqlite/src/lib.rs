@@ -48,11 +48,11 @@ mod schema;
 mod statements;
 mod store;
 
+pub use pool::{SqliteOptions, SqliteStorage, Synchronous};
 /// The decoder of stored rows, for the fuzz targets only (`fuzzing` feature).
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub use rows::decode_stored_share;
-pub use pool::{SqliteOptions, SqliteStorage, Synchronous};
 
 #[cfg(test)]
 mod tests;

@@ -10,12 +10,9 @@ use rusqlite::{
     Connection, OpenFlags, OptionalExtension, Transaction, TransactionBehavior, params,
 };
 use sharelink_core::fault::{FaultInjector, NoFaults};
-use sharelink_core::{
-    ShareId, StorageError,
-};
+use sharelink_core::{ShareId, StorageError};
 
 use crate::schema::{db_err, migrate};
-
 
 /// How hard SQLite syncs to disk (see the crate docs).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -186,7 +183,11 @@ impl SqliteStorage {
 }
 
 /// `execute` through the connection's statement cache (no re-parsing).
-pub(crate) fn exec<P: rusqlite::Params>(conn: &Connection, sql: &str, params: P) -> rusqlite::Result<usize> {
+pub(crate) fn exec<P: rusqlite::Params>(
+    conn: &Connection,
+    sql: &str,
+    params: P,
+) -> rusqlite::Result<usize> {
     conn.prepare_cached(sql)?.execute(params)
 }
 
@@ -212,7 +213,11 @@ pub(crate) fn run_tx<T>(
     Ok(out)
 }
 
-pub(crate) fn configure(conn: &Connection, options: &SqliteOptions, writer: bool) -> Result<(), StorageError> {
+pub(crate) fn configure(
+    conn: &Connection,
+    options: &SqliteOptions,
+    writer: bool,
+) -> Result<(), StorageError> {
     conn.busy_timeout(options.busy_timeout)
         .map_err(db_err("busy_timeout"))?;
     if writer {

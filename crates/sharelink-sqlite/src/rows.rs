@@ -1,13 +1,10 @@
 //! A share row: how a share is written to and read from the `shares` table.
 
-use rusqlite::{
-    Connection, OptionalExtension, params,
-};
-use sharelink_core::share::ShareRecord;
+use rusqlite::{Connection, OptionalExtension, params};
 use sharelink_core::listing::fold_case;
+use sharelink_core::share::ShareRecord;
 use sharelink_core::{
-    Counters, QuotaKey, Share, ShareId,
-    ShareStatus, StorageError, UseCount, UseKind,
+    Counters, QuotaKey, Share, ShareId, ShareStatus, StorageError, UseCount, UseKind,
 };
 
 use crate::schema::db_err;
@@ -117,7 +114,11 @@ pub(crate) fn select_share(conn: &Connection, id: &ShareId) -> Result<Option<Sha
     row.map(ShareRow::decode).transpose()
 }
 
-pub(crate) fn write_share(tx: &Connection, share: &Share, insert: bool) -> Result<usize, StorageError> {
+pub(crate) fn write_share(
+    tx: &Connection,
+    share: &Share,
+    insert: bool,
+) -> Result<usize, StorageError> {
     let sql = if insert {
         "INSERT INTO shares (share_id, tenant, creator, created_at_ms, updated_at_ms, expiration_ms,
                              status, version, token_epoch, body, access_count, preview_count,

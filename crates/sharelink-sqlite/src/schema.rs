@@ -7,10 +7,14 @@ use sharelink_core::{Counters, ShareRecord, StorageError};
 /// The newest schema this build reads and writes.
 pub(crate) const SCHEMA_VERSION: u32 = 2;
 
-/// One schema step: SQL, then an optional back-fill written in Rust.
+/// A back-fill step written in Rust, run inside the migration's
+/// transaction.
+type Backfill = fn(&Connection) -> Result<(), StorageError>;
+
+/// One schema step: SQL, then an optional back-fill.
 struct Migration {
     sql: &'static str,
-    backfill: Option<fn(&Connection) -> Result<(), StorageError>>,
+    backfill: Option<Backfill>,
 }
 
 /// Migration `i` takes the schema from version `i` to `i + 1`.
@@ -95,7 +99,12 @@ fn backfill_sort_columns(tx: &Connection) -> Result<(), StorageError> {
         let record = ShareRecord::decode_body(body.as_bytes(), Counters::default(), 1)
             .map_err(|e| e.into_storage(format!("share {id}")))?;
         update
-            .execute(params![id, record.name, record.description, fold_case(&record.name)])
+            .execute(params![
+                id,
+                record.name,
+                record.description,
+                fold_case(&record.name)
+            ])
             .map_err(db_err("back-fill"))?;
     }
     Ok(())

@@ -1,19 +1,18 @@
 //! The SQL of quotas, counted uses and throttle records: each one statement
 //! or one short transaction.
 
-use rusqlite::{
-    Connection, OptionalExtension, params,
-};
+use rusqlite::{Connection, OptionalExtension, params};
 use sharelink_core::fault::FaultInjector;
 use sharelink_core::share::MAX_COUNT;
 use sharelink_core::throttle::{ClientThrottle, ShareThrottle, ThrottleState};
 use sharelink_core::{
-    ClientKey, InsertOutcome, QuotaCharge, QuotaKey, QuotaOutcome, Share, ShareId, StorageError, UseKind, UseOutcome,
+    ClientKey, InsertOutcome, QuotaCharge, QuotaKey, QuotaOutcome, Share, ShareId, StorageError,
+    UseKind, UseOutcome,
 };
 
-use crate::schema::db_err;
 use crate::pool::{exec, query_row};
 use crate::rows::{day_text, decode_json, i64_of, use_count, write_share};
+use crate::schema::db_err;
 
 pub(crate) fn quota_used(conn: &Connection, key: &QuotaKey) -> Result<u32, StorageError> {
     let used: Option<i64> = query_row(
@@ -31,7 +30,10 @@ pub(crate) fn quota_used(conn: &Connection, key: &QuotaKey) -> Result<u32, Stora
 }
 
 /// Takes one unit if `used < limit`; call inside an IMMEDIATE transaction.
-pub(crate) fn consume_in(tx: &Connection, charge: &QuotaCharge) -> Result<QuotaOutcome, StorageError> {
+pub(crate) fn consume_in(
+    tx: &Connection,
+    charge: &QuotaCharge,
+) -> Result<QuotaOutcome, StorageError> {
     if charge.limit == 0 {
         return Ok(QuotaOutcome::Exhausted {
             used: quota_used(tx, &charge.key)?,

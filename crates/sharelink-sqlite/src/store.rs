@@ -5,14 +5,17 @@ use rusqlite::OptionalExtension;
 use sharelink_core::listing::{ShareListQuery, SharePage};
 use sharelink_core::throttle::ThrottleState;
 use sharelink_core::{
-    AccessOutcome, AccessRecord, AccessUpdate, ClientKey, InsertOutcome, PurgeReport,
-    PurgeRequest, QuotaCharge, QuotaKey, QuotaOutcome, Share, ShareId, Member, Storage, StorageError, UpdateOutcome, UseCount, UseKind, UseOutcome,
+    AccessOutcome, AccessRecord, AccessUpdate, ClientKey, InsertOutcome, Member, PurgeReport,
+    PurgeRequest, QuotaCharge, QuotaKey, QuotaOutcome, Share, ShareId, Storage, StorageError,
+    UpdateOutcome, UseCount, UseKind, UseOutcome,
 };
 
-use crate::schema::db_err;
 use crate::pool::{SqliteStorage, query_row};
 use crate::rows::{select_share, use_count, write_share};
-use crate::statements::{consume_in, count_in, insert_in, quota_used, read_throttle, write_throttle};
+use crate::schema::db_err;
+use crate::statements::{
+    consume_in, count_in, insert_in, quota_used, read_throttle, write_throttle,
+};
 
 impl Storage for SqliteStorage {
     fn insert_share(

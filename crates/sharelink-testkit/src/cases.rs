@@ -220,13 +220,22 @@ fn insert_listing_world(s: &dyn Storage) -> Vec<Share> {
                 .clone()
                 .update(patch, at(100 + i64::from(n % 3)))
                 .unwrap_or_else(|e| panic!("{e}"));
-            assert_eq!(s.update_share(&next, share.version()).unwrap(), UpdateOutcome::Updated);
+            assert_eq!(
+                s.update_share(&next, share.version()).unwrap(),
+                UpdateOutcome::Updated
+            );
             next
         };
         out.push(share);
     }
-    let cancelled = out[5].clone().cancel(at(200)).unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(s.update_share(&cancelled, out[5].version()).unwrap(), UpdateOutcome::Updated);
+    let cancelled = out[5]
+        .clone()
+        .cancel(at(200))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        s.update_share(&cancelled, out[5].version()).unwrap(),
+        UpdateOutcome::Updated
+    );
     out[5] = cancelled;
     // Someone else's shares never appear.
     let mut other = ShareFixture::new(90);

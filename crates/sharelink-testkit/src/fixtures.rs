@@ -47,7 +47,9 @@ pub fn list_every_page(s: &dyn Storage, owner: &Member, query: &ShareListQuery) 
     let mut out = Vec::new();
     let mut q = query.clone();
     loop {
-        let page = s.list_shares(owner, &q).unwrap_or_else(|e| panic!("list_shares: {e}"));
+        let page = s
+            .list_shares(owner, &q)
+            .unwrap_or_else(|e| panic!("list_shares: {e}"));
         assert!(
             page.items.len() <= q.page.limit,
             "a page of {} items for a limit of {}",

@@ -11,9 +11,7 @@ use sharelink_core::share::ShareUpdate;
 use sharelink_core::throttle::{self, ThrottlePolicy, ThrottleState};
 use sharelink_core::*;
 
-use crate::fixtures::{
-    ShareFixture, at, charge, client, list_every_page, member, share_id,
-};
+use crate::fixtures::{ShareFixture, at, charge, client, list_every_page, member, share_id};
 
 /// One step of a sequence.
 #[derive(Debug, Clone)]

@@ -53,7 +53,9 @@ fn a_failed_create_stores_nothing_and_charges_nothing() {
             .0,
         0
     );
-    let page = engine.list_share_links(&alice, &ShareListQuery::default()).unwrap();
+    let page = engine
+        .list_share_links(&alice, &ShareListQuery::default())
+        .unwrap();
     assert!(page.items.is_empty());
     // The next write goes through, and is charged exactly once.
     create(&engine, &alice, &drive).unwrap();

@@ -5,10 +5,10 @@ use super::error::Error;
 use crate::events::Event;
 use crate::fields::{DriveId, ShareName};
 use crate::id::ShareId;
+use crate::listing::{ShareListQuery, SharePage};
 use crate::password::{PasswordHash, SharePassword};
 use crate::quota::QuotaKind;
 use crate::scope::ScopeError;
-use crate::listing::{ShareListQuery, SharePage};
 use crate::share::{Member, Moderation, Share, ShareFiles, ShareSpec, ShareUpdate};
 use crate::storage::{InsertOutcome, QuotaCharge, StorageError};
 

@@ -28,9 +28,7 @@ use rand::{CryptoRng, RngCore};
 
 pub use access::{ContentAuthorization, FileAuthorization, IssuedToken, ListAuthorization};
 pub use grants::{IssuedGrant, RedeemedGrant};
-pub use requests::{
-    AccessRequest, AnonymousShareView, CreateShareRequest, TokenRequest,
-};
+pub use requests::{AccessRequest, AnonymousShareView, CreateShareRequest, TokenRequest};
 
 use self::error::Error;
 use crate::clock::{Clock, SystemClock};

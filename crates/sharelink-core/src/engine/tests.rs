@@ -11,11 +11,11 @@ use crate::error::ErrorCode;
 use crate::error::InputError;
 use crate::events::RecordedEvents;
 use crate::fields::{ClientKey, Creator, DriveId, FileId, UserId};
+use crate::listing::{PageRequest, ShareFilter, ShareListQuery, ShareOrder, ShareOrderBy};
 use crate::memory::MemoryStorage;
 use crate::memory_catalog::MemoryCatalog;
 use crate::password::{PasswordHasher, SharePassword};
 use crate::scope::{FileKind, FileMeta, ListTarget};
-use crate::listing::{PageRequest, ShareFilter, ShareListQuery, ShareOrder, ShareOrderBy};
 use crate::share::{Action, Audience, Member, PasswordChange, ShareFiles, ShareUpdate};
 use crate::token::KeyId;
 
@@ -1185,7 +1185,10 @@ fn every_order_pages_with_a_cursor_of_its_own() {
     flipped.order.descending = true;
     for bad in [foreign, flipped] {
         assert_eq!(
-            w.engine.list_share_links(&w.alice, &bad).unwrap_err().code(),
+            w.engine
+                .list_share_links(&w.alice, &bad)
+                .unwrap_err()
+                .code(),
             ErrorCode::InvalidParameter
         );
     }

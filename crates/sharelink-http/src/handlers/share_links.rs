@@ -9,15 +9,16 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use sharelink_core::{
     Audience, CreateShareRequest, Description, DriveId, FileId, InputError, Limits, PasswordChange,
-    Permissions, Share, ShareFiles, ShareFilter, ShareName, ShareOrder, ShareOrderBy,
-    SharePassword, ShareStatus, ShareUpdate, TokenRequest,
+    Permissions, Share, ShareFiles, ShareListQuery, ShareName, SharePage, SharePassword,
+    ShareStatus, ShareUpdate, TokenRequest,
 };
 
-use super::{Api, blocking, not_supported, page_limit, seconds, share_id};
+use super::{Api, blocking, not_supported, seconds, share_id};
 use crate::ShareApi;
 use crate::error::{ApiError, WireCode};
 use crate::extract::{RequestHead, json_body, required};
 use crate::host::{Authenticator, DriveStore};
+use crate::marker;
 use crate::wire::{
     AnonymousShareWire, CreateShareLinkBody, GetShareTokenBody, ListShareLinkBody,
     SearchShareLinkBody, ShareIdBody, ShareLinkPage, ShareLinkWire, ShareTokenWire,
@@ -35,16 +36,11 @@ impl<A: Authenticator, D: DriveStore> ShareApi<A, D> {
         ShareLinkWire::of(share, self.engine.now(), url)
     }
 
-    fn share_page(
-        &self,
-        items: &[Share],
-        next_marker: String,
-        total: Option<u64>,
-    ) -> ShareLinkPage {
+    fn share_page(&self, page: SharePage) -> ShareLinkPage {
         ShareLinkPage {
-            items: items.iter().map(|s| self.share_wire(s)).collect(),
-            next_marker,
-            total_count: total,
+            items: page.items.iter().map(|s| self.share_wire(s)).collect(),
+            next_marker: page.next.as_ref().map(marker::encode).unwrap_or_default(),
+            total_count: page.total,
         }
     }
 }
@@ -213,7 +209,8 @@ pub(crate) async fn cancel<A: Authenticator, D: DriveStore>(
     .await
 }
 
-/// ListShareLink: the caller's shares, newest first.
+/// ListShareLink: the caller's shares, newest first unless `order_by`
+/// says otherwise.
 pub(crate) async fn list<A: Authenticator, D: DriveStore>(
     State(api): State<Api<A, D>>,
     head: RequestHead,
@@ -225,29 +222,18 @@ pub(crate) async fn list<A: Authenticator, D: DriveStore>(
         if let Some(creator) = b.creator.as_deref().filter(|c| !c.is_empty()) {
             check_own(creator, &caller.member)?;
         }
-        let order = parse_order(b.order_by.as_deref(), b.order_direction.as_deref())?;
-        let limit = page_limit(b.limit, sharelink_core::engine::MAX_LIST_LIMIT)?;
+        let query = ShareListQuery::try_from(b)?;
         let page = api
             .engine
-            .list_share_links_ordered(
-                &caller.member,
-                b.include_cancelled.unwrap_or(false),
-                order,
-                limit,
-                b.marker.as_deref().unwrap_or(""),
-            )
+            .list_share_links(&caller.member, &query)
             .map_err(|e| api.fail(&e))?;
-        Ok(Json(api.share_page(&page.items, page.next_marker, None)))
+        Ok(Json(api.share_page(page)))
     })
     .await
 }
 
-/// SearchShareLink: the caller's shares matching `query`.
-///
-/// The query is conditions joined by `and`: `share_name match 'text'` (or
-/// `share_name_for_fuzzy`), `status = 'enabled'|'disabled'`, and
-/// `created_at` / `updated_at` compared with `>`, `>=`, `<`, `<=` to an
-/// RFC 3339 instant.
+/// SearchShareLink: the caller's shares matching `query` (see
+/// [`crate::query`] for the language).
 pub(crate) async fn search<A: Authenticator, D: DriveStore>(
     State(api): State<Api<A, D>>,
     head: RequestHead,
@@ -259,21 +245,12 @@ pub(crate) async fn search<A: Authenticator, D: DriveStore>(
         for creator in b.creators.iter().flatten() {
             check_own(creator, &caller.member)?;
         }
-        let order = parse_order(b.order_by.as_deref(), b.order_direction.as_deref())?;
-        let filter = parse_query(b.query.as_deref().unwrap_or(""))?;
-        let limit = page_limit(b.limit, sharelink_core::engine::MAX_LIST_LIMIT)?;
-        let (page, total) = api
+        let query = ShareListQuery::try_from(b)?;
+        let page = api
             .engine
-            .search_share_links_ordered(
-                &caller.member,
-                &filter,
-                order,
-                limit,
-                b.marker.as_deref().unwrap_or(""),
-                b.return_total_count.unwrap_or(false),
-            )
+            .list_share_links(&caller.member, &query)
             .map_err(|e| api.fail(&e))?;
-        Ok(Json(api.share_page(&page.items, page.next_marker, total)))
+        Ok(Json(api.share_page(page)))
     })
     .await
 }
@@ -341,142 +318,5 @@ fn check_own(creator: &str, caller: &sharelink_core::Member) -> Result<(), ApiEr
             WireCode::ForbiddenNoPermission,
             "No Permission to list another user's shares.",
         ))
-    }
-}
-
-/// PDS `order_by` (`created_at` by default, `updated_at`, `share_name`,
-/// `description`) and `order_direction` (`ASC` / `DESC`; by default
-/// descending for times, ascending for texts).
-fn parse_order(order_by: Option<&str>, direction: Option<&str>) -> Result<ShareOrder, ApiError> {
-    let by = match order_by.unwrap_or("") {
-        "" | "created_at" => ShareOrderBy::CreatedAt,
-        "updated_at" => ShareOrderBy::UpdatedAt,
-        "share_name" => ShareOrderBy::ShareName,
-        "description" => ShareOrderBy::Description,
-        other => {
-            return Err(ApiError::input(InputError::Invalid {
-                field: "order_by",
-                reason: format!(
-                    "expected created_at, updated_at, share_name or description, got {other:?}"
-                ),
-            }));
-        }
-    };
-    let mut order = ShareOrder::default_for(by);
-    match direction.unwrap_or("") {
-        "" => {}
-        "ASC" | "asc" => order.descending = false,
-        "DESC" | "desc" => order.descending = true,
-        other => {
-            return Err(ApiError::input(InputError::Invalid {
-                field: "order_direction",
-                reason: format!("expected ASC or DESC, got {other:?}"),
-            }));
-        }
-    }
-    Ok(order)
-}
-
-/// Parses a SearchShareLink query into a filter.
-fn parse_query(query: &str) -> Result<ShareFilter, ApiError> {
-    let mut filter = ShareFilter::default();
-    let mut rest = query.trim();
-    let bad = |why: String| {
-        ApiError::input(InputError::Invalid {
-            field: "query",
-            reason: why,
-        })
-    };
-    while !rest.is_empty() {
-        let (field, after) = rest
-            .split_once(char::is_whitespace)
-            .ok_or_else(|| bad(format!("expected `field op 'value'` at {rest:?}")))?;
-        let after = after.trim_start();
-        let (op, after) = after
-            .split_once(char::is_whitespace)
-            .ok_or_else(|| bad(format!("expected an operator after {field:?}")))?;
-        let after = after.trim_start();
-        let quote = after
-            .chars()
-            .next()
-            .filter(|c| *c == '\'' || *c == '"')
-            .ok_or_else(|| bad(format!("expected a quoted value after {field} {op}")))?;
-        let body = &after[1..];
-        let end = body
-            .find(quote)
-            .ok_or_else(|| bad("unterminated quoted value".into()))?;
-        let value = &body[..end];
-        rest = body[end + 1..].trim_start();
-        match (field, op) {
-            ("share_name" | "share_name_for_fuzzy", "match" | "=") => {
-                filter.name_contains = Some(value.to_owned());
-            }
-            ("status", "=") => filter.status = Some(ShareStatus::from_wire(value)?),
-            ("created_at" | "updated_at", ">" | ">=" | "<" | "<=") => {
-                let t = parse_expiration(value)?.ok_or_else(|| bad("empty instant".into()))?;
-                // `>` and `>=` differ only by the instant itself; shares carry
-                // millisecond times, so shift by one millisecond.
-                let ms = chrono::Duration::milliseconds(1);
-                let (from, until) = match op {
-                    ">" => (Some(t + ms), None),
-                    ">=" => (Some(t), None),
-                    "<" => (None, Some(t)),
-                    _ => (None, Some(t + ms)),
-                };
-                if field == "created_at" {
-                    filter.created_from = from.or(filter.created_from);
-                    filter.created_until = until.or(filter.created_until);
-                } else {
-                    filter.updated_from = from.or(filter.updated_from);
-                    filter.updated_until = until.or(filter.updated_until);
-                }
-            }
-            _ => {
-                return Err(not_supported(
-                    "query",
-                    &format!("the condition `{field} {op}`"),
-                ));
-            }
-        }
-        if rest.is_empty() {
-            break;
-        }
-        rest = rest
-            .strip_prefix("and")
-            .or_else(|| rest.strip_prefix("AND"))
-            .ok_or_else(|| bad(format!("expected `and` at {rest:?}")))?
-            .trim_start();
-    }
-    Ok(filter)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn queries_parse() {
-        let f = parse_query("share_name match 'demo' and status = \"enabled\"").unwrap();
-        assert_eq!(f.name_contains.as_deref(), Some("demo"));
-        assert_eq!(f.status, Some(ShareStatus::Enabled));
-        let f = parse_query(
-            "created_at >= '2026-01-01T00:00:00Z' AND created_at < '2027-01-01T00:00:00Z'",
-        )
-        .unwrap();
-        assert!(f.created_from.is_some() && f.created_until.is_some());
-        assert_eq!(parse_query("").unwrap(), ShareFilter::default());
-        for bad in [
-            "share_name",
-            "share_name match demo",
-            "share_name match 'x",
-            "status = 'gone'",
-            "share_name match 'a' or status = 'enabled'",
-            "creator = 'bob'",
-            "created_at > 'yesterday'",
-            "é é 'é",
-        ] {
-            let e = parse_query(bad).unwrap_err();
-            assert_eq!(e.status(), 400, "{bad}: {}", e.message());
-        }
     }
 }
