@@ -478,6 +478,99 @@ fn dir_size(path: &std::path::Path) -> u64 {
     total
 }
 
+/// Loads `n` shares of `creator` into `fx`'s store with distinct creation
+/// and update times, names and descriptions (a spread no order can serve
+/// from insertion order), and returns them.
+fn load_creator(fx: &EngineFixture, creator: &str, n: usize) -> Vec<Share> {
+    let template = ShareRecord::from(&fx.share);
+    let mut rng = rand::rngs::OsRng;
+    let mut all = Vec::with_capacity(n);
+    for chunk_start in (0..n).step_by(5000) {
+        let batch: Vec<(Share, Option<QuotaCharge>)> = (chunk_start..n.min(chunk_start + 5000))
+            .map(|i| {
+                let mut r = template.clone();
+                r.id = ShareId::generate(&mut rng, ShareId::DEFAULT_LEN)
+                    .expect("id")
+                    .to_string();
+                r.creator.user_id = creator.to_owned();
+                // A permutation of 0..n, so names, descriptions and times
+                // are all in different orders.
+                let j = (i * 7919) % n;
+                r.name = format!("share {j:07}");
+                r.description = format!("about {:07}", (i * 104_729) % n);
+                r.created_at = template.created_at + chrono::Duration::milliseconds(i as i64);
+                r.updated_at = r.created_at + chrono::Duration::milliseconds(j as i64);
+                r.expiration = None;
+                (Share::try_from(r).expect("share"), None)
+            })
+            .collect();
+        fx.storage.insert_shares(&batch).expect("load");
+        all.extend(batch.into_iter().map(|(s, _)| s));
+    }
+    all
+}
+
+/// A listing page stays flat in the creator's share count: a page of 100
+/// from the middle of a 100,000-share creator's list, in every order,
+/// against the same page of a 1,000-share creator on the same store.
+fn listing(budget: Duration, rows: &mut Vec<Row>) {
+    const BIG: usize = 100_000;
+    const SMALL: usize = 1_000;
+    for backend in [Backend::Memory, Backend::SqliteFull, Backend::SledFlush] {
+        let fx = EngineFixture::new(backend);
+        let big = load_creator(&fx, "big", BIG);
+        let small = load_creator(&fx, "small", SMALL);
+        let tenant = fx.member.tenant.clone();
+        let member = |user: &str| Member {
+            tenant: tenant.clone(),
+            user_id: UserId::new(user).expect("user"),
+        };
+        let (big_owner, small_owner) = (member("big"), member("small"));
+        for by in ShareOrderBy::ALL {
+            let order = ShareOrder::default_for(by);
+            let middle = |shares: &[Share]| {
+                let mut sorted: Vec<&Share> = shares.iter().collect();
+                sorted.sort_by(|a, b| order.compare(a, b));
+                ShareListQuery {
+                    filter: ShareFilter::default(),
+                    order,
+                    page: PageRequest {
+                        limit: 100,
+                        after: Some(ShareCursor::after(sorted[sorted.len() / 2], order)),
+                        count_total: false,
+                    },
+                }
+            };
+            let (big_q, small_q) = (middle(&big), middle(&small));
+            let page = |owner: &Member, q: &ShareListQuery| {
+                let page = fx.engine.list_share_links(owner, q).expect("list");
+                assert_eq!(page.items.len(), 100);
+                std::hint::black_box(page);
+            };
+            let p = compare(
+                || page(&big_owner, &big_q),
+                || page(&small_owner, &small_q),
+                budget,
+            );
+            rows.push(Row {
+                op: format!(
+                    "list page of 100, {} {} [{}]",
+                    by.as_str(),
+                    if order.descending { "desc" } else { "asc" },
+                    backend.name()
+                ),
+                engine_ns: p.engine_ns,
+                baseline: format!("same page, a {SMALL}-share creator"),
+                baseline_ns: Some(p.baseline_ns),
+                target: format!(
+                    "≤ 1.50 ({BIG} shares): {}",
+                    verdict(p.engine_ns <= 1.5 * p.baseline_ns)
+                ),
+            });
+        }
+    }
+}
+
 fn peak_rss_kib() -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
@@ -626,6 +719,7 @@ fn main() {
     storage(budget, &mut rows);
     group_commit(budget, &mut rows);
     connection_strategy(budget, &mut rows);
+    listing(budget, &mut rows);
     println!(
         "sharelink bench report ({} mode, {} per comparison)\n",
         if full { "full" } else { "quick" },
