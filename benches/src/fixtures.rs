@@ -183,7 +183,7 @@ impl EngineFixture {
 
     pub fn download(&self) {
         self.engine
-            .authorize_download(&AccessRequest {
+            .authorize_download(&FileRequest {
                 token: &self.token,
                 share_id: self.share.id(),
                 file_id: &self.file,

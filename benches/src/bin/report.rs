@@ -628,7 +628,7 @@ fn scale_one(backend: Backend, n: usize) {
         token_ns.push(t.elapsed().as_nanos() as f64);
         let t = Instant::now();
         fx.engine
-            .authorize_download(&AccessRequest {
+            .authorize_download(&FileRequest {
                 token: issued.token.expose_secret(),
                 share_id: id,
                 file_id: &fx.file,

@@ -69,8 +69,9 @@ pub enum Event {
         /// Which limit tripped.
         scope: ThrottleScope,
     },
-    /// An action on a file was authorized.
-    AccessAuthorized {
+    /// An action on a file of a share was authorized (and, for previews,
+    /// downloads and saves, counted).
+    FileActionAuthorized {
         /// The share.
         share_id: ShareId,
         /// The action.

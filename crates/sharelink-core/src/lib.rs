@@ -131,7 +131,7 @@
 //! })?;
 //! assert_eq!(issued.expires_in, 7200);
 //!
-//! let ok = engine.authorize_download(&AccessRequest {
+//! let ok = engine.authorize_download(&FileRequest {
 //!     token: issued.token.expose_secret(),
 //!     share_id: share.id(),
 //!     file_id: &FileId::new("f1")?,
@@ -173,9 +173,9 @@ pub mod token;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{ConfigError, EngineConfig};
 pub use engine::{
-    AccessRequest, AnonymousShareView, ContentAuthorization, CreateShareRequest, Engine,
-    EngineBuilder, FileAuthorization, IssuedGrant, IssuedToken, ListAuthorization, RedeemedGrant,
-    SecureRng, TokenRequest,
+    AnonymousShareView, ContentAuthorization, CreateShareRequest, DriveFileAuthorization, Engine,
+    EngineBuilder, FileAuthorization, FileRequest, IssuedGrant, IssuedToken, ListAuthorization,
+    RedeemedGrant, SecureRng, TokenRequest,
 };
 pub use error::{Error, ErrorCode, InputError, RateLimited};
 pub use events::{Event, EventSink, NoEvents, RecordedEvents};

@@ -153,7 +153,7 @@ fn download_limit_gives_exactly_limit_successes() {
     let e = engine.clone();
     let id = share.id().clone();
     let (ok, codes) = hammer(move || {
-        e.authorize_download(&AccessRequest {
+        e.authorize_download(&FileRequest {
             token: token.token.expose_secret(),
             share_id: &id,
             file_id: &FileId::new("f1").unwrap(),

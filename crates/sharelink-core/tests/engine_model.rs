@@ -291,7 +291,7 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
                         Ok(())
                     };
                 let file = FileId::new(if apk { "app" } else { "f1" }).unwrap();
-                let got = h.engine.authorize_download(&AccessRequest {
+                let got = h.engine.authorize_download(&FileRequest {
                     token: &t.text,
                     share_id: &s.id,
                     file_id: &file,

@@ -163,7 +163,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // 5. The token authorizes a download inside the shared folder.
     let (report, apk) = (FileId::new("file-report")?, FileId::new("file-apk")?);
-    let request = |file_id| AccessRequest {
+    let request = |file_id| FileRequest {
         token: issued.token.expose_secret(),
         share_id: share.id(),
         file_id,

@@ -16,7 +16,7 @@ use crate::storage::{AccessOutcome, AccessRecord, AccessUpdate, StorageError, Us
 use crate::throttle::{self, Admission, AttemptOutcome, ThrottleRefusal, ThrottleState};
 use crate::token::{ShareToken, TokenError, UnverifiedToken, VerifiedToken};
 
-use super::{AccessRequest, Engine, TokenRequest};
+use super::{Engine, FileRequest, TokenRequest};
 
 /// A freshly issued share token (PDS GetShareLinkToken).
 #[derive(Debug, Clone)]
@@ -256,7 +256,7 @@ impl Engine {
 
     /// Authorizes listing a folder of the share (PDS ListFile with `share_id`).
     /// `file_id` is the parent folder; `root` lists exactly the shared items.
-    pub fn authorize_list(&self, req: &AccessRequest<'_>) -> Result<ListAuthorization, Error> {
+    pub fn authorize_list(&self, req: &FileRequest<'_>) -> Result<ListAuthorization, Error> {
         let now = self.clock.now();
         let (share, _token) = self.open(req, Action::List, now)?;
         let target = if req.file_id.as_str() == ROOT_ID {
@@ -277,7 +277,7 @@ impl Engine {
 
     /// Authorizes reading a file's metadata (PDS GetFile with `share_id`).
     /// Counts nothing.
-    pub fn authorize_get(&self, req: &AccessRequest<'_>) -> Result<FileAuthorization, Error> {
+    pub fn authorize_get(&self, req: &FileRequest<'_>) -> Result<FileAuthorization, Error> {
         let now = self.clock.now();
         let (share, _token) = self.open(req, Action::Get, now)?;
         let file = self.locate(&share, req.file_id)?;
@@ -292,20 +292,14 @@ impl Engine {
     /// Authorizes and counts a preview. Refused if preview is disabled, its
     /// limit is reached, the file is a folder, or the file-type policy
     /// applies to preview.
-    pub fn authorize_preview(
-        &self,
-        req: &AccessRequest<'_>,
-    ) -> Result<ContentAuthorization, Error> {
+    pub fn authorize_preview(&self, req: &FileRequest<'_>) -> Result<ContentAuthorization, Error> {
         self.authorize_content(req, GrantKind::Preview, |_| Ok(()))
     }
 
     /// Authorizes and counts a download. Refused if download is disabled, its
     /// limit is reached, the file is a folder, or the file-type policy
     /// blocks it (APK/IPA on an external share).
-    pub fn authorize_download(
-        &self,
-        req: &AccessRequest<'_>,
-    ) -> Result<ContentAuthorization, Error> {
+    pub fn authorize_download(&self, req: &FileRequest<'_>) -> Result<ContentAuthorization, Error> {
         self.authorize_content(req, GrantKind::Download, |_| Ok(()))
     }
 
@@ -316,7 +310,7 @@ impl Engine {
     /// One token check and one share load in all.
     pub fn authorize_content_with<E: From<Error>>(
         &self,
-        req: &AccessRequest<'_>,
+        req: &FileRequest<'_>,
         kind: GrantKind,
         precheck: impl FnOnce(&FileMeta) -> Result<(), E>,
     ) -> Result<ContentAuthorization, E> {
@@ -343,11 +337,11 @@ impl Engine {
     /// [`Storage::refund_use`]: crate::Storage::refund_use
     pub fn save_shared<T, E: From<Error>>(
         &self,
-        req: &AccessRequest<'_>,
+        req: &FileRequest<'_>,
         caller: &Member,
         copy: impl FnOnce(&FileAuthorization) -> Result<T, E>,
     ) -> Result<T, E> {
-        let req = AccessRequest {
+        let req = FileRequest {
             caller: Some(caller),
             ..req.clone()
         };
@@ -396,7 +390,7 @@ impl Engine {
 
     fn authorize_content<E: From<Error>>(
         &self,
-        req: &AccessRequest<'_>,
+        req: &FileRequest<'_>,
         kind: GrantKind,
         precheck: impl FnOnce(&FileMeta) -> Result<(), E>,
     ) -> Result<ContentAuthorization, E> {
@@ -472,7 +466,7 @@ impl Engine {
     /// Verifies the token and loads its share, then applies the share's rules.
     fn open(
         &self,
-        req: &AccessRequest<'_>,
+        req: &FileRequest<'_>,
         action: Action,
         now: DateTime<Utc>,
     ) -> Result<(Share, VerifiedToken), Error> {
@@ -569,7 +563,7 @@ impl Engine {
     }
 
     fn authorized(&self, share: &Share, action: Action, file_id: &FileId) {
-        self.emit(Event::AccessAuthorized {
+        self.emit(Event::FileActionAuthorized {
             share_id: share.id().clone(),
             action,
             file_id: file_id.clone(),

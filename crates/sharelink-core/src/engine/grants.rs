@@ -11,9 +11,10 @@
 use chrono::{DateTime, Utc};
 
 use super::error::Error;
+use crate::code::InputError;
 use crate::fields::{DriveId, FileId};
 use crate::grant::{ContentGrant, GrantError, GrantKind, GrantedShare, SignedGrant};
-use crate::scope::{FileMeta, ScopeError};
+use crate::scope::{FileKind, FileMeta, ScopeError};
 use crate::share::Share;
 
 use super::{ContentAuthorization, Engine};
@@ -25,6 +26,35 @@ pub struct IssuedGrant {
     pub grant: SignedGrant,
     /// When it expires.
     pub expires_at: DateTime<Utc>,
+}
+
+/// Proof that a drive owner's own file may be granted
+/// ([`Engine::authorize_drive_file`]): the file exists in the drive and is
+/// a file. Private fields, not `Clone`; [`Engine::grant_drive_file`]
+/// consumes it, as [`Engine::grant_shared_content`] consumes a
+/// [`ContentAuthorization`].
+#[derive(Debug)]
+pub struct DriveFileAuthorization {
+    drive: DriveId,
+    file: FileMeta,
+    kind: GrantKind,
+}
+
+impl DriveFileAuthorization {
+    /// The drive.
+    pub fn drive(&self) -> &DriveId {
+        &self.drive
+    }
+
+    /// The file.
+    pub fn file(&self) -> &FileMeta {
+        &self.file
+    }
+
+    /// A download or a preview.
+    pub fn kind(&self) -> GrantKind {
+        self.kind
+    }
 }
 
 /// A verified content grant: the file to stream or render.
@@ -60,24 +90,46 @@ impl Engine {
         self.sign_grant(drive, file, Some(share), kind, expire_sec)
     }
 
-    /// Signs a download (or preview) URL grant for a drive owner's own
-    /// file. The host must have checked that the caller may read `drive`.
-    pub fn grant_drive_file(
+    /// Authorizes a download or preview of a drive owner's own file: the
+    /// file must exist in `drive` (else `NotFound.File`) and be a file,
+    /// not a folder (else `InvalidParameter`, as for shared files). The host must have checked that the
+    /// caller may read `drive`; no share, counter or quota is involved.
+    pub fn authorize_drive_file(
         &self,
         drive: &DriveId,
         file: &FileId,
         kind: GrantKind,
-        expire_sec: Option<u32>,
-    ) -> Result<IssuedGrant, Error> {
-        if self
+    ) -> Result<DriveFileAuthorization, Error> {
+        let meta = self
             .catalog
             .file(drive, file)
             .map_err(ScopeError::from)?
-            .is_none()
-        {
-            return Err(ScopeError::NotInShare.into());
+            .ok_or(ScopeError::NotInShare)?;
+        if meta.kind == FileKind::Folder {
+            return Err(InputError::invalid(
+                "file_id",
+                format!("{} is a folder; only files have content", meta.file_id),
+            )
+            .into());
         }
-        self.sign_grant(drive.clone(), file.clone(), None, kind, expire_sec)
+        Ok(DriveFileAuthorization {
+            drive: drive.clone(),
+            file: meta,
+            kind,
+        })
+    }
+
+    /// Signs the URL of a drive owner's own file that
+    /// [`Engine::authorize_drive_file`] authorized; the same shape as
+    /// [`Engine::grant_shared_content`]. `expire_sec`: `None`/0 = 900, at
+    /// most 115200.
+    pub fn grant_drive_file(
+        &self,
+        auth: DriveFileAuthorization,
+        expire_sec: Option<u32>,
+    ) -> Result<IssuedGrant, Error> {
+        let DriveFileAuthorization { drive, file, kind } = auth;
+        self.sign_grant(drive, file.file_id, None, kind, expire_sec)
     }
 
     /// Verifies grant text from a URL that names `file_id`. Counts nothing:

@@ -27,8 +27,8 @@ use chrono::{DateTime, Utc};
 use rand::{CryptoRng, RngCore};
 
 pub use access::{ContentAuthorization, FileAuthorization, IssuedToken, ListAuthorization};
-pub use grants::{IssuedGrant, RedeemedGrant};
-pub use requests::{AccessRequest, AnonymousShareView, CreateShareRequest, TokenRequest};
+pub use grants::{DriveFileAuthorization, IssuedGrant, RedeemedGrant};
+pub use requests::{AnonymousShareView, CreateShareRequest, FileRequest, TokenRequest};
 
 use self::error::Error;
 use crate::clock::{Clock, SystemClock};

@@ -68,9 +68,16 @@ pub struct TokenRequest {
     pub caller: Option<Member>,
 }
 
-/// Input of the `authorize_*` operations.
+/// Input of the `authorize_*` operations: a use of one file of a share
+/// (list, get, preview, download, save) under a share token.
+///
+/// Not to be confused with an *access*, which in this crate (as in PDS's
+/// `access_count` and access quota) always means **a share token issued**:
+/// [`UseKind::Access`](crate::UseKind::Access),
+/// [`QuotaKind::Access`](crate::QuotaKind::Access),
+/// [`Storage::record_access`](crate::Storage::record_access).
 #[derive(Debug, Clone)]
-pub struct AccessRequest<'a> {
+pub struct FileRequest<'a> {
     /// The `x-share-token` text.
     pub token: &'a str,
     /// The share the request names.

@@ -164,7 +164,7 @@ impl World {
         token: &IssuedToken,
         file: &str,
     ) -> Result<ContentAuthorization, Error> {
-        self.engine.authorize_download(&AccessRequest {
+        self.engine.authorize_download(&FileRequest {
             token: token.token.expose_secret(),
             share_id: share.id(),
             file_id: &fid(file),
@@ -242,7 +242,7 @@ fn listing_the_root_yields_exactly_the_shared_items() {
     let w = world();
     let share = w.create(&["f1", "docs"], None);
     let tok = w.token(&share, None, "c").unwrap();
-    let req = |file: &'static str| AccessRequest {
+    let req = |file: &'static str| FileRequest {
         token: tok.token.expose_secret(),
         share_id: share.id(),
         file_id: Box::leak(Box::new(fid(file))),
@@ -605,14 +605,14 @@ fn members_only_share() {
             caller: Some(bob.clone()),
         })
         .unwrap();
-    let req = AccessRequest {
+    let req = FileRequest {
         token: tok.token.expose_secret(),
         share_id: share.id(),
         file_id: &fid("f1"),
         caller: Some(&bob),
     };
     assert!(w.engine.authorize_download(&req).is_ok());
-    let stolen = AccessRequest {
+    let stolen = FileRequest {
         caller: Some(&w.alice),
         ..req.clone()
     };
@@ -620,7 +620,7 @@ fn members_only_share() {
         w.engine.authorize_download(&stolen).unwrap_err().code(),
         ErrorCode::ForbiddenNoPermissionShareLink
     );
-    let anonymous = AccessRequest {
+    let anonymous = FileRequest {
         caller: None,
         ..req
     };
@@ -636,7 +636,7 @@ fn copy_is_not_a_download() {
     let share = w.create(&["docs"], None);
     let tok = w.token(&share, None, "c").unwrap();
     let bob = bob();
-    let req = AccessRequest {
+    let req = FileRequest {
         token: tok.token.expose_secret(),
         share_id: share.id(),
         file_id: &fid("app"),
@@ -670,7 +670,7 @@ fn token_for_another_share_or_garbage_is_refused() {
     for garbage in ["", "x", "v1.k1.AAAA.BBBB", &"A".repeat(5000)] {
         let err = w
             .engine
-            .authorize_get(&AccessRequest {
+            .authorize_get(&FileRequest {
                 token: garbage,
                 share_id: a.id(),
                 file_id: &fid("f1"),
@@ -852,7 +852,7 @@ fn events_are_emitted_without_secrets() {
             Event::PasswordFailed { .. } => "password_failed",
             Event::TokenIssued { .. } => "token",
             Event::PolicyRefused { .. } => "policy",
-            Event::AccessAuthorized { .. } => "access",
+            Event::FileActionAuthorized { .. } => "access",
             _ => "other",
         })
         .collect();
@@ -999,26 +999,28 @@ fn download_grant_expires() {
         err,
         Error::Grant(crate::grant::GrantError::Expired { .. })
     ));
-    // Drive grants need the file to exist.
-    assert!(
+    // Drive grants need the file to exist, and to be a file.
+    let download = crate::grant::GrantKind::Download;
+    assert_eq!(
         w.engine
-            .grant_drive_file(
-                &w.drive,
-                &fid("nope"),
-                crate::grant::GrantKind::Download,
-                None
-            )
-            .is_err()
+            .authorize_drive_file(&w.drive, &fid("nope"), download)
+            .unwrap_err()
+            .code(),
+        ErrorCode::NotFoundFile
     );
-    let g = w
+    assert_eq!(
+        w.engine
+            .authorize_drive_file(&w.drive, &fid("docs"), download)
+            .unwrap_err()
+            .code(),
+        ErrorCode::InvalidParameter
+    );
+    let auth = w
         .engine
-        .grant_drive_file(
-            &w.drive,
-            &fid("f1"),
-            crate::grant::GrantKind::Download,
-            None,
-        )
+        .authorize_drive_file(&w.drive, &fid("f1"), download)
         .unwrap();
+    assert_eq!(auth.kind(), download);
+    let g = w.engine.grant_drive_file(auth, None).unwrap();
     let r = w
         .engine
         .redeem_content_grant(g.grant.expose_secret(), &fid("f1"))
@@ -1099,7 +1101,7 @@ fn preview_grants_follow_the_preview_switch() {
     let token = w.token(&share, None, "c1").unwrap();
     let auth = w
         .engine
-        .authorize_preview(&AccessRequest {
+        .authorize_preview(&FileRequest {
             token: token.token.expose_secret(),
             share_id: share.id(),
             file_id: &fid("f1"),
@@ -1283,7 +1285,7 @@ fn folders_have_no_content_and_are_never_counted() {
     let w = world();
     let share = w.create(&["docs"], None);
     let tok = w.token(&share, None, "c").unwrap();
-    let req = AccessRequest {
+    let req = FileRequest {
         token: tok.token.expose_secret(),
         share_id: share.id(),
         file_id: &fid("sub"),
@@ -1299,7 +1301,7 @@ fn folders_have_no_content_and_are_never_counted() {
     );
     // A precheck that refuses counts nothing either.
     let refused: Result<_, Error> = w.engine.authorize_content_with(
-        &AccessRequest {
+        &FileRequest {
             file_id: &fid("deep"),
             ..req.clone()
         },
@@ -1330,7 +1332,7 @@ fn only_successful_saves_count() {
     );
     let tok = w.token(&share, None, "c").unwrap();
     let bob = bob();
-    let req = AccessRequest {
+    let req = FileRequest {
         token: tok.token.expose_secret(),
         share_id: share.id(),
         file_id: &fid("f1"),
@@ -1381,7 +1383,7 @@ fn concurrent_saves_never_pass_the_limit() {
             let (in_flight, succeeded) = (&in_flight, &succeeded);
             scope.spawn(move || {
                 for i in 0..10u64 {
-                    let req = AccessRequest {
+                    let req = FileRequest {
                         token: tok.token.expose_secret(),
                         share_id: share.id(),
                         file_id: &fid("f1"),

@@ -12,8 +12,8 @@ use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use sharelink_core::{
-    AccessRequest, ContentAuthorization, DriveId, FileId, FileKind, FileMeta, GrantKind,
-    InputError, ListTarget, Share, ShareId,
+    ContentAuthorization, DriveId, FileId, FileKind, FileMeta, FileRequest, GrantKind, InputError,
+    ListTarget, Share, ShareId,
 };
 
 use super::{Api, Refusal, blocking, page_limit, seconds};
@@ -101,8 +101,8 @@ impl<A: Authenticator, D: DriveStore> ShareApi<A, D> {
         share: &'a ShareId,
         file: &'a FileId,
         caller: Option<&'a sharelink_core::Member>,
-    ) -> AccessRequest<'a> {
-        AccessRequest {
+    ) -> FileRequest<'a> {
+        FileRequest {
             token: head.share_token.as_ref().map_or("", |t| t.0.as_str()),
             share_id: share,
             file_id: file,
@@ -174,7 +174,8 @@ impl<A: Authenticator, D: DriveStore> ShareApi<A, D> {
                 }
                 let issued = self
                     .engine
-                    .grant_drive_file(&drive, file, kind, expire_sec)
+                    .authorize_drive_file(&drive, file, kind)
+                    .and_then(|auth| self.engine.grant_drive_file(auth, expire_sec))
                     .map_err(|e| self.fail(&e))?;
                 let scope = format!("drive_id={}", percent_encode(drive.as_str()));
                 (entry, None, issued, scope)
