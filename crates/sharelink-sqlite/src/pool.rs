@@ -46,7 +46,7 @@ impl Default for SqliteOptions {
     }
 }
 
-/// A [`Storage`] in one SQLite database file (or in memory).
+/// A [`Storage`](sharelink_core::Storage) in one SQLite database file (or in memory).
 pub struct SqliteStorage {
     synchronous: Synchronous,
     writer: Mutex<Connection>,

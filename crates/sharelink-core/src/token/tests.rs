@@ -3,7 +3,10 @@ use proptest::prelude::*;
 use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 
+use super::claims::{MAX_S, MIN_S, Reader, push_varint, seconds, unzigzag, zigzag};
 use super::*;
+use crate::fields::UserId;
+use crate::id::ShareId;
 use chrono::Duration;
 
 fn t0() -> DateTime<Utc> {
