@@ -44,17 +44,30 @@
 //! when the conformance suite of `sharelink-testkit` passes:
 //!
 //! ```text
-//! sharelink_testkit::conformance_suite!(|faults| {
+//! sharelink_testkit::conformance_suite!(stored_bodies: MY_RAW_BODIES, |faults| {
 //!     let dir = tempfile::tempdir().unwrap();
 //!     (MyStorage::open(dir.path(), faults).unwrap(), dir)
 //! });
 //! ```
 //!
 //! That expands to one named test per contract case, the races, a
-//! model-based property test against [`MemoryStorage`] and fault injection
-//! at every internal write step; the testkit's `crash` module adds the
-//! SIGKILL and cross-process harnesses. The SQLite and sled crates are
-//! worked examples.
+//! model-based property test against [`MemoryStorage`], fault injection at
+//! every internal write step and the golden stored-format case; the
+//! testkit's `crash` module adds the SIGKILL and cross-process harnesses.
+//! The SQLite and sled crates are worked examples.
+//!
+//! Three things a backend gets from this crate rather than inventing:
+//! - **the stored form**: store [`ShareRecord::encode_share`] as the body
+//!   and keep the counters and version beside it (they change on every
+//!   counted use); read back with [`ShareRecord::decode_share`], which
+//!   re-checks every invariant and reads every older format;
+//! - **listing**: [`Storage::list_shares`] answers a [`ShareListQuery`] in
+//!   order from an index for every [`ShareOrderBy`], starting strictly
+//!   after the cursor's `(key, id)` (keyset paging);
+//!   [`listing::page_from_ordered`] builds the page from an ordered scan
+//!   for backends that filter outside their query language;
+//! - **the counting rules**: [`Share::count_use`] and the quota helpers
+//!   state what an atomic counter must do.
 //!
 //! ## Error codes
 //!
