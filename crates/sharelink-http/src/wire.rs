@@ -2,16 +2,22 @@
 //! optional, unknown fields ignored) and responses with PDS's field names.
 //! Times are RFC 3339 UTC to the millisecond; `""` means "never expires".
 
+use std::num::NonZeroU64;
+
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
+use sharelink_core::listing::MAX_PAGE_SIZE;
 use sharelink_core::{
-    AnonymousShareView, Counters, FileKind, InputError, Limits, Moderation, PageRequest,
-    Permissions, Share, ShareFiles, ShareFilter, ShareListQuery, UseKind, listing::MAX_PAGE_SIZE,
+    AnonymousShareView, Audience, Counters, CreateShareRequest, Creator, Description, DriveId,
+    FileId, FileKind, InputError, Limits, Moderation, PageRequest, PasswordChange, Permissions,
+    Share, ShareFiles, ShareFilter, ShareId, ShareListQuery, ShareName, SharePassword, ShareStatus,
+    ShareUpdate, TenantId, UseKind,
 };
 
 use crate::error::ApiError;
+use crate::extract::required;
 use crate::files::{category_of, extension_of};
-use crate::handlers::page_limit;
+use crate::handlers::{not_supported, page_limit, seconds, share_id};
 use crate::host::FileEntry;
 use crate::marker;
 use crate::query::{parse_order, parse_query};
@@ -111,6 +117,179 @@ pub(crate) struct SearchShareLinkBody {
     pub(crate) order_by: Option<String>,
     pub(crate) order_direction: Option<String>,
     pub(crate) return_total_count: Option<bool>,
+}
+
+/// `""` and absent both mean "no password".
+pub(crate) fn optional_password(text: Option<&str>) -> Result<Option<SharePassword>, InputError> {
+    match text {
+        None | Some("") => Ok(None),
+        Some(p) => SharePassword::new(p).map(Some),
+    }
+}
+
+/// A CreateShareLink body, parsed: everything but who creates it.
+pub(crate) struct CreateShareLink {
+    /// The `user_id` the body names, if any (it must be the caller).
+    pub(crate) for_user: Option<String>,
+    /// The drive of the files.
+    pub(crate) drive_id: DriveId,
+    files: ShareFiles,
+    password: Option<SharePassword>,
+    name: Option<ShareName>,
+    description: Description,
+    expiration: Option<DateTime<Utc>>,
+    audience: Audience,
+    permissions: Permissions,
+    limits: Limits,
+}
+
+impl TryFrom<CreateShareLinkBody> for CreateShareLink {
+    type Error = ApiError;
+
+    /// Refuses what this server does not implement (`creatable`,
+    /// `office_editable`), then parses every field; 0 limits are unlimited.
+    fn try_from(b: CreateShareLinkBody) -> Result<Self, ApiError> {
+        if b.creatable == Some(true) {
+            return Err(not_supported("creatable", "upload-enabled shares"));
+        }
+        if b.office_editable == Some(true) {
+            return Err(not_supported("office_editable", "online editing"));
+        }
+        let drive_id = DriveId::new(required(b.drive_id, "drive_id")?)?;
+        let files = if b.share_all_files == Some(true) {
+            ShareFiles::AllFiles
+        } else {
+            let ids = b
+                .file_id_list
+                .unwrap_or_default()
+                .into_iter()
+                .map(FileId::new)
+                .collect::<Result<Vec<_>, _>>()?;
+            ShareFiles::listed(ids)?
+        };
+        Ok(Self {
+            for_user: b.user_id.filter(|u| !u.is_empty()),
+            drive_id,
+            files,
+            password: optional_password(b.share_pwd.as_deref())?,
+            name: b
+                .share_name
+                .filter(|n| !n.is_empty())
+                .map(ShareName::new)
+                .transpose()?,
+            description: Description::new(b.description.unwrap_or_default())?,
+            expiration: parse_expiration(b.expiration.as_deref().unwrap_or(""))?,
+            audience: if b.require_login == Some(true) {
+                Audience::MembersOnly
+            } else {
+                Audience::Anyone
+            },
+            permissions: Permissions {
+                disable_preview: b.disable_preview.unwrap_or(false),
+                disable_download: b.disable_download.unwrap_or(false),
+                disable_save: b.disable_save.unwrap_or(false),
+            },
+            limits: Limits::from_wire(
+                b.preview_limit.unwrap_or(0),
+                b.download_limit.unwrap_or(0),
+                b.save_limit.unwrap_or(0),
+            ),
+        })
+    }
+}
+
+impl CreateShareLink {
+    /// The engine's request, for `creator` of `tenant`.
+    pub(crate) fn into_request(self, tenant: TenantId, creator: Creator) -> CreateShareRequest {
+        let mut req = CreateShareRequest::new(tenant, creator, self.drive_id, self.files);
+        req.password = self.password;
+        req.name = self.name;
+        req.description = self.description;
+        req.expiration = self.expiration;
+        req.audience = self.audience;
+        req.permissions = self.permissions;
+        req.limits = self.limits;
+        req
+    }
+}
+
+/// An UpdateShareLink body, parsed.
+pub(crate) struct UpdateShareLink {
+    /// The share.
+    pub(crate) share_id: ShareId,
+    /// The change.
+    pub(crate) update: ShareUpdate,
+}
+
+impl TryFrom<UpdateShareLinkBody> for UpdateShareLink {
+    type Error = ApiError;
+
+    /// Every absent field stays; `share_pwd: ""` removes the password,
+    /// `expiration: ""` makes the share never expire, a 0 limit is
+    /// unlimited.
+    fn try_from(b: UpdateShareLinkBody) -> Result<Self, ApiError> {
+        let share_id = share_id(b.share_id)?;
+        if b.office_editable == Some(true) {
+            return Err(not_supported("office_editable", "online editing"));
+        }
+        let update = ShareUpdate {
+            password: b
+                .share_pwd
+                .as_deref()
+                .map(|p| {
+                    optional_password(Some(p))
+                        .map(|p| p.map_or(PasswordChange::Remove, PasswordChange::Set))
+                })
+                .transpose()?,
+            name: b.share_name.map(ShareName::new).transpose()?,
+            description: b.description.map(Description::new).transpose()?,
+            expiration: b.expiration.as_deref().map(parse_expiration).transpose()?,
+            status: b
+                .status
+                .as_deref()
+                .map(ShareStatus::from_wire)
+                .transpose()?,
+            audience: b.require_login.map(|r| {
+                if r {
+                    Audience::MembersOnly
+                } else {
+                    Audience::Anyone
+                }
+            }),
+            disable_preview: b.disable_preview,
+            disable_download: b.disable_download,
+            disable_save: b.disable_save,
+            preview_limit: b.preview_limit.map(NonZeroU64::new),
+            download_limit: b.download_limit.map(NonZeroU64::new),
+            save_limit: b.save_limit.map(NonZeroU64::new),
+            preview_count: b.preview_count,
+            download_count: b.download_count,
+            save_count: b.save_count,
+        };
+        Ok(Self { share_id, update })
+    }
+}
+
+/// A GetShareLinkToken body, parsed.
+pub(crate) struct ShareTokenAsk {
+    /// The share.
+    pub(crate) share_id: ShareId,
+    /// The password typed, if any.
+    pub(crate) password: Option<SharePassword>,
+    /// The lifetime asked for.
+    pub(crate) expire_sec: Option<u32>,
+}
+
+impl TryFrom<GetShareTokenBody> for ShareTokenAsk {
+    type Error = ApiError;
+
+    fn try_from(b: GetShareTokenBody) -> Result<Self, ApiError> {
+        Ok(Self {
+            share_id: share_id(b.share_id)?,
+            password: optional_password(b.share_pwd.as_deref())?,
+            expire_sec: seconds(b.expire_sec, "expire_sec")?,
+        })
+    }
 }
 
 impl TryFrom<ListShareLinkBody> for ShareListQuery {

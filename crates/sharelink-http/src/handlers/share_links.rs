@@ -1,28 +1,22 @@
 //! `POST /v2/share_link/*`.
 
-use std::num::NonZeroU64;
-
 use axum::Json;
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use sharelink_core::{
-    Audience, CreateShareRequest, Description, DriveId, FileId, InputError, Limits, PasswordChange,
-    Permissions, Share, ShareFiles, ShareListQuery, ShareName, SharePage, SharePassword,
-    ShareStatus, ShareUpdate, TokenRequest,
-};
+use sharelink_core::{Share, ShareListQuery, SharePage, TokenRequest};
 
-use super::{Api, blocking, not_supported, seconds, share_id};
+use super::{Api, blocking, share_id};
 use crate::ShareApi;
 use crate::error::{ApiError, WireCode};
-use crate::extract::{RequestHead, json_body, required};
+use crate::extract::{RequestHead, json_body};
 use crate::host::{Authenticator, DriveStore};
 use crate::marker;
 use crate::wire::{
-    AnonymousShareWire, CreateShareLinkBody, GetShareTokenBody, ListShareLinkBody,
-    SearchShareLinkBody, ShareIdBody, ShareLinkPage, ShareLinkWire, ShareTokenWire,
-    UpdateShareLinkBody, format_time, parse_expiration,
+    AnonymousShareWire, CreateShareLink, CreateShareLinkBody, GetShareTokenBody, ListShareLinkBody,
+    SearchShareLinkBody, ShareIdBody, ShareLinkPage, ShareLinkWire, ShareTokenAsk, ShareTokenWire,
+    UpdateShareLink, UpdateShareLinkBody, format_time,
 };
 
 impl<A: Authenticator, D: DriveStore> ShareApi<A, D> {
@@ -54,59 +48,19 @@ pub(crate) async fn create<A: Authenticator, D: DriveStore>(
     let b: CreateShareLinkBody = json_body(body, api.config.max_body_bytes).await?;
     let share = blocking(move || {
         let caller = api.caller(&head)?;
-        if b.creatable == Some(true) {
-            return Err(not_supported("creatable", "upload-enabled shares"));
+        let create = CreateShareLink::try_from(b)?;
+        if create
+            .for_user
+            .as_deref()
+            .is_some_and(|user| user != caller.member.user_id.as_str())
+        {
+            return Err(ApiError::wire(
+                WireCode::ForbiddenNoPermission,
+                "No Permission to create a share for another user.",
+            ));
         }
-        if b.office_editable == Some(true) {
-            return Err(not_supported("office_editable", "online editing"));
-        }
-        if let Some(user) = b.user_id.as_deref().filter(|u| !u.is_empty()) {
-            if user != caller.member.user_id.as_str() {
-                return Err(ApiError::wire(
-                    WireCode::ForbiddenNoPermission,
-                    "No Permission to create a share for another user.",
-                ));
-            }
-        }
-        let drive = DriveId::new(required(b.drive_id, "drive_id")?)?;
-        api.check_drive(&caller.member, &drive)?;
-        let files = if b.share_all_files == Some(true) {
-            ShareFiles::AllFiles
-        } else {
-            let ids = b
-                .file_id_list
-                .unwrap_or_default()
-                .into_iter()
-                .map(FileId::new)
-                .collect::<Result<Vec<_>, _>>()?;
-            ShareFiles::listed(ids)?
-        };
-        let mut req = CreateShareRequest::new(
-            caller.member.tenant.clone(),
-            caller.profile.clone(),
-            drive,
-            files,
-        );
-        req.password = optional_password(b.share_pwd.as_deref())?;
-        req.name = match b.share_name.filter(|n| !n.is_empty()) {
-            Some(n) => Some(ShareName::new(n)?),
-            None => None,
-        };
-        req.description = Description::new(b.description.unwrap_or_default())?;
-        req.expiration = parse_expiration(b.expiration.as_deref().unwrap_or(""))?;
-        if b.require_login == Some(true) {
-            req.audience = Audience::MembersOnly;
-        }
-        req.permissions = Permissions {
-            disable_preview: b.disable_preview.unwrap_or(false),
-            disable_download: b.disable_download.unwrap_or(false),
-            disable_save: b.disable_save.unwrap_or(false),
-        };
-        req.limits = Limits::from_wire(
-            b.preview_limit.unwrap_or(0),
-            b.download_limit.unwrap_or(0),
-            b.save_limit.unwrap_or(0),
-        );
+        api.check_drive(&caller.member, &create.drive_id)?;
+        let req = create.into_request(caller.member.tenant.clone(), caller.profile.clone());
         let share = api
             .engine
             .create_share_link(req)
@@ -146,45 +100,13 @@ pub(crate) async fn update<A: Authenticator, D: DriveStore>(
     let b: UpdateShareLinkBody = json_body(body, api.config.max_body_bytes).await?;
     blocking(move || {
         let caller = api.caller(&head)?;
-        let id = share_id(b.share_id)?;
-        if b.office_editable == Some(true) {
-            return Err(not_supported("office_editable", "online editing"));
-        }
-        let req = ShareUpdate {
-            password: match b.share_pwd.as_deref() {
-                None => None,
-                Some(p) => Some(
-                    optional_password(Some(p))?.map_or(PasswordChange::Remove, PasswordChange::Set),
-                ),
-            },
-            name: b.share_name.map(ShareName::new).transpose()?,
-            description: b.description.map(Description::new).transpose()?,
-            expiration: b.expiration.as_deref().map(parse_expiration).transpose()?,
-            status: b
-                .status
-                .as_deref()
-                .map(ShareStatus::from_wire)
-                .transpose()?,
-            audience: b.require_login.map(|r| {
-                if r {
-                    Audience::MembersOnly
-                } else {
-                    Audience::Anyone
-                }
-            }),
-            disable_preview: b.disable_preview,
-            disable_download: b.disable_download,
-            disable_save: b.disable_save,
-            preview_limit: b.preview_limit.map(NonZeroU64::new),
-            download_limit: b.download_limit.map(NonZeroU64::new),
-            save_limit: b.save_limit.map(NonZeroU64::new),
-            preview_count: b.preview_count,
-            download_count: b.download_count,
-            save_count: b.save_count,
-        };
+        let UpdateShareLink {
+            share_id: id,
+            update,
+        } = UpdateShareLink::try_from(b)?;
         let share = api
             .engine
-            .update_share_link(&caller.member, &id, req)
+            .update_share_link(&caller.member, &id, update)
             .map_err(|e| api.fail(&e))?;
         Ok(Json(api.share_wire(&share)))
     })
@@ -281,14 +203,14 @@ pub(crate) async fn get_share_token<A: Authenticator, D: DriveStore>(
 ) -> Result<Json<ShareTokenWire>, ApiError> {
     let b: GetShareTokenBody = json_body(body, api.config.max_body_bytes).await?;
     blocking(move || {
-        let id = share_id(b.share_id)?;
+        let asked = ShareTokenAsk::try_from(b)?;
         let caller = api.optional_caller(&head)?;
         let issued = api
             .engine
             .get_share_token(TokenRequest {
-                share_id: id,
-                password: optional_password(b.share_pwd.as_deref())?,
-                expire_sec: seconds(b.expire_sec, "expire_sec")?,
+                share_id: asked.share_id,
+                password: asked.password,
+                expire_sec: asked.expire_sec,
                 client: head.client.clone(),
                 caller: caller.map(|c| c.member),
             })
@@ -300,14 +222,6 @@ pub(crate) async fn get_share_token<A: Authenticator, D: DriveStore>(
         }))
     })
     .await
-}
-
-/// `""` and absent both mean "no password".
-fn optional_password(text: Option<&str>) -> Result<Option<SharePassword>, InputError> {
-    match text {
-        None | Some("") => Ok(None),
-        Some(p) => SharePassword::new(p).map(Some),
-    }
 }
 
 fn check_own(creator: &str, caller: &sharelink_core::Member) -> Result<(), ApiError> {
