@@ -244,14 +244,15 @@ impl SledStorage {
     /// `sharelink_testkit::golden`).
     #[doc(hidden)]
     pub fn danger_raw_share_body(&self, id: &ShareId) -> Result<Option<Vec<u8>>, StorageError> {
-        let Some(value) = self
-            .shares
-            .get(id.as_str())
-            .map_err(sled_err("get share"))?
-        else {
+        let Some(value) = self.share_value(id)? else {
             return Ok(None);
         };
         codec::versioned_body(share_what(id.as_str()), &value).map(|b| Some(b.to_vec()))
+    }
+
+    /// The stored value of a share, as it is in the `shares` tree.
+    fn share_value(&self, id: &ShareId) -> Result<Option<sled::IVec>, StorageError> {
+        self.shares.get(id.as_str()).map_err(sled_err("get share"))
     }
 
     /// Overwrites the stored body of a share with `body` (record bytes,
@@ -467,11 +468,7 @@ impl Storage for SledStorage {
     }
 
     fn get_share(&self, id: &ShareId) -> Result<Option<Share>, StorageError> {
-        let Some(value) = self
-            .shares
-            .get(id.as_str())
-            .map_err(sled_err("get share"))?
-        else {
+        let Some(value) = self.share_value(id)? else {
             return Ok(None);
         };
         let counts = self

@@ -1,10 +1,8 @@
 //! Format-safety tests that reach under the Storage trait.
 
-use sharelink_core::{
-    Member, ShareFilter, ShareListQuery, ShareOrder, ShareOrderBy, Storage, StorageError,
-};
+use sharelink_core::{Storage, StorageError};
 use sharelink_testkit::fixtures::{ShareFixture, share_id};
-use sharelink_testkit::golden::GOLDEN_SHARES;
+use sharelink_testkit::golden::{assert_migrated_share_lists_everywhere, legacy_full_share};
 
 use crate::codec::{self, Counts};
 
@@ -85,11 +83,7 @@ fn reopening_keeps_data() {
 #[test]
 fn a_format_1_store_is_migrated_to_the_share_index() {
     let dir = tempfile::tempdir().unwrap();
-    let legacy = GOLDEN_SHARES
-        .iter()
-        .find(|g| g.format == 0 && g.body.contains("Holiday"))
-        .unwrap();
-    let share = (legacy.expected)();
+    let (legacy_body, share) = legacy_full_share();
     {
         let db = sled::open(dir.path()).unwrap();
         let tree = |name: &str| db.open_tree(name).unwrap();
@@ -97,7 +91,7 @@ fn a_format_1_store_is_migrated_to_the_share_index() {
         tree("shares")
             .insert(
                 share.id().as_str(),
-                codec::with_version(legacy.body.as_bytes()),
+                codec::with_version(legacy_body.as_bytes()),
             )
             .unwrap();
         tree("counters")
@@ -107,27 +101,11 @@ fn a_format_1_store_is_migrated_to_the_share_index() {
         db.flush().unwrap();
     }
     let s = SledStorage::open(dir.path(), &SledOptions::default()).unwrap();
-    assert_eq!(s.get_share(share.id()).unwrap().unwrap(), share);
     assert!(
         !s.db()
             .tree_names()
             .iter()
             .any(|n| n.as_ref() == b"shares_by_creator")
     );
-    let owner = Member {
-        tenant: share.tenant().clone(),
-        user_id: share.creator().user_id.clone(),
-    };
-    for by in ShareOrderBy::ALL {
-        let query = ShareListQuery {
-            filter: ShareFilter {
-                name_contains: Some("HOLIDAY".into()),
-                ..ShareFilter::default()
-            },
-            order: ShareOrder::default_for(by),
-            ..ShareListQuery::default()
-        };
-        let page = s.list_shares(&owner, &query).unwrap();
-        assert_eq!(page.items, vec![share.clone()], "{by:?}");
-    }
+    assert_migrated_share_lists_everywhere(&s, &share);
 }

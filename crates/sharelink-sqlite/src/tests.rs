@@ -1,12 +1,9 @@
 //! Format-safety tests that need to reach under the Storage trait.
 
 use rusqlite::Connection;
-use sharelink_core::{
-    Member, ShareFilter, ShareListQuery, ShareOrder, ShareOrderBy, ShareRecord, Storage,
-    StorageError,
-};
+use sharelink_core::{ShareRecord, Storage, StorageError};
 use sharelink_testkit::fixtures::{ShareFixture, share_id};
-use sharelink_testkit::golden::GOLDEN_SHARES;
+use sharelink_testkit::golden::{assert_migrated_share_lists_everywhere, legacy_full_share};
 
 use crate::schema::SCHEMA_VERSION;
 
@@ -59,11 +56,7 @@ fn reopening_keeps_data_and_does_not_migrate_twice() {
 fn a_version_1_database_is_migrated_and_back_filled() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("db.sqlite");
-    let legacy = GOLDEN_SHARES
-        .iter()
-        .find(|g| g.format == 0 && g.body.contains("Holiday"))
-        .unwrap();
-    let share = (legacy.expected)();
+    let (legacy_body, share) = legacy_full_share();
     {
         let raw = Connection::open(&path).unwrap();
         raw.execute_batch(crate::schema::V1).unwrap();
@@ -87,29 +80,13 @@ fn a_version_1_database_is_migrated_and_back_filled() {
                 c.preview as i64,
                 c.download as i64,
                 c.save as i64,
-                legacy.body,
+                legacy_body,
             ],
         )
         .unwrap();
     }
     let s = SqliteStorage::open(&path, &SqliteOptions::default()).unwrap();
-    assert_eq!(s.get_share(share.id()).unwrap().unwrap(), share);
-    let owner = Member {
-        tenant: share.tenant().clone(),
-        user_id: share.creator().user_id.clone(),
-    };
-    for by in ShareOrderBy::ALL {
-        let query = ShareListQuery {
-            filter: ShareFilter {
-                name_contains: Some("HOLIDAY".into()),
-                ..ShareFilter::default()
-            },
-            order: ShareOrder::default_for(by),
-            ..ShareListQuery::default()
-        };
-        let page = s.list_shares(&owner, &query).unwrap();
-        assert_eq!(page.items, vec![share.clone()], "{by:?}");
-    }
+    assert_migrated_share_lists_everywhere(&s, &share);
 }
 
 #[test]

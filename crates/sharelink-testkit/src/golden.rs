@@ -147,6 +147,42 @@ pub const GOLDEN_SHARES: &[GoldenShare] = &[
     },
 ];
 
+/// The format-0 vector with every field set, and the share it holds: what
+/// a backend's migration test writes the old way before reopening.
+pub fn legacy_full_share() -> (&'static str, Share) {
+    let golden = GOLDEN_SHARES
+        .iter()
+        .find(|g| g.format == 0 && g.body.contains("Holiday"))
+        .unwrap_or_else(|| panic!("the legacy vector is missing"));
+    (golden.body, (golden.expected)())
+}
+
+/// After a migration: `share` reads back equal, is listed in every order,
+/// and a name search (case-insensitive) finds it.
+pub fn assert_migrated_share_lists_everywhere(s: &dyn Storage, share: &Share) {
+    assert_eq!(
+        s.get_share(share.id()).expect("get").as_ref(),
+        Some(share),
+        "the migrated share reads back"
+    );
+    let owner = Member {
+        tenant: share.tenant().clone(),
+        user_id: share.creator().user_id.clone(),
+    };
+    for by in ShareOrderBy::ALL {
+        let query = ShareListQuery {
+            filter: ShareFilter {
+                name_contains: Some("HOLIDAY".into()),
+                ..ShareFilter::default()
+            },
+            order: ShareOrder::default_for(by),
+            ..ShareListQuery::default()
+        };
+        let page = s.list_shares(&owner, &query).expect("list");
+        assert_eq!(page.items, vec![share.clone()], "{by:?}");
+    }
+}
+
 /// The conformance case: for every vector, a backend reads the vector's
 /// bytes back as the expected share (counters and version from its own
 /// columns), and for the current format it writes exactly those bytes.
