@@ -13,7 +13,6 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Duration, FixedOffset, NaiveDate, TimeZone, Utc};
 use proptest::prelude::*;
-use proptest::sample::Index;
 use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 use sharelink_core::*;
@@ -21,6 +20,23 @@ use sharelink_core::*;
 const PASSWORDS: [&str; 3] = ["1234", "abcd", "zzzz"];
 const CREATE_LIMIT: u32 = 4;
 const ACCESS_LIMIT: u32 = 6;
+
+/// Picks one element of a collection of any size, `raw / 2^64` of the way
+/// in: the rule of proptest's `sample::Index`, kept here so that the named
+/// regression cases below can spell their picks.
+#[derive(Debug, Clone, Copy)]
+struct Pick(u64);
+
+impl Pick {
+    /// The position in a collection of `size` elements (`size > 0`).
+    fn index(self, size: usize) -> usize {
+        usize::try_from((size as u128 * u128::from(self.0)) >> 64).unwrap_or(0)
+    }
+}
+
+fn pick() -> impl Strategy<Value = Pick> + Clone {
+    any::<u64>().prop_map(Pick)
+}
 
 #[derive(Debug, Clone)]
 enum Op {
@@ -30,23 +46,23 @@ enum Op {
         download_limit: u64,
     },
     Token {
-        share: Index,
+        share: Pick,
         pw: Option<usize>,
         expire_sec: Option<u32>,
     },
     Download {
-        token: Index,
+        token: Pick,
         apk: bool,
     },
     Cancel {
-        share: Index,
+        share: Pick,
     },
     SetPassword {
-        share: Index,
+        share: Pick,
         pw: Option<usize>,
     },
     SetExpiration {
-        share: Index,
+        share: Pick,
         expires_in: Option<i64>,
     },
     Advance {
@@ -57,13 +73,13 @@ enum Op {
 }
 
 fn op() -> impl Strategy<Value = Op> {
-    let idx = any::<Index>();
+    let idx = pick();
     prop_oneof![
         3 => (prop::option::of(0usize..2), prop::option::of(1i64..6000), 0u64..3)
             .prop_map(|(pw, expires_in, download_limit)| Op::Create { pw, expires_in, download_limit }),
         5 => (idx.clone(), prop::option::of(0usize..3), prop::option::of(prop_oneof![Just(0u32), 1u32..8000]))
             .prop_map(|(share, pw, expire_sec)| Op::Token { share, pw, expire_sec }),
-        5 => (any::<Index>(), any::<bool>()).prop_map(|(token, apk)| Op::Download { token, apk }),
+        5 => (pick(), any::<bool>()).prop_map(|(token, apk)| Op::Download { token, apk }),
         1 => idx.clone().prop_map(|share| Op::Cancel { share }),
         1 => (idx.clone(), prop::option::of(0usize..2)).prop_map(|(share, pw)| Op::SetPassword { share, pw }),
         1 => (idx, prop::option::of(1i64..6000)).prop_map(|(share, expires_in)| Op::SetExpiration { share, expires_in }),
@@ -398,5 +414,88 @@ proptest! {
     #[test]
     fn engine_agrees_with_the_model(ops in prop::collection::vec(op(), 1..60)) {
         run(ops)?;
+    }
+}
+
+/// The cases proptest once shrank failures to (they were its persisted
+/// regression seeds), as named tests that always run.
+mod regressions {
+    use super::*;
+
+    fn create(download_limit: u64) -> Op {
+        Op::Create {
+            pw: None,
+            expires_in: None,
+            download_limit,
+        }
+    }
+
+    fn token(share: u64, pw: Option<usize>, expire_sec: Option<u32>) -> Op {
+        Op::Token {
+            share: Pick(share),
+            pw,
+            expire_sec,
+        }
+    }
+
+    fn download(token: u64) -> Op {
+        Op::Download {
+            token: Pick(token),
+            apk: false,
+        }
+    }
+
+    /// Downloads against a limit of 1 with tokens of several shares, one
+    /// of them cancelled, and a token asked with a password the share does
+    /// not have.
+    #[test]
+    fn limits_and_cancelled_shares_with_many_tokens() {
+        run(vec![
+            create(1),
+            create(0),
+            download(0),
+            create(0),
+            Op::Cancel {
+                share: Pick(17_390_450_993_457_457),
+            },
+            create(1),
+            token(16_471_007_976_561_175_975, Some(0), Some(149)),
+            token(16_031_071_590_284_881_684, Some(0), None),
+            token(55_364_816_757_871_476, None, None),
+            token(543_952_545_188_283_721, None, None),
+            download(10_513_376_338_402_034_760),
+            download(16_660_637_840_092_767_716),
+        ])
+        .unwrap();
+    }
+
+    /// Seven token requests for one share (the access quota is six a day),
+    /// the last with a password the share does not have.
+    #[test]
+    fn seven_token_requests_against_an_access_quota_of_six() {
+        let mut ops = vec![create(0)];
+        ops.extend((0..6).map(|_| token(0, None, None)));
+        ops.push(token(3, Some(0), Some(4413)));
+        run(ops).unwrap();
+    }
+
+    /// Creation quota: the fifth share against a limit of four.
+    #[test]
+    fn the_creation_quota_stops_the_fifth_share() {
+        run((0..5).map(|_| create(0)).collect()).unwrap();
+    }
+
+    /// A token signed by a key that was rotated out and then removed.
+    #[test]
+    fn a_token_of_a_removed_key_downloads_nothing() {
+        run(vec![
+            create(0),
+            create(0),
+            token(0, None, None),
+            Op::RotateKey,
+            Op::RemoveOldestKey,
+            download(0),
+        ])
+        .unwrap();
     }
 }
