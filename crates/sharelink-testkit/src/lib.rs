@@ -47,6 +47,12 @@ pub const MODEL_CASES: u32 = 96;
 /// overwrites the raw body of a share row, and the run adds the
 /// [`golden`] case (the backend writes and reads the pinned record bytes).
 ///
+/// `conformance_suite!(requires: ready, stored_bodies: hooks, builder)`
+/// is the form for a backend that needs a service (PostgreSQL): every test
+/// first calls `ready()`, and returns at once when it says `false` (it
+/// prints the one "skipped" line, or panics where the service is
+/// required).
+///
 /// `conformance_suite!(reference: builder)` is the form for
 /// `MemoryStorage` itself: the same cases, without the model test (which
 /// compares a backend with `MemoryStorage`, and so would compare the
@@ -57,28 +63,40 @@ pub const MODEL_CASES: u32 = 96;
 #[macro_export]
 macro_rules! conformance_suite {
     (reference: $builder:expr) => {
-        $crate::conformance_suite!(@contract $builder);
+        $crate::conformance_suite!(@contract (|| true), $builder);
     };
-    (stored_bodies: $raw:expr, $builder:expr) => {
-        $crate::conformance_suite!($builder);
+    (requires: $ready:expr, stored_bodies: $raw:expr, $builder:expr) => {
+        $crate::conformance_suite!(@backend $ready, $builder);
 
         #[test]
         fn stored_bodies_match_the_golden_vectors() {
+            if !($ready)() {
+                return;
+            }
             let (store, _guard) = ($builder)(::std::sync::Arc::new(::sharelink_core::NoFaults));
             $crate::golden::stored_bodies_match_the_golden_vectors(&store, &$raw);
         }
     };
+    (stored_bodies: $raw:expr, $builder:expr) => {
+        $crate::conformance_suite!(requires: (|| true), stored_bodies: $raw, $builder);
+    };
     ($builder:expr) => {
-        $crate::conformance_suite!(@contract $builder);
+        $crate::conformance_suite!(@backend (|| true), $builder);
+    };
+    (@backend $ready:expr, $builder:expr) => {
+        $crate::conformance_suite!(@contract $ready, $builder);
 
         #[test]
         fn model_matches_memory() {
+            if !($ready)() {
+                return;
+            }
             let build = || ($builder)(::std::sync::Arc::new(::sharelink_core::NoFaults));
             $crate::model::model_matches_memory(&build, $crate::MODEL_CASES);
         }
     };
-    (@contract $builder:expr) => {
-        $crate::conformance_suite!(@cases $builder;
+    (@contract $ready:expr, $builder:expr) => {
+        $crate::conformance_suite!(@cases $ready, $builder;
             cases::get_missing_share_is_none,
             cases::insert_then_get_roundtrips_every_field,
             cases::insert_duplicate_id_writes_nothing,
@@ -110,13 +128,19 @@ macro_rules! conformance_suite {
 
         #[test]
         fn faults_leave_nothing_half_written() {
+            if !($ready)() {
+                return;
+            }
             $crate::faults::faults_leave_nothing_half_written(&$builder);
         }
     };
-    (@cases $builder:expr; $($module:ident :: $case:ident),* $(,)?) => {
+    (@cases $ready:expr, $builder:expr; $($module:ident :: $case:ident),* $(,)?) => {
         $(
             #[test]
             fn $case() {
+                if !($ready)() {
+                    return;
+                }
                 let (store, _guard) = ($builder)(::std::sync::Arc::new(::sharelink_core::NoFaults));
                 $crate::$module::$case(&store);
             }

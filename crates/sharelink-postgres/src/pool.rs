@@ -1,0 +1,222 @@
+//! The connection pool, its options, and how a transaction runs.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use postgres::error::SqlState;
+use postgres::{NoTls, Transaction};
+use r2d2_postgres::PostgresConnectionManager;
+use sharelink_core::StorageError;
+use sharelink_core::fault::{FaultInjector, NoFaults};
+
+use crate::schema;
+
+type Pool = r2d2::Pool<PostgresConnectionManager<NoTls>>;
+
+/// How many times a transaction that lost a serialization race or a
+/// deadlock is retried before the failure is reported.
+pub(crate) const MAX_RETRIES: u32 = 8;
+
+/// How to reach the database.
+#[derive(Clone)]
+pub struct PostgresOptions {
+    /// A libpq-style connection string: `postgres://user@host:5432/db` or
+    /// `host=… user=… dbname=…`. It may hold a password: it is never logged
+    /// and not shown by `Debug`.
+    pub url: String,
+    /// Most connections the pool opens.
+    pub pool_size: u32,
+    /// How long to wait for a connection (from the database, or from the
+    /// pool when all are busy).
+    pub connect_timeout: Duration,
+    /// The database cancels a statement that runs longer.
+    pub statement_timeout: Duration,
+    /// Work in this schema (created if missing) instead of `public`: one
+    /// database can then hold several independent stores (tests do).
+    pub schema: Option<String>,
+}
+
+impl PostgresOptions {
+    /// Options for `url` with the defaults: 8 connections, 5 s to connect,
+    /// 10 s per statement, the `public` schema.
+    pub fn new(url: impl Into<String>) -> Self {
+        Self {
+            url: url.into(),
+            pool_size: 8,
+            connect_timeout: Duration::from_secs(5),
+            statement_timeout: Duration::from_secs(10),
+            schema: None,
+        }
+    }
+}
+
+impl fmt::Debug for PostgresOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PostgresOptions")
+            .field("url", &"<redacted>")
+            .field("pool_size", &self.pool_size)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("statement_timeout", &self.statement_timeout)
+            .field("schema", &self.schema)
+            .finish()
+    }
+}
+
+/// A [`Storage`](sharelink_core::Storage) on a PostgreSQL database, shared
+/// by every instance that connects to it.
+pub struct PostgresStorage {
+    pool: Pool,
+    pub(crate) faults: Arc<dyn FaultInjector>,
+}
+
+impl fmt::Debug for PostgresStorage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = self.pool.state();
+        f.debug_struct("PostgresStorage")
+            .field("connections", &state.connections)
+            .field("idle", &state.idle_connections)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A backend failure from the driver.
+pub(crate) fn db_err(what: &'static str) -> impl Fn(postgres::Error) -> StorageError {
+    move |e| StorageError::backend(format!("postgres: {what}"), e)
+}
+
+/// Whether the failure is a lost race worth running the transaction again.
+fn is_retryable(e: &StorageError) -> bool {
+    let StorageError::Backend {
+        source: Some(source),
+        ..
+    } = e
+    else {
+        return false;
+    };
+    source
+        .downcast_ref::<postgres::Error>()
+        .and_then(postgres::Error::code)
+        .is_some_and(|c| {
+            *c == SqlState::T_R_SERIALIZATION_FAILURE || *c == SqlState::T_R_DEADLOCK_DETECTED
+        })
+}
+
+/// A schema name must be a plain identifier: it is spliced into SQL.
+fn check_schema_name(name: &str) -> Result<(), StorageError> {
+    let ok = !name.is_empty()
+        && name.len() <= 63
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+        && !name.as_bytes()[0].is_ascii_digit();
+    if ok {
+        Ok(())
+    } else {
+        Err(StorageError::Backend {
+            message: format!(
+                "postgres: schema name {name:?} must be 1-63 of [a-z0-9_], not starting with a digit"
+            ),
+            source: None,
+        })
+    }
+}
+
+impl PostgresStorage {
+    /// Connects, creates the schema if asked for one, and migrates it to
+    /// [`SCHEMA_VERSION`](crate::SCHEMA_VERSION) (or refuses a newer one).
+    pub fn connect(options: &PostgresOptions) -> Result<Self, StorageError> {
+        let mut config: postgres::Config = options
+            .url
+            .parse()
+            .map_err(db_err("parse the connection string"))?;
+        config.connect_timeout(options.connect_timeout);
+        let mut session = format!(
+            "-c statement_timeout={}",
+            options.statement_timeout.as_millis()
+        );
+        if let Some(schema) = &options.schema {
+            check_schema_name(schema)?;
+            let mut admin = config.connect(NoTls).map_err(db_err("connect"))?;
+            admin
+                .batch_execute(&format!("CREATE SCHEMA IF NOT EXISTS {schema}"))
+                .map_err(db_err("create schema"))?;
+            session.push_str(&format!(" -c search_path={schema}"));
+        }
+        config.options(&session);
+        let manager = PostgresConnectionManager::new(config, NoTls);
+        let pool = r2d2::Pool::builder()
+            .max_size(options.pool_size.max(1))
+            .min_idle(Some(0))
+            .connection_timeout(options.connect_timeout)
+            .build(manager)
+            .map_err(|e| StorageError::backend("postgres: build the pool", e))?;
+        let store = Self {
+            pool,
+            faults: Arc::new(NoFaults),
+        };
+        store.write(schema::migrate)?;
+        Ok(store)
+    }
+
+    /// Consults `faults` between the writes of multi-part transactions (for
+    /// atomicity tests; production code never needs this).
+    pub fn with_fault_injector(mut self, faults: Arc<dyn FaultInjector>) -> Self {
+        self.faults = faults;
+        self
+    }
+
+    fn connection(
+        &self,
+    ) -> Result<r2d2::PooledConnection<PostgresConnectionManager<NoTls>>, StorageError> {
+        self.pool
+            .get()
+            .map_err(|e| StorageError::backend("postgres: no connection", e))
+    }
+
+    /// Runs `f` in a transaction and commits iff it returns `Ok`; a lost
+    /// serialization race or a deadlock runs it again (at most
+    /// [`MAX_RETRIES`] times).
+    pub(crate) fn write<T>(
+        &self,
+        mut f: impl FnMut(&mut Transaction<'_>) -> Result<T, StorageError>,
+    ) -> Result<T, StorageError> {
+        self.write_if(|tx| f(tx).map(|out| (out, true)))
+    }
+
+    /// Like [`write`](Self::write), but `f` decides whether to commit: the
+    /// transaction is rolled back when it returns `Ok((_, false))`.
+    pub(crate) fn write_if<T>(
+        &self,
+        mut f: impl FnMut(&mut Transaction<'_>) -> Result<(T, bool), StorageError>,
+    ) -> Result<T, StorageError> {
+        let mut conn = self.connection()?;
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let result = (|| {
+                let mut tx = conn.transaction().map_err(db_err("begin"))?;
+                let (out, commit) = f(&mut tx)?;
+                if commit {
+                    tx.commit().map_err(db_err("commit"))?;
+                } else {
+                    tx.rollback().map_err(db_err("rollback"))?;
+                }
+                Ok(out)
+            })();
+            match result {
+                Err(e) if attempt < MAX_RETRIES && is_retryable(&e) => continue,
+                other => return other,
+            }
+        }
+    }
+
+    /// Runs a read on a pooled connection.
+    pub(crate) fn read<T>(
+        &self,
+        f: impl FnOnce(&mut postgres::Client) -> Result<T, StorageError>,
+    ) -> Result<T, StorageError> {
+        let mut conn = self.connection()?;
+        f(&mut conn)
+    }
+}

@@ -1,0 +1,175 @@
+//! PostgreSQL-specific guarantees: migrations (once, however many
+//! instances start together; a newer schema refused), typed errors for
+//! corrupt rows, and exact limits over many connections.
+
+use std::sync::{Arc, Barrier};
+use std::thread;
+
+use postgres::NoTls;
+use sharelink_core::{
+    InsertOutcome, NoFaults, QuotaKind, QuotaOutcome, Storage, StorageError, UseKind, UseOutcome,
+};
+use sharelink_postgres::testing::{SchemaGuard, database_ready, fresh_store, test_database_url};
+use sharelink_postgres::{PostgresOptions, PostgresStorage, SCHEMA_VERSION};
+use sharelink_testkit::fixtures::{ShareFixture, charge};
+
+fn raw_client(guard: &SchemaGuard) -> postgres::Client {
+    let mut client = postgres::Client::connect(&test_database_url(), NoTls).expect("connect");
+    client
+        .batch_execute(&format!("SET search_path TO {}", guard.schema()))
+        .expect("search_path");
+    client
+}
+
+fn options_for(guard: &SchemaGuard) -> PostgresOptions {
+    let mut options = PostgresOptions::new(test_database_url());
+    options.schema = Some(guard.schema().to_owned());
+    options
+}
+
+#[test]
+fn a_newer_schema_is_refused() {
+    if !database_ready() {
+        return;
+    }
+    let (store, guard) = fresh_store(Arc::new(NoFaults)).unwrap();
+    drop(store);
+    raw_client(&guard)
+        .execute("UPDATE sharelink_schema SET version = 99", &[])
+        .unwrap();
+    let err = PostgresStorage::connect(&options_for(&guard)).unwrap_err();
+    assert!(
+        matches!(err, StorageError::IncompatibleFormat { found: 99, supported }
+            if supported == u32::try_from(SCHEMA_VERSION).unwrap()),
+        "{err}"
+    );
+}
+
+#[test]
+fn instances_starting_at_once_migrate_exactly_once() {
+    if !database_ready() {
+        return;
+    }
+    let (store, guard) = fresh_store(Arc::new(NoFaults)).unwrap();
+    // Start over in an empty schema, then let 6 instances race to migrate it.
+    drop(store);
+    raw_client(&guard)
+        .batch_execute(&format!(
+            "DROP SCHEMA {0} CASCADE; CREATE SCHEMA {0}",
+            guard.schema()
+        ))
+        .unwrap();
+    let options = options_for(&guard);
+    let barrier = Arc::new(Barrier::new(6));
+    let handles: Vec<_> = (0..6)
+        .map(|_| {
+            let (options, barrier) = (options.clone(), barrier.clone());
+            thread::spawn(move || {
+                barrier.wait();
+                PostgresStorage::connect(&options).map(drop)
+            })
+        })
+        .collect();
+    for h in handles {
+        h.join().unwrap().unwrap();
+    }
+    let rows = raw_client(&guard)
+        .query("SELECT version FROM sharelink_schema", &[])
+        .unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].get::<_, i32>(0), SCHEMA_VERSION);
+}
+
+#[test]
+fn a_corrupt_row_is_a_typed_error_naming_the_share() {
+    if !database_ready() {
+        return;
+    }
+    let (store, guard) = fresh_store(Arc::new(NoFaults)).unwrap();
+    let share = ShareFixture::new(1).build();
+    assert_eq!(
+        store.insert_share(&share, None).unwrap(),
+        InsertOutcome::Inserted
+    );
+    raw_client(&guard)
+        .execute(
+            "UPDATE shares SET body = $1 WHERE share_id = $2",
+            &[&b"{not json".as_slice(), &share.id().as_str()],
+        )
+        .unwrap();
+    match store.get_share(share.id()).unwrap_err() {
+        StorageError::Corrupt { what, .. } => assert!(what.contains(share.id().as_str()), "{what}"),
+        other => panic!("expected Corrupt, got {other}"),
+    }
+    // A negative counter is corrupt too, never a wrapped-around u64.
+    raw_client(&guard)
+        .execute(
+            "UPDATE shares SET download_count = -1 WHERE share_id = $1",
+            &[&share.id().as_str()],
+        )
+        .unwrap();
+    assert!(matches!(
+        store.get_share(share.id()).unwrap_err(),
+        StorageError::Corrupt { .. }
+    ));
+}
+
+/// 16 threads on 16 pooled connections: a quota of 50 and a download
+/// limit of 37 each end exactly at their limit.
+#[test]
+fn limits_hold_exactly_over_16_connections() {
+    if !database_ready() {
+        return;
+    }
+    let (store, _guard) = fresh_store(Arc::new(NoFaults)).unwrap();
+    let store = Arc::new(store);
+    let mut f = ShareFixture::new(1);
+    f.download_limit = 37;
+    let share = f.build();
+    store.insert_share(&share, None).unwrap();
+    let quota = charge(0, QuotaKind::Access, 0, 50);
+    let barrier = Arc::new(Barrier::new(16));
+    let handles: Vec<_> = (0..16)
+        .map(|_| {
+            let (store, barrier, quota, id) = (
+                store.clone(),
+                barrier.clone(),
+                quota.clone(),
+                share.id().clone(),
+            );
+            thread::spawn(move || {
+                barrier.wait();
+                let (mut charged, mut counted) = (0, 0);
+                for _ in 0..8 {
+                    if let QuotaOutcome::Consumed { .. } = store.consume_quota(&quota).unwrap() {
+                        charged += 1;
+                    }
+                    if let UseOutcome::Counted(_) =
+                        store.count_use(&id, UseKind::Download, 0).unwrap()
+                    {
+                        counted += 1;
+                    }
+                }
+                (charged, counted)
+            })
+        })
+        .collect();
+    let (mut charged, mut counted) = (0, 0);
+    for h in handles {
+        let (c, d) = h.join().unwrap();
+        charged += c;
+        counted += d;
+    }
+    assert_eq!(charged, 50);
+    assert_eq!(counted, 37);
+    assert_eq!(store.quota_used(&quota.key).unwrap(), 50);
+    assert_eq!(
+        store
+            .get_share(share.id())
+            .unwrap()
+            .unwrap()
+            .counters()
+            .download,
+        37
+    );
+}
