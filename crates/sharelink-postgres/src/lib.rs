@@ -64,3 +64,24 @@ pub mod testing;
 
 pub use pool::{PostgresOptions, PostgresStorage};
 pub use schema::SCHEMA_VERSION;
+
+/// `url` without a password (`postgres://user:***@host/db`), for messages.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let userinfo = &url[scheme + 3..at];
+            match userinfo.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url
+            .split(' ')
+            .map(|kv| match kv.split_once('=') {
+                Some(("password", _)) => "password=***".to_owned(),
+                _ => kv.to_owned(),
+            })
+            .collect::<Vec<_>>()
+            .join(" "),
+    }
+}

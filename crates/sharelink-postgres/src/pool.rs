@@ -131,10 +131,13 @@ impl PostgresStorage {
             .parse()
             .map_err(db_err("parse the connection string"))?;
         config.connect_timeout(options.connect_timeout);
-        let mut session = format!(
-            "-c statement_timeout={}",
+        // Session settings go after any the connection string sets itself
+        // (its `options`, a `search_path` say), so ours take effect.
+        let mut session = config.get_options().map(str::to_owned).unwrap_or_default();
+        session.push_str(&format!(
+            " -c statement_timeout={}",
             options.statement_timeout.as_millis()
-        );
+        ));
         if let Some(schema) = &options.schema {
             check_schema_name(schema)?;
             let mut admin = config.connect(NoTls).map_err(db_err("connect"))?;

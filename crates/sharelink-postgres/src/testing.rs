@@ -15,6 +15,7 @@ use sharelink_core::fault::FaultInjector;
 use sharelink_core::{ShareId, StorageError};
 
 use crate::pool::db_err;
+use crate::redact_url as redacted;
 use crate::{PostgresOptions, PostgresStorage};
 
 /// The database the tests use when `SHARELINK_TEST_DATABASE_URL` is unset.
@@ -26,27 +27,6 @@ pub fn test_database_url() -> String {
         .ok()
         .filter(|u| !u.is_empty())
         .unwrap_or_else(|| DEFAULT_TEST_DATABASE_URL.to_owned())
-}
-
-/// `url` without a password (`postgres://user:***@host/db`), for messages.
-pub fn redacted(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(scheme), Some(at)) if at > scheme => {
-            let userinfo = &url[scheme + 3..at];
-            match userinfo.split_once(':') {
-                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
-                None => url.to_owned(),
-            }
-        }
-        _ => url
-            .split(' ')
-            .map(|kv| match kv.split_once('=') {
-                Some(("password", _)) => "password=***".to_owned(),
-                _ => kv.to_owned(),
-            })
-            .collect::<Vec<_>>()
-            .join(" "),
-    }
 }
 
 /// Whether the test database answers. Checked once per process; the

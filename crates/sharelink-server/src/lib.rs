@@ -37,13 +37,28 @@ pub use accounts::{Accounts, DevAuthenticator, DevToken, User};
 pub use drive_store::{NewContent, SqliteDrives};
 
 /// Which share store the server uses.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Clone, PartialEq, Eq, Default)]
 pub enum StorageKind {
     /// `shares.sqlite` (default).
     #[default]
     Sqlite,
     /// `shares.sled/`.
     Sled,
+    /// A PostgreSQL database, by connection string (`postgres://…`):
+    /// several instances on one database share every share, quota and
+    /// limit.
+    Postgres(String),
+}
+
+impl std::fmt::Debug for StorageKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Sqlite => f.write_str("Sqlite"),
+            Self::Sled => f.write_str("Sled"),
+            // The connection string may hold a password.
+            Self::Postgres(url) => write!(f, "Postgres({})", sharelink_postgres::redact_url(url)),
+        }
+    }
 }
 
 /// Why the server could not start or a command failed.
@@ -308,7 +323,7 @@ impl App {
     /// Opens the data directory, the share store and the engine.
     pub fn open(root: &Path, options: &AppOptions) -> Result<Self, ServerError> {
         let data = DataDir::open(root)?;
-        let store: Arc<dyn Storage> = match options.storage {
+        let store: Arc<dyn Storage> = match &options.storage {
             StorageKind::Sqlite => {
                 let path = root.join("shares.sqlite");
                 private::database(&path).map_err(io_err(format!("securing {}", path.display())))?;
@@ -327,6 +342,9 @@ impl App {
                 private::tree(&path).map_err(io_err(format!("securing {}", path.display())))?;
                 Arc::new(store)
             }
+            StorageKind::Postgres(url) => Arc::new(sharelink_postgres::PostgresStorage::connect(
+                &sharelink_postgres::PostgresOptions::new(url.clone()),
+            )?),
         };
         let keys = KeyRing::new(data.signing_key()?);
         let config = EngineConfig {

@@ -1,7 +1,7 @@
 //! `sharelink-server`: the reference server and its admin commands.
 //!
 //! ```text
-//! sharelink-server [serve] [--listen 127.0.0.1:8080] [--data-dir ./sharelink-data] [--storage sqlite|sled] [--public-url URL] [limits]
+//! sharelink-server [serve] [--listen 127.0.0.1:8080] [--data-dir ./sharelink-data] [--storage sqlite|sled|postgres://…] [--public-url URL] [limits]
 //! sharelink-server add-user --user ID [--tenant demo] [--name NAME] [--phone PHONE]
 //! sharelink-server import --user ID --from PATH [--tenant demo] [--into FOLDER_ID]
 //! sharelink-server set-tenant --tenant ID [--custom-domain true|false] [--create-limit N] [--access-limit N]
@@ -26,13 +26,15 @@ const USAGE: &str = "\
 sharelink-server: the PDS share-link API over a local data directory.
 
 USAGE:
-  sharelink-server [serve] [--listen ADDR] [--data-dir DIR] [--storage sqlite|sled] [LIMITS]
+  sharelink-server [serve] [--listen ADDR] [--data-dir DIR] [--storage sqlite|sled|postgres://…] [LIMITS]
   sharelink-server add-user --user ID [--tenant demo] [--name NAME] [--phone PHONE] [--data-dir DIR]
   sharelink-server import --user ID --from PATH [--tenant demo] [--into FOLDER_ID] [--data-dir DIR]
   sharelink-server set-tenant --tenant ID [--custom-domain true|false] [--create-limit N]
                               [--access-limit N] [--data-dir DIR]
 
-DEFAULTS: --listen 127.0.0.1:8080, --data-dir ./sharelink-data, --storage sqlite.
+DEFAULTS: --listen 127.0.0.1:8080, --data-dir ./sharelink-data, --storage sqlite
+(or $SHARELINK_DATABASE_URL when set). With --storage postgres://…, several
+instances that share the database and the data directory act as one.
 
 LIMITS (serve; defaults are safe on the internet):
   --max-connections N             open connections (1024)
@@ -220,10 +222,24 @@ fn serve(flags: &HashMap<String, String>, data_dir: PathBuf) -> Result<(), Serve
         .unwrap_or("127.0.0.1:8080")
         .parse()
         .map_err(|e| bad(format!("--listen: {e}")))?;
-    let storage = match flag(flags, "storage").unwrap_or("sqlite") {
+    let from_env = std::env::var("SHARELINK_DATABASE_URL")
+        .ok()
+        .filter(|u| !u.is_empty());
+    let storage = match flag(flags, "storage")
+        .or(from_env.as_deref())
+        .unwrap_or("sqlite")
+    {
         "sqlite" => StorageKind::Sqlite,
         "sled" => StorageKind::Sled,
-        other => return Err(bad(format!("--storage {other:?}: sqlite or sled"))),
+        url if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+            StorageKind::Postgres(url.to_owned())
+        }
+        other => {
+            return Err(bad(format!(
+                "--storage {:?}: sqlite, sled or a postgres:// URL",
+                sharelink_postgres::redact_url(other)
+            )));
+        }
     };
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -237,7 +253,7 @@ fn serve(flags: &HashMap<String, String>, data_dir: PathBuf) -> Result<(), Serve
     let mut app = App::open(
         &data_dir,
         &AppOptions {
-            storage,
+            storage: storage.clone(),
             ..AppOptions::default()
         },
     )?;
