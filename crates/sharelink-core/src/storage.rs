@@ -31,6 +31,18 @@ pub enum StorageError {
         #[source]
         source: Option<Box<dyn std::error::Error + Send + Sync>>,
     },
+    /// The backend cannot be reached now: the connection was lost, the
+    /// database is shutting down or restarting, a statement timed out, or
+    /// it lost the same race too often. Nothing was acknowledged; the
+    /// caller may retry shortly (503 with `Retry-After` on the wire).
+    #[error("storage backend unavailable: {message}")]
+    Unavailable {
+        /// What failed.
+        message: String,
+        /// The backend's own error.
+        #[source]
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
+    },
     /// A stored record could not be decoded.
     #[error("stored {what} is corrupt: {reason}")]
     Corrupt {
@@ -50,6 +62,17 @@ pub enum StorageError {
 }
 
 impl StorageError {
+    /// An unavailable backend, with its source.
+    pub fn unavailable(
+        message: impl Into<String>,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        Self::Unavailable {
+            message: message.into(),
+            source: Some(Box::new(source)),
+        }
+    }
+
     /// A backend failure with its source.
     pub fn backend(
         message: impl Into<String>,

@@ -10,9 +10,13 @@ use std::borrow::Cow;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
-use sharelink_core::{Error, ErrorCode, InputError};
+use sharelink_core::{Error, ErrorCode, InputError, StorageError};
 
 use crate::host::{AuthError, CopyError};
+
+/// `Retry-After` for a storage outage: a lost database connection is
+/// usually back within seconds (the pool reconnects by itself).
+const STORAGE_RETRY_SECS: u64 = 2;
 
 sharelink_core::__code_table! {
     /// Codes the HTTP layer adds to the core's table.
@@ -124,10 +128,19 @@ impl ApiError {
             tracing::error!(error = %e, "engine failure");
             return Self::internal();
         }
-        let retry = e.retry_after().map(|at| {
-            let ms = u64::try_from((at - now).num_milliseconds()).unwrap_or(0);
-            ms.div_ceil(1000).max(1)
-        });
+        let storage_down = matches!(e, Error::Storage(StorageError::Unavailable { .. }));
+        if storage_down {
+            // Logged like an internal failure (an operator must look), but
+            // answered as a short outage the client may retry.
+            tracing::error!(error = %e, "storage unavailable");
+        }
+        let retry = e
+            .retry_after()
+            .map(|at| {
+                let ms = u64::try_from((at - now).num_milliseconds()).unwrap_or(0);
+                ms.div_ceil(1000).max(1)
+            })
+            .or(storage_down.then_some(STORAGE_RETRY_SECS));
         // Detail that would help an attacker (why a token failed, the
         // server's clock) goes to the debug log, not to the client.
         tracing::debug!(error = %e, "refused by the engine");
@@ -153,6 +166,9 @@ impl ApiError {
                     sharelink_core::QuotaKind::Access => "share link accesses",
                 }
             ),
+            (Error::Storage(_), Some(secs)) => {
+                format!("The service is briefly unavailable. Retry in {secs} s.")
+            }
             (Error::Overloaded { .. }, Some(secs)) => {
                 format!("The server is busy checking passwords. Retry in {secs} s.")
             }
@@ -296,6 +312,23 @@ mod tests {
         assert_eq!((e.status().as_u16(), e.code()), (503, "ServiceUnavailable"));
         let e = ApiError::from_engine(&Error::ShareNotFound(id), now);
         assert_eq!((e.status().as_u16(), e.code()), (404, "NotFound.ShareLink"));
+        // A storage outage is a 503 the client may retry, never a 500; a
+        // backend failure stays a 500 that says nothing.
+        let down = Error::Storage(sharelink_core::StorageError::unavailable(
+            "connection lost",
+            std::io::Error::other("EOF"),
+        ));
+        let e = ApiError::from_engine(&down, now);
+        assert_eq!((e.status().as_u16(), e.code()), (503, "ServiceUnavailable"));
+        assert_eq!(e.retry_after_secs(), Some(STORAGE_RETRY_SECS));
+        assert!(!e.message().contains("connection lost"), "{}", e.message());
+        let broken = Error::Storage(sharelink_core::StorageError::backend(
+            "disk on fire",
+            std::io::Error::other("EIO"),
+        ));
+        let e = ApiError::from_engine(&broken, now);
+        assert_eq!((e.status().as_u16(), e.code()), (500, "InternalError"));
+        assert!(!e.message().contains("fire"), "{}", e.message());
         // Retry-After rounds up to whole seconds, at least 1.
         let quota = Error::Quota(QuotaExhausted {
             tenant: sharelink_core::TenantId::new("t").unwrap(),

@@ -35,6 +35,8 @@ pub struct PostgresOptions {
     /// Work in this schema (created if missing) instead of `public`: one
     /// database can then hold several independent stores (tests do).
     pub schema: Option<String>,
+    /// The `application_name` the connections report (`pg_stat_activity`).
+    pub application_name: String,
 }
 
 impl PostgresOptions {
@@ -47,6 +49,7 @@ impl PostgresOptions {
             connect_timeout: Duration::from_secs(5),
             statement_timeout: Duration::from_secs(10),
             schema: None,
+            application_name: "sharelink".to_owned(),
         }
     }
 }
@@ -59,6 +62,7 @@ impl fmt::Debug for PostgresOptions {
             .field("connect_timeout", &self.connect_timeout)
             .field("statement_timeout", &self.statement_timeout)
             .field("schema", &self.schema)
+            .field("application_name", &self.application_name)
             .finish()
     }
 }
@@ -80,9 +84,36 @@ impl fmt::Debug for PostgresStorage {
     }
 }
 
-/// A backend failure from the driver.
+/// A driver error as a storage error: an outage (lost or refused
+/// connection, the server shutting down or out of connections, a statement
+/// timeout) is [`StorageError::Unavailable`], which the wire answers with
+/// 503 and `Retry-After`; anything else is a backend failure.
 pub(crate) fn db_err(what: &'static str) -> impl Fn(postgres::Error) -> StorageError {
-    move |e| StorageError::backend(format!("postgres: {what}"), e)
+    move |e| {
+        let message = format!("postgres: {what}");
+        if is_outage(&e) {
+            StorageError::unavailable(message, e)
+        } else {
+            StorageError::backend(message, e)
+        }
+    }
+}
+
+/// Whether a driver error means "the database cannot serve now".
+fn is_outage(e: &postgres::Error) -> bool {
+    if e.is_closed() {
+        return true;
+    }
+    if let Some(code) = e.code() {
+        let code = code.code();
+        // Class 08: connection exception. 57P01-57P03: admin shutdown,
+        // crash shutdown, cannot connect now. 57014: statement timeout or
+        // cancel. 53300: too many connections.
+        return code.starts_with("08")
+            || matches!(code, "57P01" | "57P02" | "57P03" | "57014" | "53300");
+    }
+    // No SQLSTATE: the failure is below the protocol (I/O, connect).
+    std::error::Error::source(e).is_some_and(|s| s.is::<std::io::Error>())
 }
 
 /// Whether the failure is a lost race worth running the transaction again.
@@ -131,6 +162,7 @@ impl PostgresStorage {
             .parse()
             .map_err(db_err("parse the connection string"))?;
         config.connect_timeout(options.connect_timeout);
+        config.application_name(&options.application_name);
         // Session settings go after any the connection string sets itself
         // (its `options`, a `search_path` say), so ours take effect.
         let mut session = config.get_options().map(str::to_owned).unwrap_or_default();
@@ -174,7 +206,7 @@ impl PostgresStorage {
     ) -> Result<r2d2::PooledConnection<PostgresConnectionManager<NoTls>>, StorageError> {
         self.pool
             .get()
-            .map_err(|e| StorageError::backend("postgres: no connection", e))
+            .map_err(|e| StorageError::unavailable("postgres: no connection", e))
     }
 
     /// Runs `f` in a transaction and commits iff it returns `Ok`; a lost
@@ -208,7 +240,15 @@ impl PostgresStorage {
                 Ok(out)
             })();
             match result {
-                Err(e) if attempt < MAX_RETRIES && is_retryable(&e) => continue,
+                Err(e) if is_retryable(&e) && attempt < MAX_RETRIES => continue,
+                Err(e) if is_retryable(&e) => {
+                    return Err(StorageError::Unavailable {
+                        message: format!(
+                            "postgres: lost a serialization race or deadlock {MAX_RETRIES} times"
+                        ),
+                        source: Some(Box::new(e)),
+                    });
+                }
                 other => return other,
             }
         }

@@ -101,7 +101,8 @@ pub fn fresh_store(
         schema: schema.clone(),
     };
     let mut options = PostgresOptions::new(url);
-    options.schema = Some(schema);
+    options.schema = Some(schema.clone());
+    options.application_name = schema;
     options.pool_size = 16;
     let store = PostgresStorage::connect(&options)?.with_fault_injector(faults);
     Ok((store, guard))

@@ -173,3 +173,55 @@ fn limits_hold_exactly_over_16_connections() {
         37
     );
 }
+
+/// `pg_terminate_backend` on every connection of the store: the calls in
+/// flight fail as `Unavailable` (503 on the wire), never as a backend
+/// failure (500), and the pool is serving again within 5 s by itself.
+#[test]
+fn terminated_connections_are_an_outage_the_pool_recovers_from() {
+    if !database_ready() {
+        return;
+    }
+    let (store, guard) = fresh_store(Arc::new(NoFaults)).unwrap();
+    let share = ShareFixture::new(1).build();
+    store.insert_share(&share, None).unwrap();
+    // Open several pooled connections, then kill them all.
+    let store = Arc::new(store);
+    thread::scope(|scope| {
+        for _ in 0..4 {
+            scope.spawn(|| store.get_share(share.id()).unwrap());
+        }
+    });
+    let killed: i64 = raw_client(&guard)
+        .query_one(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+             WHERE application_name = $1 AND pid <> pg_backend_pid()",
+            &[&guard.schema()],
+        )
+        .unwrap()
+        .get(0);
+    assert!(killed >= 1, "no connection to terminate");
+    let started = std::time::Instant::now();
+    let mut outages = 0;
+    loop {
+        match store.get_share(share.id()) {
+            Ok(Some(back)) => {
+                assert_eq!(back, share);
+                break;
+            }
+            Ok(None) => panic!("the share vanished"),
+            Err(StorageError::Unavailable { .. }) => outages += 1,
+            Err(other) => panic!("an outage must be Unavailable, got {other}"),
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(5),
+            "still down after 5 s ({outages} outages)"
+        );
+    }
+    // Every connection works again.
+    thread::scope(|scope| {
+        for _ in 0..8 {
+            scope.spawn(|| assert!(store.get_share(share.id()).unwrap().is_some()));
+        }
+    });
+}

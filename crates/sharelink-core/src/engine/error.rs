@@ -105,6 +105,7 @@ impl Error {
             Self::Grant(e) => e.code(),
             Self::Throttled(_) => ErrorCode::TooManyRequests,
             Self::Scope(e) => e.code(),
+            Self::Storage(StorageError::Unavailable { .. }) => ErrorCode::ServiceUnavailable,
             Self::Storage(_) | Self::IdsExhausted { .. } => ErrorCode::InternalError,
             Self::RateLimited(_) => ErrorCode::TooManyRequests,
             Self::Overloaded { .. } | Self::Contention { .. } => ErrorCode::ServiceUnavailable,
