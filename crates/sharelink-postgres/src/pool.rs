@@ -35,7 +35,8 @@ pub struct PostgresOptions {
     /// Work in this schema (created if missing) instead of `public`: one
     /// database can then hold several independent stores (tests do).
     pub schema: Option<String>,
-    /// The `application_name` the connections report (`pg_stat_activity`).
+    /// The `application_name` the connections report (`pg_stat_activity`),
+    /// unless the connection string names one.
     pub application_name: String,
 }
 
@@ -162,7 +163,10 @@ impl PostgresStorage {
             .parse()
             .map_err(db_err("parse the connection string"))?;
         config.connect_timeout(options.connect_timeout);
-        config.application_name(&options.application_name);
+        // An `application_name` in the connection string wins.
+        if config.get_application_name().is_none() {
+            config.application_name(&options.application_name);
+        }
         // Session settings go after any the connection string sets itself
         // (its `options`, a `search_path` say), so ours take effect.
         let mut session = config.get_options().map(str::to_owned).unwrap_or_default();

@@ -112,14 +112,15 @@ impl Fleet {
     }
 }
 
-#[test]
-fn three_instances_on_one_database_act_as_one() {
-    if !database_ready() {
-        return;
-    }
-    let schema = Schema(format!("sl_test_{:08x}", std::process::id() ^ 0x5eed_1234));
-    let mut admin = postgres::Client::connect(&test_database_url(), NoTls).unwrap();
-    admin
+/// A schema of its own, a data directory (after `admin` subcommands), and
+/// three instances on both.
+fn fleet(tag: &str, admin: &[&[&str]]) -> (Schema, tempfile::TempDir, Arc<Fleet>) {
+    let schema = Schema(format!(
+        "sl_test_{tag}_{:08x}",
+        std::process::id() ^ 0x5eed_1234
+    ));
+    let mut client = postgres::Client::connect(&test_database_url(), NoTls).unwrap();
+    client
         .batch_execute(&format!(
             "DROP SCHEMA IF EXISTS {0} CASCADE; CREATE SCHEMA {0}",
             schema.0
@@ -127,8 +128,23 @@ fn three_instances_on_one_database_act_as_one() {
         .unwrap();
     let base_url = test_database_url();
     let sep = if base_url.contains('?') { '&' } else { '?' };
-    let url = format!("{base_url}{sep}options=-c%20search_path%3D{}", schema.0);
+    // The schema's name is also the servers' application_name, so that a
+    // test can find (and terminate) its own servers' connections.
+    let url = format!(
+        "{base_url}{sep}options=-c%20search_path%3D{0}&application_name={0}",
+        schema.0
+    );
     let dir = tempfile::tempdir().unwrap();
+    for args in admin {
+        let status = Command::new(env!("CARGO_BIN_EXE_sharelink-server"))
+            .args(*args)
+            .arg("--data-dir")
+            .arg(dir.path())
+            .stdout(Stdio::null())
+            .status()
+            .unwrap();
+        assert!(status.success(), "{args:?}");
+    }
     // The first instance seeds the data directory; the others find it seeded.
     let first = start(dir.path(), &url);
     let instances = vec![first, start(dir.path(), &url), start(dir.path(), &url)];
@@ -145,6 +161,15 @@ fn three_instances_on_one_database_act_as_one() {
             .unwrap(),
         alice,
     });
+    (schema, dir, fleet)
+}
+
+#[test]
+fn three_instances_on_one_database_act_as_one() {
+    if !database_ready() {
+        return;
+    }
+    let (_schema, _dir, fleet) = fleet("a", &[]);
 
     // A share with a download limit of 7.
     let (status, share) = fleet.create(json!({
@@ -235,4 +260,130 @@ fn three_instances_on_one_database_act_as_one() {
         refused += r;
     }
     assert_eq!((created, refused), (499, 201));
+}
+
+/// In the middle of a load spread over the three instances, every database
+/// connection of the servers is terminated, then one instance is killed
+/// with SIGKILL: the clients see only 201s and 503s (and refused
+/// connections to the dead instance), never a 500; service is back within
+/// 5 s; and every share a 201 acknowledged is in the database.
+#[test]
+fn outages_and_a_killed_instance_lose_no_acknowledged_write() {
+    if !database_ready() {
+        return;
+    }
+    let (schema, _dir, fleet) = fleet(
+        "b",
+        &[&[
+            "set-tenant",
+            "--tenant",
+            "demo",
+            "--create-limit",
+            "1000000",
+        ]],
+    );
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let workers: Vec<_> = (0..6)
+        .map(|_| {
+            let (fleet, stop) = (fleet.clone(), stop.clone());
+            std::thread::spawn(move || {
+                let mut acked = Vec::new();
+                let (mut unavailable, mut refused, mut other) = (0, 0, Vec::new());
+                let mut last_outage: Option<Instant> = None;
+                let auth = format!("Bearer {}", fleet.alice);
+                while !stop.load(Ordering::Relaxed) {
+                    let base = fleet.base().to_owned();
+                    let sent = fleet
+                        .http
+                        .post(format!("{base}/v2/share_link/create"))
+                        .header("authorization", &auth)
+                        .json(&json!({ "drive_id": ALICE_DRIVE, "file_id_list": ["welcome"] }))
+                        .send();
+                    let Ok(r) = sent else {
+                        refused += 1;
+                        continue;
+                    };
+                    let status = r.status().as_u16();
+                    let body: Value = r.json().unwrap_or(Value::Null);
+                    match status {
+                        201 => acked.push(body["share_id"].as_str().unwrap().to_owned()),
+                        503 => {
+                            unavailable += 1;
+                            last_outage = Some(Instant::now());
+                        }
+                        _ => other.push(format!("{status}: {body}")),
+                    }
+                }
+                (acked, unavailable, refused, other, last_outage)
+            })
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(700));
+    let mut admin = postgres::Client::connect(&test_database_url(), NoTls).unwrap();
+    let killed: i64 = admin
+        .query_one(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+             WHERE application_name = $1",
+            &[&schema.0],
+        )
+        .unwrap()
+        .get(0);
+    let terminated_at = Instant::now();
+    std::thread::sleep(Duration::from_millis(700));
+    // SIGKILL one instance mid-load (it is reaped when the fleet drops).
+    let victim = fleet.instances[1].child.id();
+    Command::new("kill")
+        .args(["-KILL", &victim.to_string()])
+        .status()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1200));
+    stop.store(true, Ordering::Relaxed);
+    let (mut acked, mut unavailable, mut refused) = (Vec::new(), 0, 0);
+    let mut last_outage = None;
+    for w in workers {
+        let (a, u, r, other, last) = w.join().unwrap();
+        assert!(other.is_empty(), "not a 201 or a 503: {other:?}");
+        acked.extend(a);
+        unavailable += u;
+        refused += r;
+        last_outage = last_outage.max(last);
+    }
+    let recovered_ms = last_outage.map_or(0, |t| (t - terminated_at.min(t)).as_millis());
+    assert!(killed >= 1, "no server connection was terminated");
+    assert!(!acked.is_empty());
+    // Service is back (on the surviving instances) within 5 s.
+    let auth = format!("Bearer {}", fleet.alice);
+    loop {
+        let (status, body) = fleet.post_to(
+            &fleet.instances[0].base,
+            "/v2/share_link/create",
+            json!({ "drive_id": ALICE_DRIVE, "file_id_list": ["welcome"] }),
+            &[("authorization", &auth)],
+        );
+        if status == 201 {
+            break;
+        }
+        assert_eq!(status, 503, "{body}");
+        assert!(
+            terminated_at.elapsed() < Duration::from_secs(5),
+            "still down 5 s after the connections were terminated"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // Every acknowledged share is there.
+    for id in &acked {
+        let (status, body) = fleet.post_to(
+            &fleet.instances[2].base,
+            "/v2/share_link/get",
+            json!({ "share_id": id }),
+            &[("authorization", &auth)],
+        );
+        assert_eq!(status, 200, "acknowledged share {id} lost: {body}");
+    }
+    println!(
+        "instances: {} acknowledged creates all present; {unavailable} answered 503 during the \
+         outage, the last {recovered_ms} ms after {killed} connections were terminated; \
+         {refused} refused by the killed instance",
+        acked.len()
+    );
 }
