@@ -219,6 +219,6 @@ pub use storage::{
 };
 pub use throttle::{ThrottlePolicy, ThrottleRefusal, ThrottleScope};
 pub use token::{
-    KeyId, KeyRing, KeyRingError, ShareToken, SigningKey, TokenClaims, TokenError, UnverifiedToken,
-    VerifiedToken,
+    KeyId, KeyRing, KeyRingError, MAX_SIGNED_LIFETIME_SECS, ShareToken, SigningKey, TokenClaims,
+    TokenError, UnverifiedToken, VerifiedToken,
 };

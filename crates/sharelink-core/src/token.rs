@@ -53,6 +53,15 @@ pub const MAX_TOKEN_LEN: usize = 1024;
 pub const MAX_CLOCK_SKEW_SECS: i64 = 60;
 /// Shortest accepted signing secret, in bytes.
 pub const MIN_SECRET_LEN: usize = 32;
+/// The longest any signed text stays valid, in seconds: the longest share
+/// token or content grant (signed URL) lifetime, plus the clock skew an
+/// instance tolerates. A key taken out of signing must keep verifying this
+/// long, or something it signed would be refused before it expires.
+pub const MAX_SIGNED_LIFETIME_SECS: i64 = {
+    let token = crate::share::MAX_TOKEN_LIFETIME_SECS as i64;
+    let grant = crate::grant::MAX_GRANT_SECS as i64;
+    (if token > grant { token } else { grant }) + MAX_CLOCK_SKEW_SECS
+};
 
 const VERSION: &str = "v1";
 /// Largest encoded claims record: id (1 + 64) + three varints (3 × 10) +

@@ -11,25 +11,24 @@
 //! | `shares.sqlite` (or `shares.sled/`) | the share store |
 //! | `drive.sqlite` | tenants, users, development access tokens (SHA-256 only), file metadata |
 //! | `blobs/` | file content, named by SHA-1 |
-//! | `signing-key` | the share-token signing key, mode 0600, generated on first start |
+//! | `keys` | the signing key ring (see [`keys`]), mode 0600, generated on first start; `--keys` may put it elsewhere |
+//! | `keys.seen/` | which key file each running instance uses (for `rotate-key`) |
 //! | `<user>.token` | the seeded demo users' access tokens, mode 0600 |
 
 pub mod accounts;
 pub mod drive_store;
+pub mod keys;
 pub mod private;
 
-use std::fs;
-use std::io::{self, Write};
+use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD;
 use chrono::Utc;
 use rusqlite::Connection;
 use sharelink_core::{
-    Clock, DriveId, Engine, EngineConfig, FileId, KeyId, KeyRing, PasswordHasher, SigningKey,
-    Storage, SystemClock, TenantId, UserId,
+    Clock, DriveId, Engine, EngineConfig, FileId, PasswordHasher, Storage, SystemClock, TenantId,
+    UserId,
 };
 use sharelink_http::{ApiConfig, ShareApi};
 
@@ -83,6 +82,15 @@ pub enum ServerError {
     /// The engine's configuration cannot work.
     #[error(transparent)]
     Config(#[from] sharelink_core::ConfigError),
+    /// The key file is unusable, or a rotation step does not apply.
+    #[error("key file {}: {source}", path.display())]
+    KeyFile {
+        /// The key file.
+        path: PathBuf,
+        /// What is wrong.
+        #[source]
+        source: keys::KeyFileError,
+    },
     /// Invalid input (a user id, a tenant, a key file).
     #[error("{0}")]
     Input(String),
@@ -222,29 +230,9 @@ impl DataDir {
         Ok(Some(Seeded { alice, bob }))
     }
 
-    /// Loads the signing key, generating it (mode 0600) on first start.
-    pub fn signing_key(&self) -> Result<SigningKey, ServerError> {
-        let path = self.root.join("signing-key");
-        match fs::read_to_string(&path) {
-            Ok(text) => {
-                let (kid, secret) = text.trim().split_once(' ').ok_or_else(|| {
-                    input(format!("{} is not `<key id> <base64>`", path.display()))
-                })?;
-                let secret = STANDARD
-                    .decode(secret)
-                    .map_err(|e| input(format!("{}: {e}", path.display())))?;
-                SigningKey::new(KeyId::new(kid).map_err(input)?, &secret).map_err(input)
-            }
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                let kid =
-                    KeyId::new(&format!("k{}", Utc::now().format("%Y%m%d"))).map_err(input)?;
-                let key = SigningKey::generate(kid, &mut rand::rngs::OsRng);
-                let line = format!("{} {}\n", key.id(), STANDARD.encode(key.expose_secret()));
-                write_secret(&path, line.as_bytes())?;
-                Ok(key)
-            }
-            Err(e) => Err(io_err(format!("reading {}", path.display()))(e)),
-        }
+    /// The key file used when no other path is given: `<data dir>/keys`.
+    pub fn default_keys(&self) -> keys::KeyStore {
+        keys::KeyStore::new(self.root.join("keys"))
     }
 
     /// Imports a local file or folder into a user's drive (at the root, or
@@ -267,17 +255,7 @@ impl DataDir {
 
 /// Writes a secret file readable by its owner only.
 fn write_secret(path: &Path, bytes: &[u8]) -> Result<(), ServerError> {
-    let mut options = fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt as _;
-        options.mode(0o600);
-    }
-    let what = format!("writing {}", path.display());
-    let mut f = options.open(path).map_err(io_err(what.clone()))?;
-    f.write_all(bytes).map_err(io_err(what.clone()))?;
-    f.sync_all().map_err(io_err(what))
+    private::write(path, bytes).map_err(io_err(format!("writing {}", path.display())))
 }
 
 /// How [`App::open`] builds the engine.
@@ -289,6 +267,9 @@ pub struct AppOptions {
     pub password_hasher: PasswordHasher,
     /// The engine's clock (default: the system clock; tests use a manual one).
     pub clock: Arc<dyn Clock>,
+    /// The key file (default: `<data dir>/keys`). Every instance of a fleet
+    /// names the same one.
+    pub keys: Option<PathBuf>,
 }
 
 impl Default for AppOptions {
@@ -297,6 +278,7 @@ impl Default for AppOptions {
             storage: StorageKind::default(),
             password_hasher: PasswordHasher::default(),
             clock: Arc::new(SystemClock),
+            keys: None,
         }
     }
 }
@@ -306,6 +288,7 @@ impl std::fmt::Debug for AppOptions {
         f.debug_struct("AppOptions")
             .field("storage", &self.storage)
             .field("password_hasher", &self.password_hasher)
+            .field("keys", &self.keys)
             .finish_non_exhaustive()
     }
 }
@@ -317,6 +300,8 @@ pub struct App {
     pub data: DataDir,
     /// The engine.
     pub engine: Arc<Engine>,
+    /// The key file the engine's ring comes from.
+    pub keys: keys::KeyStore,
 }
 
 impl App {
@@ -346,7 +331,13 @@ impl App {
                 &sharelink_postgres::PostgresOptions::new(url.clone()),
             )?),
         };
-        let keys = KeyRing::new(data.signing_key()?);
+        let key_store = options
+            .keys
+            .clone()
+            .map_or_else(|| data.default_keys(), keys::KeyStore::new);
+        let now = options.clock.now();
+        let loaded = key_store.load_or_create(&root.join("signing-key"), now)?;
+        let keys = loaded.file.ring_at(now);
         let config = EngineConfig {
             password_hasher: options.password_hasher,
             ..EngineConfig::default()
@@ -358,6 +349,7 @@ impl App {
         let app = Self {
             engine: Arc::new(engine),
             data,
+            keys: key_store,
         };
         app.reload_tenants()?;
         Ok(app)
@@ -373,6 +365,18 @@ impl App {
             self.engine.set_tenant_policy(tenant, policy);
         }
         Ok(n)
+    }
+
+    /// Starts following the key file: the engine runs on the file's keys
+    /// from now on, and [`keys::KeyWatcher::tick`] keeps it so.
+    pub fn key_watcher(&self, listen: &str) -> Result<keys::KeyWatcher, ServerError> {
+        let loaded = self
+            .keys
+            .read()?
+            .ok_or_else(|| ServerError::Input(format!("{} is gone", self.keys.path().display())))?;
+        self.engine
+            .replace_key_ring(loaded.file.ring_at(self.engine.now()));
+        Ok(keys::KeyWatcher::new(self.keys.clone(), loaded, listen))
     }
 
     /// The PDS router over this app, with development authentication.

@@ -5,6 +5,7 @@
 //! sharelink-server add-user --user ID [--tenant demo] [--name NAME] [--phone PHONE]
 //! sharelink-server import --user ID --from PATH [--tenant demo] [--into FOLDER_ID]
 //! sharelink-server set-tenant --tenant ID [--custom-domain true|false] [--create-limit N] [--access-limit N]
+//! sharelink-server rotate-key [--keys PATH] [--step all|add|promote|retire] [--wait SECS]
 //! ```
 //!
 //! Every command takes `--data-dir`. A running server picks up `set-tenant` within 2 s.
@@ -31,10 +32,19 @@ USAGE:
   sharelink-server import --user ID --from PATH [--tenant demo] [--into FOLDER_ID] [--data-dir DIR]
   sharelink-server set-tenant --tenant ID [--custom-domain true|false] [--create-limit N]
                               [--access-limit N] [--data-dir DIR]
+  sharelink-server rotate-key [--data-dir DIR] [--keys PATH] [--step all|add|promote|retire]
+                              [--wait SECS]
 
 DEFAULTS: --listen 127.0.0.1:8080, --data-dir ./sharelink-data, --storage sqlite
 (or $SHARELINK_DATABASE_URL when set). With --storage postgres://…, several
 instances that share the database and the data directory act as one.
+--keys PATH (or $SHARELINK_KEYS; default DIR/keys) is the signing key file
+every instance of a fleet shares; instances re-read it every second.
+
+ROTATE-KEY adds a verify-only key, waits (--wait, default 60 s) until every
+running instance uses the file holding it, promotes it to signing, and keeps
+the old key verifying until everything it signed has expired. --step add or
+promote runs one half; --step retire drops keys whose time has come.
 
 LIMITS (serve; defaults are safe on the internet):
   --max-connections N             open connections (1024)
@@ -147,6 +157,15 @@ fn run(args: Vec<String>) -> Result<(), ServerError> {
             ));
             Ok(())
         }
+        "rotate-key" => {
+            allow(&flags, &["data-dir", "keys", "step", "wait"])?;
+            let store = key_store(&flags, &data_dir);
+            let step = flag(&flags, "step").unwrap_or("all").parse()?;
+            let wait = secs(&flags, "wait")?.unwrap_or(std::time::Duration::from_secs(60));
+            let report = sharelink_server::keys::rotate(&store, step, wait, chrono::Utc::now)?;
+            say(report.to_string().trim_end());
+            Ok(())
+        }
         "help" | "--help" | "-h" => {
             say(USAGE);
             Ok(())
@@ -175,6 +194,7 @@ fn serve(flags: &HashMap<String, String>, data_dir: PathBuf) -> Result<(), Serve
             "copy-max-depth",
             "drive-max-entries",
             "public-url",
+            "keys",
         ],
     )?;
     let public_url = flag(flags, "public-url")
@@ -254,6 +274,7 @@ fn serve(flags: &HashMap<String, String>, data_dir: PathBuf) -> Result<(), Serve
         &data_dir,
         &AppOptions {
             storage: storage.clone(),
+            keys: Some(key_store(flags, &data_dir).path().to_owned()),
             ..AppOptions::default()
         },
     )?;
@@ -278,6 +299,9 @@ fn serve(flags: &HashMap<String, String>, data_dir: PathBuf) -> Result<(), Serve
             what: "reading the bound address".into(),
             source: e,
         })?;
+        // Acknowledge the key file before saying we serve, so that a
+        // rotation started from now on waits for this instance.
+        let watcher = follow_keys(&app, &addr)?;
         say(&format!(
             "sharelink-server listening on http://{addr} (data directory {}, {storage:?} share store)",
             data_dir.display()
@@ -317,24 +341,94 @@ fn serve(flags: &HashMap<String, String>, data_dir: PathBuf) -> Result<(), Serve
             copy_limits,
             ..api_defaults
         });
-        sharelink_http::serve_with(
+        let served = sharelink_http::serve_with(
             listener,
             router,
             serve_config,
             sharelink_http::shutdown_signal(),
         )
-        .await
-            .map_err(|e| ServerError::Io {
-                what: "serving".into(),
-                source: e,
-            })?;
-        Ok(())
+        .await;
+        watcher
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .stop();
+        served.map_err(|e| ServerError::Io {
+            what: "serving".into(),
+            source: e,
+        })
     });
     // Blocking work still running after the drain (a hash, a chunk read) is
     // not waited for beyond a short grace period.
     runtime.shutdown_timeout(drain.min(std::time::Duration::from_secs(2)));
     say("sharelink-server stopped");
     served
+}
+
+/// The key file: `--keys`, else `$SHARELINK_KEYS`, else `<data dir>/keys`.
+fn key_store(flags: &Flags, data_dir: &std::path::Path) -> sharelink_server::keys::KeyStore {
+    let from_env = std::env::var_os("SHARELINK_KEYS").filter(|p| !p.is_empty());
+    match flag(flags, "keys")
+        .map(PathBuf::from)
+        .or(from_env.map(PathBuf::from))
+    {
+        Some(path) => sharelink_server::keys::KeyStore::new(path),
+        None => sharelink_server::keys::KeyStore::new(data_dir.join("keys")),
+    }
+}
+
+/// Puts the key file's keys in use, acknowledges them, and re-reads the
+/// file every [`RELOAD_EVERY`](sharelink_server::keys::RELOAD_EVERY) from
+/// then on, on a thread of its own (not the runtime's blocking pool, whose
+/// idle threads a once-a-second task would keep alive). Returns the
+/// watcher, to withdraw the acknowledgement at exit.
+fn follow_keys(
+    app: &App,
+    addr: &SocketAddr,
+) -> Result<std::sync::Arc<std::sync::Mutex<sharelink_server::keys::KeyWatcher>>, ServerError> {
+    use sharelink_server::keys::{KeyReload, RELOAD_EVERY};
+    let mut watcher = app.key_watcher(&addr.to_string())?;
+    watcher.tick(&app.engine, app.engine.now())?;
+    let watcher = std::sync::Arc::new(std::sync::Mutex::new(watcher));
+    let (engine, shared) = (app.engine.clone(), watcher.clone());
+    let spawned = std::thread::Builder::new()
+        .name("sharelink-keys".into())
+        .spawn(move || {
+            let mut last_error = String::new();
+            loop {
+                std::thread::sleep(RELOAD_EVERY);
+                let mut watcher = shared
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                if watcher.is_stopped() {
+                    return;
+                }
+                match watcher.tick(&engine, engine.now()) {
+                    Ok(reload) => {
+                        last_error.clear();
+                        match reload {
+                            KeyReload::Unchanged => {}
+                            KeyReload::Reloaded(ids) => {
+                                tracing::info!(keys = ?ids, "key file reloaded (active key first)");
+                            }
+                            KeyReload::Retired(ids) => {
+                                tracing::info!(keys = ?ids, "a retiring key's time came (active key first)");
+                            }
+                        }
+                    }
+                    // Said once per distinct failure, not every second.
+                    Err(e) if e.to_string() != last_error => {
+                        last_error = e.to_string();
+                        tracing::warn!(error = %e, "reloading the key file failed; keeping the keys in use");
+                    }
+                    Err(_) => {}
+                }
+            }
+        });
+    spawned.map_err(|e| ServerError::Io {
+        what: "starting the key reload thread".into(),
+        source: e,
+    })?;
+    Ok(watcher)
 }
 
 /// A positive whole number flag.

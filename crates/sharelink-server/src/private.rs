@@ -48,6 +48,22 @@ pub fn database(path: &Path) -> io::Result<()> {
     Ok(())
 }
 
+/// Writes `bytes` to a file readable by its owner only (created 0600,
+/// truncated if it exists), and syncs it.
+pub fn write(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    use std::io::Write as _;
+    let mut options = fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        options.mode(0o600);
+    }
+    let mut f = options.open(path)?;
+    f.write_all(bytes)?;
+    f.sync_all()
+}
+
 /// Creates an empty file with mode 0600 if it does not exist, and makes it
 /// 0600.
 pub fn file(path: &Path) -> io::Result<()> {

@@ -89,7 +89,7 @@ fn serve_seeds_once_and_the_admin_commands_work() {
     assert!(server.banner.contains("First start"), "{}", server.banner);
     assert!(server.banner.contains("curl"), "{}", server.banner);
     #[cfg(unix)]
-    for f in ["signing-key", "alice.token", "bob.token"] {
+    for f in ["keys", "alice.token", "bob.token"] {
         use std::os::unix::fs::PermissionsExt as _;
         let mode = std::fs::metadata(dir.path().join(f))
             .unwrap()
@@ -105,7 +105,7 @@ fn serve_seeds_once_and_the_admin_commands_work() {
         Some(alice.trim()),
     );
     assert_eq!(status, 201, "{share}");
-    let key_before = std::fs::read(dir.path().join("signing-key")).unwrap();
+    let key_before = std::fs::read(dir.path().join("keys")).unwrap();
     drop(server);
 
     // add-user prints only the token on stdout; it works at once.
@@ -176,10 +176,7 @@ fn serve_seeds_once_and_the_admin_commands_work() {
     // Second start: no new seed, the same key, the share survived.
     let server = serve(dir.path(), &[]);
     assert!(!server.banner.contains("First start"), "{}", server.banner);
-    assert_eq!(
-        std::fs::read(dir.path().join("signing-key")).unwrap(),
-        key_before
-    );
+    assert_eq!(std::fs::read(dir.path().join("keys")).unwrap(), key_before);
     let id = share["share_id"].as_str().unwrap();
     let (status, _) = post(
         &server.base,
@@ -301,4 +298,169 @@ fn bad_command_lines_fail_with_a_message() {
     }
     let (ok, out, _) = run(&["--help"]);
     assert!(ok && out.contains("USAGE"));
+}
+
+/// The sign line of a key file: `(key id, base64 secret)`.
+fn signing_line(dir: &std::path::Path) -> (String, String) {
+    let text = std::fs::read_to_string(dir.join("keys")).unwrap();
+    let line = text.lines().find(|l| l.starts_with("sign ")).unwrap();
+    let fields: Vec<&str> = line.split_whitespace().collect();
+    (fields[1].to_owned(), fields[2].to_owned())
+}
+
+/// A new share of alice's and a share token for it: `(share id, token)`.
+fn share_token(server: &Serving, alice: &str) -> (String, String) {
+    let (status, share) = post(
+        &server.base,
+        "/v2/share_link/create",
+        json!({ "drive_id": "drive-demo-alice", "file_id_list": ["welcome"] }),
+        Some(alice),
+    );
+    assert_eq!(status, 201, "{share}");
+    let (status, token) = post(
+        &server.base,
+        "/v2/share_link/get_share_token",
+        json!({ "share_id": share["share_id"] }),
+        None,
+    );
+    assert_eq!(status, 200, "{token}");
+    (
+        share["share_id"].as_str().unwrap().to_owned(),
+        token["share_token"].as_str().unwrap().to_owned(),
+    )
+}
+
+/// Lists a share's root with a share token; returns the status.
+fn list_root(server: &Serving, share_id: &str, token: &str) -> u16 {
+    reqwest::blocking::Client::new()
+        .post(format!("{}/v2/file/list", server.base))
+        .header("x-share-token", token)
+        .json(&json!({ "share_id": share_id, "parent_file_id": "root" }))
+        .send()
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+/// A data directory from before key files keeps its key: it moves into
+/// `keys` (and `signing-key` goes), so its tokens stay valid.
+#[test]
+fn an_older_signing_key_moves_into_the_key_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let secret = base64_of(&[42u8; 32]);
+    std::fs::write(dir.path().join("signing-key"), format!("kold {secret}\n")).unwrap();
+    let server = serve(dir.path(), &[]);
+    assert_eq!(signing_line(dir.path()), ("kold".to_owned(), secret));
+    assert!(!dir.path().join("signing-key").exists());
+    let alice = std::fs::read_to_string(dir.path().join("alice.token")).unwrap();
+    assert!(share_token(&server, alice.trim()).1.starts_with("v1.kold."));
+}
+
+fn base64_of(bytes: &[u8]) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+/// A broken key file stops the server at start with a message that names
+/// the line, never the secret.
+#[test]
+fn a_broken_key_file_is_refused_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let secret = base64_of(&[9u8; 32]);
+    std::fs::write(
+        dir.path().join("keys"),
+        format!("sign k1 {secret} 2026-12-02T09:00:00Z\nsign k2 {secret} not-a-time\n"),
+    )
+    .unwrap();
+    let (ok, _, err) = run(&[
+        "--listen",
+        "127.0.0.1:0",
+        "--data-dir",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert!(!ok);
+    assert!(
+        err.contains("line 2") && err.contains("not RFC 3339"),
+        "{err}"
+    );
+    assert!(!err.contains(&secret), "{err}");
+}
+
+/// `rotate-key` waits for every live instance: one that does not
+/// acknowledge the new file blocks promotion (the key stays verify-only,
+/// and the server keeps signing with the old one); once it is gone the
+/// next run promotes that same key, and the server signs with it.
+#[test]
+fn rotate_key_promotes_only_what_every_instance_knows() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap();
+    let (ok, _, err) = run(&["rotate-key", "--data-dir", d]);
+    assert!(!ok);
+    assert!(err.contains("no key file"), "{err}");
+
+    let server = serve(dir.path(), &[]);
+    let alice = std::fs::read_to_string(dir.path().join("alice.token")).unwrap();
+    let (old, _) = signing_line(dir.path());
+    let before = share_token(&server, alice.trim());
+    let seen = dir.path().join("keys.seen");
+    assert_eq!(
+        std::fs::read_dir(&seen).unwrap().count(),
+        1,
+        "the server's own acknowledgement"
+    );
+
+    // A live instance stuck on another key file.
+    std::fs::write(
+        seen.join("stuck-1"),
+        "00000000000000000000000000000000 10.0.0.9:8080\n",
+    )
+    .unwrap();
+    let (ok, out, err) = run(&["rotate-key", "--data-dir", d, "--wait", "1.5"]);
+    assert!(!ok, "{out}");
+    assert!(err.contains("stuck-1 (10.0.0.9:8080)"), "{err}");
+    assert!(err.contains("verify-only"), "{err}");
+    let text = std::fs::read_to_string(dir.path().join("keys")).unwrap();
+    let pending: Vec<&str> = text.lines().filter(|l| l.starts_with("verify ")).collect();
+    assert_eq!(pending.len(), 1, "{text}");
+    let new = pending[0].split_whitespace().nth(1).unwrap().to_owned();
+    assert!(
+        share_token(&server, alice.trim())
+            .1
+            .starts_with(&format!("v1.{old}."))
+    );
+    let (ok, _, err) = run(&["rotate-key", "--data-dir", d, "--step", "sideways"]);
+    assert!(!ok && err.contains("all, add, promote or retire"), "{err}");
+
+    std::fs::remove_file(seen.join("stuck-1")).unwrap();
+    let (ok, out, err) = run(&["rotate-key", "--data-dir", d, "--wait", "10"]);
+    assert!(ok, "{err}");
+    assert!(
+        !out.contains("added key"),
+        "the pending key is reused: {out}"
+    );
+    assert!(out.contains("every live instance (1)"), "{out}");
+    assert!(
+        out.contains(&format!("key {new} signs from now on")),
+        "{out}"
+    );
+    assert_eq!(signing_line(dir.path()).0, new);
+    // The server re-reads the file within a second.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while !share_token(&server, alice.trim())
+        .1
+        .starts_with(&format!("v1.{new}."))
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "still signing with {old}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    // The old key still verifies what it signed.
+    assert_eq!(list_root(&server, &before.0, &before.1), 200);
+    let (ok, out, _) = run(&["rotate-key", "--data-dir", d, "--step", "retire"]);
+    assert!(
+        ok && out.trim().is_empty(),
+        "nothing is due to retire yet: {out}"
+    );
 }

@@ -1,7 +1,7 @@
-//! Several server processes on one PostgreSQL database act as one: three
-//! instances share the database and the data directory, and a client
-//! spreads its requests over them round-robin. Without PostgreSQL the test
-//! prints one "skipped" line and passes (unless
+//! Several server processes on one PostgreSQL database act as one: the
+//! instances share the database, the data directory and the key file, and a
+//! client spreads its requests over them round-robin. Without PostgreSQL the
+//! tests print one "skipped" line and pass (unless
 //! `SHARELINK_REQUIRE_POSTGRES=1`).
 
 use std::io::{BufRead, BufReader};
@@ -115,6 +115,11 @@ impl Fleet {
 /// A schema of its own, a data directory (after `admin` subcommands), and
 /// three instances on both.
 fn fleet(tag: &str, admin: &[&[&str]]) -> (Schema, tempfile::TempDir, Arc<Fleet>) {
+    fleet_of(3, tag, admin)
+}
+
+/// Like [`fleet`], with `n` instances.
+fn fleet_of(n: usize, tag: &str, admin: &[&[&str]]) -> (Schema, tempfile::TempDir, Arc<Fleet>) {
     let schema = Schema(format!(
         "sl_test_{tag}_{:08x}",
         std::process::id() ^ 0x5eed_1234
@@ -146,8 +151,8 @@ fn fleet(tag: &str, admin: &[&[&str]]) -> (Schema, tempfile::TempDir, Arc<Fleet>
         assert!(status.success(), "{args:?}");
     }
     // The first instance seeds the data directory; the others find it seeded.
-    let first = start(dir.path(), &url);
-    let instances = vec![first, start(dir.path(), &url), start(dir.path(), &url)];
+    let mut instances = vec![start(dir.path(), &url)];
+    instances.extend((1..n).map(|_| start(dir.path(), &url)));
     let alice = std::fs::read_to_string(dir.path().join("alice.token"))
         .unwrap()
         .trim()
@@ -385,5 +390,243 @@ fn outages_and_a_killed_instance_lose_no_acknowledged_write() {
          outage, the last {recovered_ms} ms after {killed} connections were terminated; \
          {refused} refused by the killed instance",
         acked.len()
+    );
+}
+
+/// The password-guessing ceiling is kept in the database, so spreading
+/// guesses over the instances buys nothing: 40 addresses guessing
+/// round-robin over three instances get exactly the 30 evaluations of one
+/// share's burst budgets (20 for addresses with no failure yet, 10 for
+/// those that have failed), and one address alone gets its free failures
+/// and then waits, whichever instance it asks.
+#[test]
+fn the_guessing_ceiling_holds_across_instances() {
+    if !database_ready() {
+        return;
+    }
+    let (_schema, _dir, fleet) = fleet("g", &[]);
+    let share = |pwd: &str| {
+        let (status, share) = fleet.create(json!({
+            "drive_id": ALICE_DRIVE, "file_id_list": ["welcome"], "share_pwd": pwd
+        }));
+        assert_eq!(status, 201, "{share}");
+        share["share_id"].as_str().unwrap().to_owned()
+    };
+    let guess = |client: &Client, id: &str, pwd: &str| {
+        let base = fleet.base().to_owned();
+        let r = client
+            .post(format!("{base}/v2/share_link/get_share_token"))
+            .json(&json!({ "share_id": id, "share_pwd": pwd }))
+            .send()
+            .unwrap();
+        let status = r.status().as_u16();
+        let body: Value = r.json().unwrap_or(Value::Null);
+        match (status, body["code"].as_str()) {
+            (400, Some("InvalidResource.SharePwd")) => true,
+            (429, _) => false,
+            _ => panic!("{status}: {body}"),
+        }
+    };
+    let from = |i: u8| {
+        Client::builder()
+            .local_address(std::net::IpAddr::from([127, 0, 7, i]))
+            .timeout(Duration::from_secs(30))
+            .build()
+            .unwrap()
+    };
+
+    // One address, 15 guesses spread over the instances: 6 evaluated at
+    // once (no wait follows the first 5 failures; 1 s follows the 6th),
+    // plus one per back-off delay (1 s, 2 s, 4 s …) that has passed
+    // meanwhile. Per-instance records would evaluate 15.
+    let id = share("right-pwd-1");
+    let lone = from(1);
+    let started = Instant::now();
+    let evaluated = (0..15).filter(|_| guess(&lone, &id, "wrong")).count();
+    let waited = started.elapsed();
+    let (mut delays_passed, mut delays_total, mut delay) =
+        (0, Duration::ZERO, Duration::from_secs(1));
+    while delays_total + delay <= waited {
+        (delays_passed, delays_total, delay) = (delays_passed + 1, delays_total + delay, delay * 2);
+    }
+    assert!(
+        (6..=6 + delays_passed).contains(&evaluated),
+        "{evaluated} wrong guesses evaluated in {waited:?} from one address over three instances"
+    );
+
+    // 40 addresses, 3 guesses each: the share's budgets, once.
+    let started = Instant::now();
+    let id = share("right-pwd-2");
+    let clients: Vec<Client> = (10..50).map(from).collect();
+    let mut evaluated = 0;
+    for _round in 0..3 {
+        for client in &clients {
+            evaluated += usize::from(guess(client, &id, "wrong"));
+        }
+    }
+    // The budgets refill one unit per 90 s (fresh) and 120 s (suspect).
+    assert!(
+        started.elapsed() < Duration::from_secs(85),
+        "too slow to be exact"
+    );
+    assert_eq!(
+        evaluated, 30,
+        "the share's burst budgets, over three instances"
+    );
+    println!(
+        "instances: guessing ceiling over three instances: {evaluated} evaluated per share of 120 guesses from 40 addresses"
+    );
+}
+
+/// `rotate-key` while two instances serve a steady load of token and URL
+/// requests, each one checked on the other instance: not one is refused;
+/// both instances end up signing with the new key; a token from before the
+/// rotation still works everywhere.
+#[test]
+fn a_key_rotation_under_load_refuses_nothing() {
+    if !database_ready() {
+        return;
+    }
+    let (_schema, dir, fleet) = fleet_of(
+        2,
+        "k",
+        &[&[
+            "set-tenant",
+            "--tenant",
+            "demo",
+            "--access-limit",
+            "1000000",
+        ]],
+    );
+    let (status, share) = fleet.create(json!({
+        "drive_id": ALICE_DRIVE, "file_id_list": ["welcome"], "share_pwd": "rotation"
+    }));
+    assert_eq!(status, 201, "{share}");
+    let id = share["share_id"].as_str().unwrap().to_owned();
+    let key_of = |token: &str| token.split('.').nth(1).unwrap().to_owned();
+    let token_from = |i: usize| {
+        let (status, t) = fleet.post_to(
+            &fleet.instances[i].base,
+            "/v2/share_link/get_share_token",
+            json!({ "share_id": id, "share_pwd": "rotation" }),
+            &[],
+        );
+        assert_eq!(status, 200, "{t}");
+        t["share_token"].as_str().unwrap().to_owned()
+    };
+    let before = token_from(0);
+    let old_key = key_of(&before);
+
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let workers: Vec<_> = (0..2)
+        .map(|w| {
+            let (fleet, stop, id) = (fleet.clone(), stop.clone(), id.clone());
+            std::thread::spawn(move || {
+                let (mut checked, mut keys, mut refused) = (0, Vec::new(), Vec::new());
+                let mut round = w;
+                // Each token comes from an address of its own, so that no
+                // per-address token rate is reached.
+                while !stop.load(Ordering::Relaxed) && round < 2 * 250 * 20 {
+                    let (a, b) = (round % 2, (round + 1) % 2);
+                    let octet = |n: usize| u8::try_from(n).unwrap();
+                    let from = std::net::IpAddr::from([
+                        127,
+                        octet(8 + w),
+                        octet(round / 250),
+                        octet(1 + round % 250),
+                    ]);
+                    round += 2;
+                    let (issuer, verifier) = (&fleet.instances[a].base, &fleet.instances[b].base);
+                    let client = Client::builder()
+                        .local_address(from)
+                        .timeout(Duration::from_secs(30))
+                        .build()
+                        .unwrap();
+                    let r = client
+                        .post(format!("{issuer}/v2/share_link/get_share_token"))
+                        .json(&json!({ "share_id": id, "share_pwd": "rotation" }))
+                        .send()
+                        .unwrap();
+                    let status = r.status().as_u16();
+                    let t: Value = r.json().unwrap_or(Value::Null);
+                    if status != 200 {
+                        refused.push(format!("token from {a}: {status} {t}"));
+                        continue;
+                    }
+                    let token = t["share_token"].as_str().unwrap().to_owned();
+                    let key = token.split('.').nth(1).unwrap().to_owned();
+                    if !keys.contains(&key) {
+                        keys.push(key);
+                    }
+                    let headers = [("x-share-token", token.as_str())];
+                    let (status, url) = fleet.post_to(
+                        verifier,
+                        "/v2/file/get_download_url",
+                        json!({ "share_id": id, "file_id": "welcome" }),
+                        &headers,
+                    );
+                    if status != 200 {
+                        refused.push(format!("token on {b}: {status} {url}"));
+                        continue;
+                    }
+                    // The URL was signed by `verifier`; fetch it from `issuer`.
+                    let url = url["url"].as_str().unwrap();
+                    let path = url
+                        .strip_prefix(verifier.as_str())
+                        .unwrap_or_else(|| panic!("{url} is not on {verifier}"));
+                    let r = fleet.http.get(format!("{issuer}{path}")).send().unwrap();
+                    if r.status().as_u16() != 200 {
+                        refused.push(format!("URL on {a}: {}", r.status()));
+                        continue;
+                    }
+                    checked += 1;
+                }
+                (checked, keys, refused)
+            })
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(500));
+    let rotated = Command::new(env!("CARGO_BIN_EXE_sharelink-server"))
+        .args(["rotate-key", "--wait", "30", "--data-dir"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&rotated.stdout).into_owned()
+        + &String::from_utf8_lossy(&rotated.stderr);
+    assert!(rotated.status.success(), "{said}");
+    assert!(said.contains("every live instance (2)"), "{said}");
+    // Instances re-read the key file every second: give them time to sign
+    // with the new key, under load.
+    std::thread::sleep(Duration::from_millis(2500));
+    stop.store(true, Ordering::Relaxed);
+    let (mut checked, mut keys, mut refused) = (0, Vec::new(), Vec::new());
+    for w in workers {
+        let (c, k, r) = w.join().unwrap();
+        checked += c;
+        keys.extend(k);
+        refused.extend(r);
+    }
+    assert!(
+        refused.is_empty(),
+        "refused during the rotation: {refused:?}"
+    );
+    let new_key = key_of(&token_from(0));
+    assert_ne!(new_key, old_key, "{said}");
+    assert_eq!(key_of(&token_from(1)), new_key);
+    assert!(
+        keys.contains(&old_key) && keys.contains(&new_key),
+        "{keys:?}"
+    );
+    for instance in &fleet.instances {
+        let (status, body) = fleet.post_to(
+            &instance.base,
+            "/v2/file/list",
+            json!({ "share_id": id, "parent_file_id": "root" }),
+            &[("x-share-token", &before)],
+        );
+        assert_eq!(status, 200, "a token from before the rotation: {body}");
+    }
+    println!(
+        "instances: key rotation {old_key} -> {new_key} under load: {checked} token+URL round trips across two instances, none refused"
     );
 }

@@ -75,8 +75,9 @@ fn logs_have_spans_and_no_secrets() {
         json!({ "share_id": id, "parent_file_id": "root" }),
         &[("x-share-token", "v1.garbage")],
     );
-    let signing_key = std::fs::read_to_string(s.data_dir().join("signing-key")).unwrap();
-    let key_b64 = signing_key.split_whitespace().nth(1).unwrap().to_owned();
+    let key_file = std::fs::read_to_string(s.data_dir().join("keys")).unwrap();
+    let sign_line = key_file.lines().find(|l| l.starts_with("sign ")).unwrap();
+    let key_b64 = sign_line.split_whitespace().nth(2).unwrap().to_owned();
     drop(s);
 
     let logs = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();

@@ -198,6 +198,23 @@ impl Engine {
             .rotate(key)
     }
 
+    /// Replaces the whole key ring at once (a fleet reloading its shared key
+    /// file): from the next request on, tokens are signed with `ring`'s
+    /// active key and verified against its keys only.
+    pub fn replace_key_ring(&self, ring: KeyRing) {
+        *self.keys.write().unwrap_or_else(PoisonError::into_inner) = ring;
+    }
+
+    /// The ids of the keys in the ring, active first.
+    pub fn key_ids(&self) -> Vec<KeyId> {
+        self.keys
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .key_ids()
+            .cloned()
+            .collect()
+    }
+
     /// Removes a verification-only key; tokens signed with it stop working.
     pub fn remove_signing_key(&self, id: &KeyId) -> Result<SigningKey, KeyRingError> {
         self.keys

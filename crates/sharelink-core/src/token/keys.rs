@@ -162,6 +162,23 @@ impl KeyRing {
         }
     }
 
+    /// A ring that signs with `active` and also verifies `verify_only`
+    /// (keys being introduced or retired, in any order). Key ids must be
+    /// distinct.
+    pub fn with_verify_only(
+        active: SigningKey,
+        verify_only: impl IntoIterator<Item = SigningKey>,
+    ) -> Result<Self, KeyRingError> {
+        let mut ring = Self::new(active);
+        for key in verify_only {
+            if ring.key_ids().any(|id| *id == key.id) {
+                return Err(KeyRingError::DuplicateKey(key.id));
+            }
+            ring.previous.push(key);
+        }
+        Ok(ring)
+    }
+
     /// Makes `key` the active signing key. The previous keys stay for
     /// verification until removed, so live tokens keep working.
     pub fn rotate(&mut self, key: SigningKey) -> Result<(), KeyRingError> {

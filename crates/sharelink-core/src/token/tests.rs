@@ -115,6 +115,42 @@ fn rotation_keeps_old_tokens_until_the_key_is_removed() {
 }
 
 #[test]
+fn a_ring_with_verify_only_keys_signs_with_the_active_one_and_verifies_all() {
+    let incoming = KeyRing::new(key("k2", 2)).sign(&claims(None));
+    let retiring = KeyRing::new(key("k0", 0)).sign(&claims(None));
+    let ring = KeyRing::with_verify_only(key("k1", 1), [key("k2", 2), key("k0", 0)]).unwrap();
+    assert!(
+        ring.sign(&claims(None))
+            .expose_secret()
+            .starts_with("v1.k1.")
+    );
+    for token in [&incoming, &retiring] {
+        assert!(ring.verify_str(token.expose_secret(), t0()).is_ok());
+    }
+    let ids: Vec<&str> = ring.key_ids().map(KeyId::as_str).collect();
+    assert_eq!(ids, ["k1", "k2", "k0"]);
+    assert_eq!(
+        KeyRing::with_verify_only(key("k1", 1), [key("k2", 2), key("k1", 3)]).unwrap_err(),
+        KeyRingError::DuplicateKey(KeyId::new("k1").unwrap())
+    );
+    assert_eq!(
+        KeyRing::with_verify_only(key("k1", 1), [key("k2", 2), key("k2", 3)]).unwrap_err(),
+        KeyRingError::DuplicateKey(KeyId::new("k2").unwrap())
+    );
+}
+
+#[test]
+fn the_longest_signed_lifetime_covers_tokens_grants_and_skew() {
+    assert!(
+        MAX_SIGNED_LIFETIME_SECS
+            >= i64::from(crate::share::MAX_TOKEN_LIFETIME_SECS) + MAX_CLOCK_SKEW_SECS
+    );
+    assert!(
+        MAX_SIGNED_LIFETIME_SECS >= i64::from(crate::grant::MAX_GRANT_SECS) + MAX_CLOCK_SKEW_SECS
+    );
+}
+
+#[test]
 fn a_key_with_the_same_id_but_other_secret_does_not_verify() {
     let a = KeyRing::new(key("k1", 1));
     let b = KeyRing::new(key("k1", 2));

@@ -112,6 +112,7 @@ impl TestServer {
                 storage,
                 password_hasher: PasswordHasher::insecure_fast(),
                 clock: clock.clone(),
+                ..AppOptions::default()
             },
         )
         .unwrap();

@@ -7,6 +7,7 @@ mod common;
 
 mod content;
 mod happy_path;
+mod keys;
 mod limits;
 mod refusals;
 

@@ -683,7 +683,8 @@ fn data_at_rest_is_private() {
         }
     }
     // shares.sqlite (+ WAL and SHM), drive.sqlite (+ WAL and SHM), the
-    // signing key, two tokens, and the blobs.
+    // key file and the server's acknowledgement of it, two tokens, and the
+    // blobs.
     assert!(checked >= 10, "only {checked} files checked");
 }
 
