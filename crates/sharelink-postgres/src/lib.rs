@@ -10,9 +10,11 @@
 //!
 //! [`PostgresStorage::connect`] takes a [`PostgresOptions`]: the connection
 //! string (`postgres://user@host:5432/db`), the pool size, the connect
-//! timeout, the statement timeout and, optionally, a schema to work in. It
-//! migrates the schema first (see below), then serves from an `r2d2` pool
-//! of synchronous `postgres` connections.
+//! timeout, the statement timeout, optionally a schema to work in, and the
+//! CAs to trust for TLS ([`tls`]: rustls, the chain and the server's name
+//! always verified; `sslmode=require` in the connection string refuses a
+//! server without TLS). It migrates the schema first (see below), then
+//! serves from an `r2d2` pool of synchronous `postgres` connections.
 //!
 //! ## Schema (version 1, tracked in `sharelink_schema`)
 //!
@@ -61,6 +63,7 @@ mod schema;
 mod statements;
 mod store;
 pub mod testing;
+pub mod tls;
 
 pub use pool::{PostgresOptions, PostgresStorage};
 pub use schema::SCHEMA_VERSION;

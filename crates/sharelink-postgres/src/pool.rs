@@ -4,15 +4,17 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+use postgres::Transaction;
 use postgres::error::SqlState;
-use postgres::{NoTls, Transaction};
 use r2d2_postgres::PostgresConnectionManager;
 use sharelink_core::StorageError;
 use sharelink_core::fault::{FaultInjector, NoFaults};
+use tokio_postgres_rustls::MakeRustlsConnect;
 
-use crate::schema;
+use crate::{schema, tls};
 
-type Pool = r2d2::Pool<PostgresConnectionManager<NoTls>>;
+type Manager = PostgresConnectionManager<MakeRustlsConnect>;
+type Pool = r2d2::Pool<Manager>;
 
 /// How many times a transaction that lost a serialization race or a
 /// deadlock is retried before the failure is reported.
@@ -38,6 +40,10 @@ pub struct PostgresOptions {
     /// The `application_name` the connections report (`pg_stat_activity`),
     /// unless the connection string names one.
     pub application_name: String,
+    /// A PEM file of the CAs that sign the database's certificate, for TLS
+    /// (see [`crate::tls`]); else the connection string's `sslrootcert`;
+    /// else the public web roots.
+    pub tls_root_certificates: Option<std::path::PathBuf>,
 }
 
 impl PostgresOptions {
@@ -51,6 +57,7 @@ impl PostgresOptions {
             statement_timeout: Duration::from_secs(10),
             schema: None,
             application_name: "sharelink".to_owned(),
+            tls_root_certificates: None,
         }
     }
 }
@@ -64,6 +71,7 @@ impl fmt::Debug for PostgresOptions {
             .field("statement_timeout", &self.statement_timeout)
             .field("schema", &self.schema)
             .field("application_name", &self.application_name)
+            .field("tls_root_certificates", &self.tls_root_certificates)
             .finish()
     }
 }
@@ -92,7 +100,9 @@ impl fmt::Debug for PostgresStorage {
 pub(crate) fn db_err(what: &'static str) -> impl Fn(postgres::Error) -> StorageError {
     move |e| {
         let message = format!("postgres: {what}");
-        if is_outage(&e) {
+        if let Some(why) = tls::failure_reason(&e) {
+            StorageError::backend(format!("{message}: TLS: {why}"), e)
+        } else if is_outage(&e) {
             StorageError::unavailable(message, e)
         } else {
             StorageError::backend(message, e)
@@ -158,8 +168,14 @@ impl PostgresStorage {
     /// Connects, creates the schema if asked for one, and migrates it to
     /// [`SCHEMA_VERSION`](crate::SCHEMA_VERSION) (or refuses a newer one).
     pub fn connect(options: &PostgresOptions) -> Result<Self, StorageError> {
-        let mut config: postgres::Config = options
-            .url
+        let settings = tls::split_tls_settings(&options.url);
+        let roots = options
+            .tls_root_certificates
+            .as_deref()
+            .or(settings.root_file.as_deref());
+        let tls = tls::connector(roots)?;
+        let mut config: postgres::Config = settings
+            .driver_url
             .parse()
             .map_err(db_err("parse the connection string"))?;
         config.connect_timeout(options.connect_timeout);
@@ -174,16 +190,19 @@ impl PostgresStorage {
             " -c statement_timeout={}",
             options.statement_timeout.as_millis()
         ));
+        // One connection first: a wrong address, password or certificate
+        // is reported at once, as itself, not as a pool timeout.
+        let mut first = config.connect(tls.clone()).map_err(db_err("connect"))?;
         if let Some(schema) = &options.schema {
             check_schema_name(schema)?;
-            let mut admin = config.connect(NoTls).map_err(db_err("connect"))?;
-            admin
+            first
                 .batch_execute(&format!("CREATE SCHEMA IF NOT EXISTS {schema}"))
                 .map_err(db_err("create schema"))?;
             session.push_str(&format!(" -c search_path={schema}"));
         }
+        drop(first);
         config.options(&session);
-        let manager = PostgresConnectionManager::new(config, NoTls);
+        let manager = PostgresConnectionManager::new(config, tls);
         let pool = r2d2::Pool::builder()
             .max_size(options.pool_size.max(1))
             .min_idle(Some(0))
@@ -205,9 +224,7 @@ impl PostgresStorage {
         self
     }
 
-    fn connection(
-        &self,
-    ) -> Result<r2d2::PooledConnection<PostgresConnectionManager<NoTls>>, StorageError> {
+    fn connection(&self) -> Result<r2d2::PooledConnection<Manager>, StorageError> {
         self.pool
             .get()
             .map_err(|e| StorageError::unavailable("postgres: no connection", e))

@@ -13,6 +13,11 @@ use sharelink_postgres::testing::{SchemaGuard, database_ready, fresh_store, test
 use sharelink_postgres::{PostgresOptions, PostgresStorage, SCHEMA_VERSION};
 use sharelink_testkit::fixtures::{ShareFixture, charge};
 
+#[allow(unreachable_pub)]
+mod support {
+    pub mod tls_proxy;
+}
+
 fn raw_client(guard: &SchemaGuard) -> postgres::Client {
     let mut client = postgres::Client::connect(&test_database_url(), NoTls).expect("connect");
     client
@@ -224,4 +229,87 @@ fn terminated_connections_are_an_outage_the_pool_recovers_from() {
             scope.spawn(|| assert!(store.get_share(share.id()).unwrap().is_some()));
         }
     });
+}
+
+/// The test database's plain address, when it is on this machine.
+fn local_database_address() -> Option<std::net::SocketAddr> {
+    let url = test_database_url();
+    let host_port = url.split_once('@')?.1.split(['/', '?']).next()?;
+    let (host, port) = host_port.rsplit_once(':')?;
+    match host {
+        "127.0.0.1" | "localhost" => format!("127.0.0.1:{port}").parse().ok(),
+        _ => None,
+    }
+}
+
+/// TLS through rustls, end to end through a TLS-terminating proxy with a
+/// CA made for the test: with that CA trusted and the name right, the
+/// store works over TLS (through the options or libpq's `sslrootcert`);
+/// an untrusted certificate or a wrong name is a typed setup error that
+/// says TLS, not an outage.
+#[test]
+fn tls_to_the_database_verifies_the_server() {
+    if !database_ready() {
+        return;
+    }
+    let Some(upstream) = local_database_address() else {
+        eprintln!("skipped: the test database is not on this machine, so no TLS proxy for it");
+        return;
+    };
+    let proxy = support::tls_proxy::TlsProxy::start(upstream);
+    let (store, guard) = fresh_store(Arc::new(NoFaults)).unwrap();
+    drop(store);
+    let url = test_database_url();
+    let (before, after) = url.split_once('@').unwrap();
+    let rest = &after[after.find(['/']).unwrap()..];
+    let sep = if rest.contains('?') { '&' } else { '?' };
+    let port = proxy.addr.port();
+    let tls_url =
+        format!("{before}@localhost:{port}{rest}{sep}sslmode=verify-full&hostaddr=127.0.0.1");
+
+    let mut options = options_for(&guard);
+    options.url = tls_url.clone();
+    options.tls_root_certificates = Some(proxy.ca_file.clone());
+    let store = PostgresStorage::connect(&options).unwrap();
+    let share = ShareFixture::new(1).build();
+    assert!(matches!(
+        store.insert_share(&share, None).unwrap(),
+        InsertOutcome::Inserted
+    ));
+    assert!(store.get_share(share.id()).unwrap().is_some());
+    let sessions = proxy.sessions();
+    assert!(sessions >= 2, "{sessions} TLS sessions");
+    drop(store);
+
+    // The same, with the CA named in the connection string (libpq style).
+    let mut options = options_for(&guard);
+    options.url = format!(
+        "{tls_url}&sslrootcert={}",
+        proxy.ca_file.display().to_string().replace('/', "%2F")
+    );
+    let store = PostgresStorage::connect(&options).unwrap();
+    assert!(store.get_share(share.id()).unwrap().is_some());
+    assert!(proxy.sessions() > sessions);
+
+    let refused = |url: String, roots: Option<std::path::PathBuf>, what: &str| {
+        let mut options = options_for(&guard);
+        options.url = url;
+        options.tls_root_certificates = roots;
+        let err = PostgresStorage::connect(&options).unwrap_err();
+        assert!(
+            matches!(err, StorageError::Backend { .. }) && err.to_string().contains("TLS: "),
+            "{what}: {err}"
+        );
+        err.to_string()
+    };
+    // Not signed by a public root.
+    let why = refused(tls_url.clone(), None, "untrusted certificate");
+    assert!(
+        why.contains("UnknownIssuer") || why.contains("unknown issuer"),
+        "{why}"
+    );
+    // Signed by the trusted CA, but for `localhost`, not 127.0.0.1.
+    let by_address = format!("{before}@127.0.0.1:{port}{rest}{sep}sslmode=require");
+    let why = refused(by_address, Some(proxy.ca_file.clone()), "wrong name");
+    assert!(why.contains("not valid for name \"127.0.0.1\""), "{why}");
 }
