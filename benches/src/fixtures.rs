@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
 use sharelink_core::*;
+use sharelink_postgres::testing::SchemaGuard;
 use sharelink_sled::{SledOptions, SledStorage};
 use sharelink_sqlite::{SqliteOptions, SqliteStorage, Synchronous};
 
@@ -15,6 +16,9 @@ pub enum Backend {
     SqliteNormal,
     SledFlush,
     SledNoFlush,
+    /// PostgreSQL (the test database, a schema of its own, durable
+    /// commits); not in [`Backend::ALL`]: its rows need a database.
+    Postgres,
 }
 
 impl Backend {
@@ -33,12 +37,20 @@ impl Backend {
             Backend::SqliteNormal => "sqlite NORMAL",
             Backend::SledFlush => "sled flush",
             Backend::SledNoFlush => "sled no-flush",
+            Backend::Postgres => "postgres",
         }
     }
 
-    /// Opens a fresh store of this kind in `dir`.
-    pub fn open(self, dir: &std::path::Path) -> Arc<dyn Storage> {
-        match self {
+    /// Opens a fresh store of this kind in `dir`, with what must live as
+    /// long as it (a PostgreSQL schema's guard).
+    pub fn open(self, dir: &std::path::Path) -> (Arc<dyn Storage>, Option<SchemaGuard>) {
+        let store: Arc<dyn Storage> = match self {
+            Backend::Postgres => {
+                let (store, guard) =
+                    sharelink_postgres::testing::fresh_store(Arc::new(NoFaults))
+                        .expect("postgres store");
+                return (Arc::new(store), Some(guard));
+            }
             Backend::Memory => Arc::new(MemoryStorage::new()),
             Backend::SqliteFull | Backend::SqliteNormal => {
                 let options = SqliteOptions {
@@ -60,7 +72,8 @@ impl Backend {
                 };
                 Arc::new(SledStorage::open(dir.join("bench.sled"), &options).expect("open sled"))
             }
-        }
+        };
+        (store, None)
     }
 }
 
@@ -94,6 +107,7 @@ pub struct EngineFixture {
     pub token: String,
     pub file: FileId,
     pub _dir: tempfile::TempDir,
+    pub _guard: Option<SchemaGuard>,
 }
 
 pub const PASSWORD: &str = "4xK9";
@@ -101,7 +115,7 @@ pub const PASSWORD: &str = "4xK9";
 impl EngineFixture {
     pub fn new(backend: Backend) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
-        let storage = backend.open(dir.path());
+        let (storage, guard) = backend.open(dir.path());
         let drive = DriveId::new("drive").expect("id");
         let catalog = Arc::new(MemoryCatalog::new());
         catalog
@@ -143,6 +157,7 @@ impl EngineFixture {
             token: issued.token.expose_secret().to_owned(),
             file: FileId::new("f1").expect("id"),
             _dir: dir,
+            _guard: guard,
         }
     }
 

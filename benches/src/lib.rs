@@ -12,4 +12,5 @@
 
 pub mod baselines;
 pub mod fixtures;
+pub mod postgres;
 pub mod timing;

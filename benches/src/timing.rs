@@ -53,9 +53,14 @@ pub fn compare<A: FnMut(), B: FnMut()>(mut engine: A, mut baseline: B, budget: D
         b.push(batch(&mut baseline, ib));
     }
     Pair {
-        engine_ns: median(a),
-        baseline_ns: median(b),
+        engine_ns: lower_quartile(a),
+        baseline_ns: lower_quartile(b),
     }
+}
+
+fn lower_quartile(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v.get(v.len() / 4).copied().unwrap_or(f64::NAN)
 }
 
 /// Times one function alone.
@@ -64,4 +69,35 @@ pub fn time<A: FnMut()>(mut f: A, budget: Duration) -> f64 {
     let slice = budget / ROUNDS;
     let iters = calibrate(&mut f, slice);
     median((0..ROUNDS).map(|_| batch(&mut f, iters)).collect())
+}
+
+/// Times `engine` against `baseline` call by call, alternating, and takes
+/// the lower quartile of each side's calls: for operations of a
+/// millisecond or so whose time swings with the machine (database round
+/// trips whose latency on this VM is bimodal), so that every swing hits
+/// both sides and only the calls the machine did not slow down count.
+pub fn compare_calls<A: FnMut(), B: FnMut()>(
+    mut engine: A,
+    mut baseline: B,
+    budget: Duration,
+) -> Pair {
+    // Warm both (connections, caches, prepared plans).
+    for _ in 0..5 {
+        engine();
+        baseline();
+    }
+    let (mut a, mut b) = (Vec::new(), Vec::new());
+    let start = Instant::now();
+    while start.elapsed() < budget || a.len() < 21 {
+        let t = Instant::now();
+        engine();
+        a.push(t.elapsed().as_nanos() as f64);
+        let t = Instant::now();
+        baseline();
+        b.push(t.elapsed().as_nanos() as f64);
+    }
+    Pair {
+        engine_ns: lower_quartile(a),
+        baseline_ns: lower_quartile(b),
+    }
 }

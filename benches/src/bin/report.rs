@@ -4,6 +4,7 @@
 //! cargo run -p sharelink-benches --release --bin report            # quick (CI)
 //! cargo run -p sharelink-benches --release --bin report -- --full  # longer budgets
 //! cargo run -p sharelink-benches --release --bin report -- --scale 10000,100000,1000000
+//! cargo run -p sharelink-benches --release --bin report -- --only postgres  # one section
 //! ```
 
 #![allow(
@@ -18,7 +19,7 @@ use std::time::{Duration, Instant};
 use rand::RngCore;
 use sharelink_benches::baselines::{Jwt, RawSled, RawSqlite, TokenBytes};
 use sharelink_benches::fixtures::{self, Backend, EngineFixture};
-use sharelink_benches::timing::{compare, time};
+use sharelink_benches::timing::{compare, compare_calls, time};
 use sharelink_core::file_policy::{FileTypePolicy, PolicyContext};
 use sharelink_core::scope::{FileCatalog, check_in_scope};
 use sharelink_core::*;
@@ -254,7 +255,7 @@ fn storage(budget: Duration, rows: &mut Vec<Row>) {
             Sled(RawSled),
         }
         let mut raw = match backend {
-            Backend::Memory => Raw::None,
+            Backend::Memory | Backend::Postgres => Raw::None,
             Backend::SqliteFull => Raw::Sqlite(RawSqlite::open(dir.path(), "FULL", body.clone())),
             Backend::SqliteNormal => {
                 Raw::Sqlite(RawSqlite::open(dir.path(), "NORMAL", body.clone()))
@@ -382,6 +383,148 @@ fn group_commit(budget: Duration, rows: &mut Vec<Row>) {
             target: format!("gain {:.1}×", p.baseline_ns / p.engine_ns),
         });
     }
+}
+
+/// PostgreSQL: each Storage operation against the raw `postgres` crate
+/// running the same statements on one connection, and the group-commit
+/// gains of the batch operations.
+fn postgres(budget: Duration, rows: &mut Vec<Row>) {
+    use sharelink_benches::postgres::{PgStore, RawPostgres, available};
+    if !available() {
+        return;
+    }
+    let template = EngineFixture::new(Backend::Memory).share;
+    let mut pg = PgStore::new(&template);
+    let mut raw = RawPostgres::open(&template);
+    let id = pg.share.id().clone();
+    let epoch = pg.share.token_epoch();
+    let charge = fixtures::unlimited_charge(QuotaKind::Access);
+    let create = fixtures::unlimited_charge(QuotaKind::Create);
+    let client = ClientKey::new("198.51.100.0/24").expect("key");
+    // Each side talks to its own server process, and on this 2-core VM one
+    // process can stay faster than the other for as long as it lives. So
+    // every operation is compared over 5 rounds, each on fresh
+    // connections for both sides, and the round medians are kept.
+    const ROUNDS: usize = 5;
+    type StoreOp<'a> = Box<dyn Fn(&PgStore) + 'a>;
+    let ops: [(&str, StoreOp<'_>, fn(&mut RawPostgres)); 5] = [
+        (
+            "insert_share + quota",
+            Box::new(|pg: &PgStore| {
+                let share = pg.new_share(&mut rand::rngs::OsRng);
+                pg.store.insert_share(&share, Some(&create)).expect("insert");
+            }),
+            RawPostgres::insert,
+        ),
+        (
+            "get_share",
+            Box::new(|pg: &PgStore| {
+                pg.store.get_share(&id).expect("get");
+            }),
+            RawPostgres::get,
+        ),
+        (
+            "count_use",
+            Box::new(|pg: &PgStore| {
+                pg.store
+                    .count_use(&id, UseKind::Download, epoch)
+                    .expect("count");
+            }),
+            RawPostgres::count_download,
+        ),
+        (
+            "consume_quota",
+            Box::new(|pg: &PgStore| {
+                pg.store.consume_quota(&charge).expect("quota");
+            }),
+            RawPostgres::quota,
+        ),
+        (
+            "record_access (token issue)",
+            Box::new(|pg: &PgStore| {
+                let access = AccessRecord {
+                    share_id: &id,
+                    expected_epoch: epoch,
+                    client: &client,
+                    charge: Some(&charge),
+                };
+                pg.store
+                    .record_access(&access, &mut |state| AccessUpdate {
+                        throttle: state,
+                        charge_quota: true,
+                    })
+                    .expect("access");
+            }),
+            RawPostgres::record_access,
+        ),
+    ];
+    for (name, engine, baseline) in ops {
+        let (mut e, mut b) = (Vec::new(), Vec::new());
+        for _ in 0..ROUNDS {
+            pg.reconnect();
+            raw.reconnect();
+            let p = compare_calls(|| engine(&pg), || baseline(&mut raw), budget / ROUNDS as u32);
+            e.push(p.engine_ns);
+            b.push(p.baseline_ns);
+        }
+        e.sort_by(f64::total_cmp);
+        b.sort_by(f64::total_cmp);
+        let (engine_ns, baseline_ns) = (e[ROUNDS / 2], b[ROUNDS / 2]);
+        rows.push(Row {
+            op: format!("{name} [postgres]"),
+            engine_ns,
+            baseline: "raw postgres crate, same statements".into(),
+            baseline_ns: Some(baseline_ns),
+            target: format!("≤ 1.25: {}", verdict(engine_ns <= 1.25 * baseline_ns)),
+        });
+    }
+    let store = pg.store.clone();
+    let pg = &pg;
+
+    const BATCH: usize = 100;
+    let p = compare(
+        || {
+            let batch: Vec<(Share, Option<QuotaCharge>)> = (0..BATCH)
+                .map(|_| (pg.new_share(&mut rand::rngs::OsRng), Some(create.clone())))
+                .collect();
+            store.insert_shares(&batch).expect("batch");
+        },
+        || {
+            for _ in 0..BATCH {
+                let share = pg.new_share(&mut rand::rngs::OsRng);
+                store.insert_share(&share, Some(&create)).expect("insert");
+            }
+        },
+        budget,
+    );
+    rows.push(Row {
+        op: format!("insert_shares ×{BATCH}, per share [postgres]"),
+        engine_ns: p.engine_ns / BATCH as f64,
+        baseline: format!("{BATCH} × insert_share"),
+        baseline_ns: Some(p.baseline_ns / BATCH as f64),
+        target: format!("gain {:.1}×", p.baseline_ns / p.engine_ns),
+    });
+    let batch: Vec<(ShareId, UseKind, u64)> = (0..BATCH)
+        .map(|_| (id.clone(), UseKind::Download, epoch))
+        .collect();
+    let p = compare(
+        || {
+            store.count_uses(&batch).expect("count_uses");
+        },
+        || {
+            for (id, kind, epoch) in &batch {
+                store.count_use(id, *kind, *epoch).expect("count_use");
+            }
+        },
+        budget,
+    );
+    rows.push(Row {
+        op: format!("count_uses ×{BATCH}, per use [postgres]"),
+        engine_ns: p.engine_ns / BATCH as f64,
+        baseline: format!("{BATCH} × count_use"),
+        baseline_ns: Some(p.baseline_ns / BATCH as f64),
+        target: format!("gain {:.1}×", p.baseline_ns / p.engine_ns),
+    });
 }
 
 /// SQLite's connection strategy: a writer plus a reader pool, against every
@@ -594,6 +737,21 @@ fn scale_one(backend: Backend, n: usize) {
     let mut rng = rand::rngs::OsRng;
     let mut ids = Vec::with_capacity(n);
     let mut loaded = 0;
+    if let Some(guard) = &fx._guard {
+        // PostgreSQL: copies made server-side (the store's own batch
+        // insert would take most of an hour for 1M on this machine).
+        let mut client = sharelink_benches::postgres::connect_to(guard.schema());
+        while loaded < n {
+            let chunk = (n - loaded).min(50_000);
+            let batch: Vec<ShareId> = (0..chunk)
+                .map(|_| ShareId::generate(&mut rng, ShareId::DEFAULT_LEN).expect("id"))
+                .collect();
+            sharelink_benches::postgres::bulk_copy_share(&mut client, template.id(), &batch);
+            ids.extend(batch);
+            loaded += chunk;
+        }
+        client.batch_execute("ANALYZE").expect("analyze");
+    }
     while loaded < n {
         let chunk = (n - loaded).min(5000);
         let batch: Vec<(Share, Option<QuotaCharge>)> = (0..chunk)
@@ -609,7 +767,13 @@ fn scale_one(backend: Backend, n: usize) {
         loaded += chunk;
     }
     let load_secs = started.elapsed().as_secs_f64();
-    let bytes = dir_size(fx._dir.path());
+    let bytes = match &fx._guard {
+        Some(guard) => sharelink_benches::postgres::schema_bytes(
+            &mut sharelink_benches::postgres::connect_to(guard.schema()),
+            guard.schema(),
+        ),
+        None => dir_size(fx._dir.path()),
+    };
     // Warm up (caches, background compaction after the bulk load) before sampling.
     for i in 0..500.min(n) {
         let mut req = EngineFixture::token_request(&fx.share);
@@ -671,7 +835,11 @@ fn scale(sizes: &[usize]) {
         "", "", "", "", "", "", "", "", ""
     );
     let exe = std::env::current_exe().expect("exe");
-    for backend in ["sqlite", "sled"] {
+    let mut backends = vec!["sqlite", "sled"];
+    if sharelink_benches::postgres::available() {
+        backends.push("postgres");
+    }
+    for backend in backends {
         for &n in sizes {
             // One process per size, so that peak RSS is per size.
             let status = std::process::Command::new(&exe)
@@ -687,10 +855,10 @@ fn main() {
     let args: Vec<String> = std::env::args().collect();
     match args.get(1).map(String::as_str) {
         Some("--scale-one") => {
-            let backend = if args[2] == "sled" {
-                Backend::SledFlush
-            } else {
-                Backend::SqliteFull
+            let backend = match args[2].as_str() {
+                "sled" => Backend::SledFlush,
+                "postgres" => Backend::Postgres,
+                _ => Backend::SqliteFull,
             };
             scale_one(backend, args[3].parse().expect("size"));
             return;
@@ -713,13 +881,27 @@ fn main() {
     } else {
         Duration::from_millis(250)
     };
+    // `--only NAME` runs one section (for working on it).
+    let only = args
+        .iter()
+        .position(|a| a == "--only")
+        .and_then(|i| args.get(i + 1));
+    type Section = fn(Duration, &mut Vec<Row>);
+    let sections: [(&str, Section); 7] = [
+        ("tokens", tokens),
+        ("ids", ids_and_policy),
+        ("storage", storage),
+        ("group-commit", group_commit),
+        ("connections", connection_strategy),
+        ("listing", listing),
+        ("postgres", postgres),
+    ];
     let mut rows = Vec::new();
-    tokens(budget, &mut rows);
-    ids_and_policy(budget, &mut rows);
-    storage(budget, &mut rows);
-    group_commit(budget, &mut rows);
-    connection_strategy(budget, &mut rows);
-    listing(budget, &mut rows);
+    for (name, section) in sections {
+        if only.is_none_or(|o| o == name) {
+            section(budget, &mut rows);
+        }
+    }
     println!(
         "sharelink bench report ({} mode, {} per comparison)\n",
         if full { "full" } else { "quick" },

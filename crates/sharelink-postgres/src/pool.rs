@@ -80,6 +80,9 @@ impl fmt::Debug for PostgresOptions {
 /// by every instance that connects to it.
 pub struct PostgresStorage {
     pool: Pool,
+    /// How many closed connections one call may meet before it gives up
+    /// (the pool's size: after an outage every idle connection is stale).
+    max_stale: u32,
     pub(crate) faults: Arc<dyn FaultInjector>,
 }
 
@@ -203,14 +206,19 @@ impl PostgresStorage {
         drop(first);
         config.options(&session);
         let manager = PostgresConnectionManager::new(config, tls);
+        // No test query on every checkout (a round trip per operation):
+        // a connection found closed when its transaction begins, or during
+        // a read, is replaced and the call goes on (see `write_if`, `read`).
         let pool = r2d2::Pool::builder()
             .max_size(options.pool_size.max(1))
             .min_idle(Some(0))
+            .test_on_check_out(false)
             .connection_timeout(options.connect_timeout)
             .build(manager)
             .map_err(|e| StorageError::backend("postgres: build the pool", e))?;
         let store = Self {
             pool,
+            max_stale: options.pool_size.max(1) + 1,
             faults: Arc::new(NoFaults),
         };
         store.write(schema::migrate)?;
@@ -241,46 +249,68 @@ impl PostgresStorage {
     }
 
     /// Like [`write`](Self::write), but `f` decides whether to commit: the
-    /// transaction is rolled back when it returns `Ok((_, false))`.
+    /// transaction is rolled back when it returns `Ok((_, false))`. A
+    /// pooled connection found closed when the transaction begins (the
+    /// database restarted, or an admin terminated it) is replaced and the
+    /// call goes on: nothing was sent that could have taken effect.
     pub(crate) fn write_if<T>(
         &self,
         mut f: impl FnMut(&mut Transaction<'_>) -> Result<(T, bool), StorageError>,
     ) -> Result<T, StorageError> {
         let mut conn = self.connection()?;
-        let mut attempt = 0;
+        let (mut attempt, mut stale) = (0, 0);
         loop {
-            attempt += 1;
-            let result = (|| {
-                let mut tx = conn.transaction().map_err(db_err("begin"))?;
-                let (out, commit) = f(&mut tx)?;
-                if commit {
-                    tx.commit().map_err(db_err("commit"))?;
-                } else {
-                    tx.rollback().map_err(db_err("rollback"))?;
+            let begin_failed = match conn.transaction() {
+                Ok(mut tx) => {
+                    attempt += 1;
+                    let result = (|| {
+                        let (out, commit) = f(&mut tx)?;
+                        if commit {
+                            tx.commit().map_err(db_err("commit"))?;
+                        } else {
+                            tx.rollback().map_err(db_err("rollback"))?;
+                        }
+                        Ok(out)
+                    })();
+                    match result {
+                        Err(e) if is_retryable(&e) && attempt < MAX_RETRIES => continue,
+                        Err(e) if is_retryable(&e) => {
+                            return Err(StorageError::Unavailable {
+                                message: format!(
+                                    "postgres: lost a serialization race or deadlock {MAX_RETRIES} times"
+                                ),
+                                source: Some(Box::new(e)),
+                            });
+                        }
+                        other => return other,
+                    }
                 }
-                Ok(out)
-            })();
-            match result {
-                Err(e) if is_retryable(&e) && attempt < MAX_RETRIES => continue,
-                Err(e) if is_retryable(&e) => {
-                    return Err(StorageError::Unavailable {
-                        message: format!(
-                            "postgres: lost a serialization race or deadlock {MAX_RETRIES} times"
-                        ),
-                        source: Some(Box::new(e)),
-                    });
+                Err(e) => db_err("begin")(e),
+            };
+            if !(conn.is_closed() && stale < self.max_stale) {
+                return Err(begin_failed);
+            }
+            stale += 1;
+            conn = self.connection()?;
+        }
+    }
+
+    /// Runs a read on a pooled connection; a read that finds its
+    /// connection closed runs again on a fresh one (reads change nothing).
+    pub(crate) fn read<T>(
+        &self,
+        mut f: impl FnMut(&mut postgres::Client) -> Result<T, StorageError>,
+    ) -> Result<T, StorageError> {
+        let mut conn = self.connection()?;
+        let mut stale = 0;
+        loop {
+            match f(&mut conn) {
+                Err(_) if conn.is_closed() && stale < self.max_stale => {
+                    stale += 1;
+                    conn = self.connection()?;
                 }
                 other => return other,
             }
         }
-    }
-
-    /// Runs a read on a pooled connection.
-    pub(crate) fn read<T>(
-        &self,
-        f: impl FnOnce(&mut postgres::Client) -> Result<T, StorageError>,
-    ) -> Result<T, StorageError> {
-        let mut conn = self.connection()?;
-        f(&mut conn)
     }
 }

@@ -94,7 +94,16 @@ impl Drop for SchemaGuard {
 pub fn fresh_store(
     faults: Arc<dyn FaultInjector>,
 ) -> Result<(PostgresStorage, SchemaGuard), StorageError> {
-    let url = test_database_url();
+    fresh_store_at(&test_database_url(), faults)
+}
+
+/// Like [`fresh_store`], on the database at `url` (the test database with
+/// other session settings, say).
+pub fn fresh_store_at(
+    url: &str,
+    faults: Arc<dyn FaultInjector>,
+) -> Result<(PostgresStorage, SchemaGuard), StorageError> {
+    let url = url.to_owned();
     let schema = format!("sl_test_{:016x}", rand::rngs::OsRng.next_u64());
     let guard = SchemaGuard {
         url: url.clone(),
