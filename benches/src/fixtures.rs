@@ -46,9 +46,8 @@ impl Backend {
     pub fn open(self, dir: &std::path::Path) -> (Arc<dyn Storage>, Option<SchemaGuard>) {
         let store: Arc<dyn Storage> = match self {
             Backend::Postgres => {
-                let (store, guard) =
-                    sharelink_postgres::testing::fresh_store(Arc::new(NoFaults))
-                        .expect("postgres store");
+                let (store, guard) = sharelink_postgres::testing::fresh_store(Arc::new(NoFaults))
+                    .expect("postgres store");
                 return (Arc::new(store), Some(guard));
             }
             Backend::Memory => Arc::new(MemoryStorage::new()),

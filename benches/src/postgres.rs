@@ -37,7 +37,8 @@ pub struct PgStore {
 
 impl PgStore {
     pub fn new(template: &Share) -> Self {
-        let (store, guard) = fresh_store_at(&bench_url(), Arc::new(NoFaults)).expect("postgres store");
+        let (store, guard) =
+            fresh_store_at(&bench_url(), Arc::new(NoFaults)).expect("postgres store");
         let share = template.clone();
         store.insert_share(&share, None).expect("seed");
         Self {
@@ -72,7 +73,8 @@ impl PgStore {
     }
 }
 
-const INSERT_SHARE: &str = "INSERT INTO shares (share_id, tenant, creator, created_at_ms, updated_at_ms, expiration_ms,
+const INSERT_SHARE: &str =
+    "INSERT INTO shares (share_id, tenant, creator, created_at_ms, updated_at_ms, expiration_ms,
                              status, version, token_epoch, body, access_count, preview_count,
                              download_count, save_count, preview_limit, download_limit, save_limit,
                              share_name, description, name_folded)

@@ -412,7 +412,9 @@ fn postgres(budget: Duration, rows: &mut Vec<Row>) {
             "insert_share + quota",
             Box::new(|pg: &PgStore| {
                 let share = pg.new_share(&mut rand::rngs::OsRng);
-                pg.store.insert_share(&share, Some(&create)).expect("insert");
+                pg.store
+                    .insert_share(&share, Some(&create))
+                    .expect("insert");
             }),
             RawPostgres::insert,
         ),
@@ -463,7 +465,11 @@ fn postgres(budget: Duration, rows: &mut Vec<Row>) {
         for _ in 0..ROUNDS {
             pg.reconnect();
             raw.reconnect();
-            let p = compare_calls(|| engine(&pg), || baseline(&mut raw), budget / ROUNDS as u32);
+            let p = compare_calls(
+                || engine(&pg),
+                || baseline(&mut raw),
+                budget / ROUNDS as u32,
+            );
             e.push(p.engine_ns);
             b.push(p.baseline_ns);
         }

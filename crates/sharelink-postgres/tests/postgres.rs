@@ -231,6 +231,74 @@ fn terminated_connections_are_an_outage_the_pool_recovers_from() {
     });
 }
 
+/// Connections that died while idle in the pool (a database restart, an
+/// admin's `pg_terminate_backend`) are replaced when next used: the next
+/// writes and reads succeed, without a single error, because a connection
+/// found closed when its transaction begins (or during a read) has done
+/// nothing yet and the call moves to a fresh one.
+#[test]
+fn connections_that_died_idle_are_replaced_without_an_error() {
+    if !database_ready() {
+        return;
+    }
+    let (store, guard) = fresh_store(Arc::new(NoFaults)).unwrap();
+    let share = ShareFixture::new(1).build();
+    store.insert_share(&share, None).unwrap();
+    let store = Arc::new(store);
+    let barrier = Barrier::new(6);
+    thread::scope(|scope| {
+        for _ in 0..6 {
+            // Six connections busy at once, so six stay idle in the pool.
+            scope.spawn(|| {
+                barrier.wait();
+                store.get_share(share.id()).unwrap()
+            });
+        }
+    });
+    let mut admin = raw_client(&guard);
+    let count = |admin: &mut postgres::Client| -> i64 {
+        admin
+            .query_one(
+                "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1 AND pid <> pg_backend_pid()",
+                &[&guard.schema()],
+            )
+            .unwrap()
+            .get(0)
+    };
+    let idle = count(&mut admin);
+    assert!(idle >= 2, "only {idle} pooled connections");
+    let terminate_all = |admin: &mut postgres::Client| {
+        admin
+            .query_one(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+                 WHERE application_name = $1 AND pid <> pg_backend_pid()",
+                &[&guard.schema()],
+            )
+            .unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while count(admin) > 0 {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "connections still alive"
+            );
+            thread::sleep(std::time::Duration::from_millis(20));
+        }
+    };
+    // A read first meets the dead connections...
+    terminate_all(&mut admin);
+    for _ in 0..idle {
+        assert!(store.get_share(share.id()).unwrap().is_some());
+    }
+    // ... and, the next time, a write does.
+    terminate_all(&mut admin);
+    for _ in 0..idle {
+        assert!(matches!(
+            store.count_use(share.id(), UseKind::Download, share.token_epoch()),
+            Ok(UseOutcome::Counted(_))
+        ));
+    }
+}
+
 /// The test database's plain address, when it is on this machine.
 fn local_database_address() -> Option<std::net::SocketAddr> {
     let url = test_database_url();
