@@ -9,6 +9,9 @@
 //!    servers run on a 2-worker runtime, one after the other.
 //! 2. **What does HTTP cost?** The same cheap request over loopback HTTP
 //!    against a direct engine call.
+//! 3. **Do instances add up?** Token issues and download URLs per second
+//!    with one and with two instances on one PostgreSQL database (skipped
+//!    without one).
 //!
 //! ```text
 //! cargo run -p sharelink-benches --release --bin http_report            # quick (CI)
@@ -342,9 +345,157 @@ fn ms(us: f64) -> String {
     }
 }
 
+/// Token issues and download URLs per second with one and with two
+/// instances on one PostgreSQL schema: each instance an engine with its own
+/// connection pool behind its own router on its own 2-worker runtime, as
+/// two server processes would be; clients spread round-robin.
+fn instances(budget: Duration) {
+    use sharelink_postgres::{PostgresOptions, PostgresStorage};
+    if !sharelink_benches::postgres::available() {
+        return;
+    }
+    let (first, guard) =
+        sharelink_postgres::testing::fresh_store(Arc::new(NoFaults)).expect("postgres");
+    let mut options = PostgresOptions::new(sharelink_postgres::testing::test_database_url());
+    options.schema = Some(guard.schema().to_owned());
+    let drive = DriveId::new("d1").unwrap();
+    let catalog = Arc::new(MemoryCatalog::new());
+    catalog
+        .add(&drive, "f1", None, "a.txt", FileKind::File)
+        .unwrap();
+    let keys = KeyRing::new(SigningKey::generate(
+        KeyId::new("k1").unwrap(),
+        &mut rand::rngs::OsRng,
+    ));
+    let tenant = TenantId::new("t").unwrap();
+    let engine = |store: Arc<dyn Storage>| {
+        // Eight clients on one address: the per-address guards are lifted.
+        let mut config = EngineConfig {
+            token_rate: Rate::UNLIMITED,
+            throttle: ThrottlePolicy {
+                max_in_flight_per_client: u32::MAX,
+                ..ThrottlePolicy::default()
+            },
+            ..EngineConfig::default()
+        };
+        config.quota.accesses_per_day = u32::MAX;
+        Arc::new(
+            Engine::builder(store, catalog.clone(), keys.clone())
+                .config(config)
+                .tenant(
+                    tenant.clone(),
+                    TenantPolicy {
+                        custom_domain: true,
+                        ..TenantPolicy::default()
+                    },
+                )
+                .build()
+                .expect("engine"),
+        )
+    };
+    let a = engine(Arc::new(first));
+    let b = engine(Arc::new(
+        PostgresStorage::connect(&options).expect("second pool"),
+    ));
+    let share = a
+        .create_share_link(CreateShareRequest::new(
+            tenant.clone(),
+            Creator::new(UserId::new("u").unwrap()),
+            drive,
+            ShareFiles::listed(vec![FileId::new("f1").unwrap()]).unwrap(),
+        ))
+        .unwrap()
+        .id()
+        .clone();
+    let router = |e: &Arc<Engine>| {
+        ShareApi::new(
+            e.clone(),
+            Arc::new(NoUsers),
+            Arc::new(Drives(catalog.clone())),
+            ApiConfig::default(),
+        )
+        .router()
+    };
+    let (addr_a, stop_a, server_a) = start(router(&a));
+    let (addr_b, stop_b, server_b) = start(router(&b));
+    let clients = 8;
+    let pairs_per_s = |addrs: Vec<SocketAddr>| {
+        let stop = Arc::new(AtomicBool::new(false));
+        let done = Arc::new(AtomicU64::new(0));
+        let threads: Vec<_> = (0..clients)
+            .map(|c| {
+                let (stop, done, addrs, share) =
+                    (stop.clone(), done.clone(), addrs.clone(), share.clone());
+                std::thread::spawn(move || {
+                    let http = reqwest::blocking::Client::new();
+                    let token_body = json!({ "share_id": share.as_str() }).to_string();
+                    let url_body =
+                        json!({ "share_id": share.as_str(), "file_id": "f1" }).to_string();
+                    let mut i = c;
+                    while !stop.load(Ordering::Relaxed) {
+                        let base = addrs[i % addrs.len()];
+                        i += 1;
+                        let res = post_json(
+                            &http,
+                            &format!("http://{base}/v2/share_link/get_share_token"),
+                            &token_body,
+                        );
+                        let status = res.status().as_u16();
+                        let token: Value = res.json().unwrap();
+                        assert_eq!(status, 200, "{token}");
+                        let token = token["share_token"].as_str().unwrap().to_owned();
+                        let base = addrs[i % addrs.len()];
+                        let res = http
+                            .post(format!("http://{base}/v2/file/get_download_url"))
+                            .header("content-type", "application/json")
+                            .header("x-share-token", token)
+                            .body(url_body.clone())
+                            .send()
+                            .unwrap();
+                        assert_eq!(res.status().as_u16(), 200, "{:?}", res.text());
+                        done.fetch_add(1, Ordering::Relaxed);
+                    }
+                })
+            })
+            .collect();
+        std::thread::sleep(Duration::from_millis(300));
+        let (before, t) = (done.load(Ordering::Relaxed), Instant::now());
+        std::thread::sleep(budget);
+        let n = done.load(Ordering::Relaxed) - before;
+        let rate = n as f64 / t.elapsed().as_secs_f64();
+        stop.store(true, Ordering::Relaxed);
+        for t in threads {
+            t.join().unwrap();
+        }
+        rate
+    };
+    let one = pairs_per_s(vec![addr_a]);
+    let two = pairs_per_s(vec![addr_a, addr_b]);
+    for (stop, server) in [(stop_a, server_a), (stop_b, server_b)] {
+        let _ = stop.send(());
+        server.join().unwrap();
+    }
+    println!(
+        "\n## token issue + download URL over HTTP, {clients} clients, on one PostgreSQL database"
+    );
+    println!("| instances | token issues/s | download URLs/s | requests/s |\n|---|---|---|---|");
+    for (n, r) in [(1, one), (2, two)] {
+        // Each client alternates: one token, then one download URL with it.
+        println!("| {n} | {r:.0} | {r:.0} | {:.0} |", 2.0 * r);
+    }
+    println!(
+        "\nratio (2 instances ÷ 1): {:.2} (one 2-core machine runs both instances, the clients and the database)",
+        two / one
+    );
+}
+
 fn main() {
     let full = std::env::args().any(|a| a == "--full");
     let budget = Duration::from_secs(if full { 10 } else { 2 });
+    if std::env::args().any(|a| a == "--instances-only") {
+        instances(budget);
+        return;
+    }
     let clients = 4;
     let f = fixture();
 
@@ -401,4 +552,6 @@ fn main() {
         ms(direct),
         http.p50 / direct
     );
+
+    instances(budget);
 }

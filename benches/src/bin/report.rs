@@ -407,7 +407,8 @@ fn postgres(budget: Duration, rows: &mut Vec<Row>) {
     // connections for both sides, and the round medians are kept.
     const ROUNDS: usize = 5;
     type StoreOp<'a> = Box<dyn Fn(&PgStore) + 'a>;
-    let ops: [(&str, StoreOp<'_>, fn(&mut RawPostgres)); 5] = [
+    type PgOp<'a> = (&'a str, StoreOp<'a>, fn(&mut RawPostgres));
+    let ops: [PgOp<'_>; 5] = [
         (
             "insert_share + quota",
             Box::new(|pg: &PgStore| {

@@ -50,6 +50,12 @@ impl Rate {
         now: DateTime<Utc>,
     ) -> Result<DateTime<Utc>, DateTime<Utc>> {
         let step = self.interval();
+        if step.is_zero() {
+            // Over 3.6 million an hour (`UNLIMITED`): nothing to count. Without
+            // this, concurrent callers whose `now` arrive out of order would be
+            // refused by an allowance of zero.
+            return Ok(tat.map_or(now, |t| t.max(now)));
+        }
         let base = tat.filter(|t| *t > now).unwrap_or(now);
         let next = base + step;
         let allowance = step * i32::try_from(self.burst.max(1)).unwrap_or(i32::MAX);
@@ -152,6 +158,19 @@ mod tests {
         for _ in 0..10_000 {
             tat = Some(Rate::UNLIMITED.take(tat, t0()).unwrap());
         }
+    }
+
+    #[test]
+    fn unlimited_admits_callers_whose_clocks_arrive_out_of_order() {
+        // Two requests read the clock, the later one records first.
+        let later = Rate::UNLIMITED.take(None, t0() + Duration::milliseconds(5));
+        let tat = later.unwrap();
+        assert!(Rate::UNLIMITED.take(Some(tat), t0()).is_ok());
+        let limiter = RateLimiter::new(Rate::UNLIMITED, "things");
+        limiter
+            .check("k", t0() + Duration::milliseconds(5))
+            .unwrap();
+        limiter.check("k", t0()).unwrap();
     }
 
     #[test]

@@ -79,7 +79,8 @@ impl fmt::Debug for PostgresOptions {
 /// A [`Storage`](sharelink_core::Storage) on a PostgreSQL database, shared
 /// by every instance that connects to it.
 pub struct PostgresStorage {
-    pool: Pool,
+    /// `None` only while being dropped (see the `Drop` impl).
+    pool: Option<Pool>,
     /// How many closed connections one call may meet before it gives up
     /// (the pool's size: after an outage every idle connection is stale).
     max_stale: u32,
@@ -88,7 +89,7 @@ pub struct PostgresStorage {
 
 impl fmt::Debug for PostgresStorage {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let state = self.pool.state();
+        let state = self.pool().state();
         f.debug_struct("PostgresStorage")
             .field("connections", &state.connections)
             .field("idle", &state.idle_connections)
@@ -167,7 +168,31 @@ fn check_schema_name(name: &str) -> Result<(), StorageError> {
     }
 }
 
+/// Closing a synchronous `postgres` connection blocks on its own small
+/// runtime, which panics on a thread that is running async code. A store
+/// is often dropped on one (an async server shutting down drops its
+/// router, and with it the engine and this store), so its connections are
+/// closed on a thread of their own, and the drop waits for that.
+impl Drop for PostgresStorage {
+    fn drop(&mut self) {
+        if let Some(pool) = self.pool.take() {
+            let closing = std::thread::Builder::new()
+                .name("sharelink-pg-close".into())
+                .spawn(move || drop(pool));
+            if let Ok(handle) = closing {
+                let _ = handle.join();
+            }
+        }
+    }
+}
+
 impl PostgresStorage {
+    fn pool(&self) -> &Pool {
+        self.pool
+            .as_ref()
+            .unwrap_or_else(|| unreachable!("the pool is only taken by drop"))
+    }
+
     /// Connects, creates the schema if asked for one, and migrates it to
     /// [`SCHEMA_VERSION`](crate::SCHEMA_VERSION) (or refuses a newer one).
     pub fn connect(options: &PostgresOptions) -> Result<Self, StorageError> {
@@ -217,7 +242,7 @@ impl PostgresStorage {
             .build(manager)
             .map_err(|e| StorageError::backend("postgres: build the pool", e))?;
         let store = Self {
-            pool,
+            pool: Some(pool),
             max_stale: options.pool_size.max(1) + 1,
             faults: Arc::new(NoFaults),
         };
@@ -233,7 +258,7 @@ impl PostgresStorage {
     }
 
     fn connection(&self) -> Result<r2d2::PooledConnection<Manager>, StorageError> {
-        self.pool
+        self.pool()
             .get()
             .map_err(|e| StorageError::unavailable("postgres: no connection", e))
     }

@@ -381,3 +381,24 @@ fn tls_to_the_database_verifies_the_server() {
     let why = refused(by_address, Some(proxy.ca_file.clone()), "wrong name");
     assert!(why.contains("not valid for name \"127.0.0.1\""), "{why}");
 }
+
+/// A store dropped on a thread that runs async code (an async server
+/// shutting down drops its router, and with it the engine and the store)
+/// closes its connections without panicking.
+#[test]
+fn a_store_dropped_inside_an_async_runtime_closes_cleanly() {
+    if !database_ready() {
+        return;
+    }
+    let (store, _guard) = fresh_store(Arc::new(NoFaults)).unwrap();
+    let share = ShareFixture::new(1).build();
+    store.insert_share(&share, None).unwrap();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    // Pooled connections, open and idle.
+    assert!(store.get_share(share.id()).unwrap().is_some());
+    runtime.block_on(async move { drop(store) });
+}

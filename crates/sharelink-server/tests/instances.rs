@@ -265,6 +265,23 @@ fn three_instances_on_one_database_act_as_one() {
         refused += r;
     }
     assert_eq!((created, refused), (499, 201));
+
+    // SIGTERM: an instance on PostgreSQL drains and exits cleanly.
+    let mut fleet = Arc::try_unwrap(fleet).unwrap_or_else(|_| panic!("fleet still shared"));
+    let instance = &mut fleet.instances[0];
+    Command::new("kill")
+        .args(["-TERM", &instance.child.id().to_string()])
+        .status()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let status = loop {
+        if let Some(status) = instance.child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "no exit 15 s after SIGTERM");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.success(), "exit after SIGTERM: {status}");
 }
 
 /// In the middle of a load spread over the three instances, every database
