@@ -576,6 +576,81 @@ fn hostile_numbers_and_markers_are_4xx() {
     assert_eq!(r.code(), "ShareLink.DownloadLimitExceeded");
 }
 
+/// Listing markers are the client's to send back, so they are hostile
+/// input: one issued for another order, a forged one, a 16 KiB one and a
+/// 1 MiB one are all answered at once with a 4xx, never a 5xx or a page of
+/// another order's rows.
+#[test]
+fn share_list_markers_are_checked_and_bounded() {
+    use base64::Engine as _;
+    let s = Server::start(&[]);
+    let auth = s.alice_auth();
+    let http = client();
+    let a = [("authorization", auth.as_str())];
+    for _ in 0..3 {
+        s.share(&["welcome"], None);
+    }
+    let list = |body: serde_json::Value| {
+        let started = Instant::now();
+        let r = s.post(&http, "/v2/share_link/list", body, &a);
+        assert!(started.elapsed() < Duration::from_secs(2), "slow answer");
+        r
+    };
+    let first = list(json!({ "limit": 1, "order_by": "created_at", "order_direction": "DESC" }));
+    assert_eq!(first.status, 200, "{:?}", first.json());
+    let marker = first.json()["next_marker"].as_str().unwrap().to_owned();
+    assert!(!marker.is_empty());
+    let next = list(
+        json!({ "limit": 1, "order_by": "created_at", "order_direction": "DESC", "marker": marker }),
+    );
+    assert_eq!(next.status, 200, "{:?}", next.json());
+
+    // Issued for created_at descending: refused for any other order.
+    for (by, direction) in [
+        ("name", "DESC"),
+        ("created_at", "ASC"),
+        ("updated_at", "DESC"),
+    ] {
+        let r = list(
+            json!({ "limit": 1, "order_by": by, "order_direction": direction, "marker": marker }),
+        );
+        assert_eq!(r.status, 400, "{by} {direction}: {:?}", r.json());
+        assert!(r.code().starts_with("InvalidParameter"), "{:?}", r.json());
+    }
+    let id = first.json()["items"][0]["share_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let forge = |raw: String| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw);
+    let hostile = [
+        // A time order with a text key.
+        forge(format!("m1.created_at.d.{id}.xnot-a-time")),
+        // A future version, an unknown order, a bad id.
+        forge(format!("m2.created_at.d.{id}.t0")),
+        forge(format!("m1.secret_column.d.{id}.t0")),
+        forge("m1.created_at.d.../etc/passwd.t0".to_owned()),
+        // Just over the longest marker the service issues, and far over.
+        "A".repeat(16 * 1024 + 1),
+        forge(format!("m1.name.a.{id}.x{}", "z".repeat(12 * 1024 + 1))),
+    ];
+    for marker in &hostile {
+        let r = list(
+            json!({ "limit": 1, "order_by": "created_at", "order_direction": "DESC", "marker": marker }),
+        );
+        assert_eq!(
+            r.status,
+            400,
+            "marker of {} bytes: {:?}",
+            marker.len(),
+            r.json()
+        );
+    }
+    // A 1 MiB marker is refused before it is parsed.
+    let huge = "A".repeat(1024 * 1024);
+    let r = list(json!({ "limit": 1, "marker": huge }));
+    assert!((400..500).contains(&r.status), "{}", r.status);
+}
+
 /// What strict clients rely on: case-insensitive schemes and units,
 /// If-Range, validators, and JSON bodies on 414 and 431.
 #[test]
