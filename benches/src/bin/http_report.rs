@@ -139,23 +139,27 @@ struct Fixture {
     password_share: ShareId,
 }
 
-fn fixture() -> Fixture {
+/// The catalogue both fixtures serve: one drive `d1` with one file `f1`.
+fn catalog() -> (DriveId, Arc<MemoryCatalog>) {
     let drive = DriveId::new("d1").unwrap();
     let catalog = Arc::new(MemoryCatalog::new());
     catalog
         .add(&drive, "f1", None, "a.txt", FileKind::File)
         .unwrap();
-    let keys = KeyRing::new(SigningKey::generate(
-        KeyId::new("k1").unwrap(),
-        &mut rand::rngs::OsRng,
-    ));
-    let tenant = TenantId::new("t").unwrap();
-    let engine = Arc::new(
-        Engine::builder(Arc::new(MemoryStorage::new()), catalog.clone(), keys)
-            // Production argon2 cost: the slow call we want off the workers.
-            // The load is 4 clients on one address asking for tokens as fast
-            // as they can: the per-client guards would (rightly) refuse most
-            // of it, so they are lifted; the hashing pool stays.
+    (drive, catalog)
+}
+
+/// An engine for load from one address: production argon2 cost and the
+/// hashing pool, but the per-client guards (which would rightly refuse
+/// clients asking for tokens as fast as they can from one address) lifted;
+/// tenant `t` has a custom domain, so no daily quota.
+fn load_engine(
+    storage: Arc<dyn Storage>,
+    catalog: Arc<MemoryCatalog>,
+    keys: KeyRing,
+) -> Arc<Engine> {
+    Arc::new(
+        Engine::builder(storage, catalog, keys)
             .config(EngineConfig {
                 token_rate: Rate::UNLIMITED,
                 throttle: ThrottlePolicy {
@@ -165,7 +169,7 @@ fn fixture() -> Fixture {
                 ..EngineConfig::default()
             })
             .tenant(
-                tenant.clone(),
+                TenantId::new("t").unwrap(),
                 TenantPolicy {
                     custom_domain: true,
                     ..TenantPolicy::default()
@@ -173,7 +177,17 @@ fn fixture() -> Fixture {
             )
             .build()
             .expect("a valid engine configuration"),
-    );
+    )
+}
+
+fn fixture() -> Fixture {
+    let (drive, catalog) = catalog();
+    let keys = KeyRing::new(SigningKey::generate(
+        KeyId::new("k1").unwrap(),
+        &mut rand::rngs::OsRng,
+    ));
+    let tenant = TenantId::new("t").unwrap();
+    let engine = load_engine(Arc::new(MemoryStorage::new()), catalog.clone(), keys);
     let creator = Creator::new(UserId::new("u").unwrap());
     let files = || ShareFiles::listed(vec![FileId::new("f1").unwrap()]).unwrap();
     let open = engine
@@ -358,41 +372,13 @@ fn instances(budget: Duration) {
         sharelink_postgres::testing::fresh_store(Arc::new(NoFaults)).expect("postgres");
     let mut options = PostgresOptions::new(sharelink_postgres::testing::test_database_url());
     options.schema = Some(guard.schema().to_owned());
-    let drive = DriveId::new("d1").unwrap();
-    let catalog = Arc::new(MemoryCatalog::new());
-    catalog
-        .add(&drive, "f1", None, "a.txt", FileKind::File)
-        .unwrap();
+    let (drive, catalog) = catalog();
     let keys = KeyRing::new(SigningKey::generate(
         KeyId::new("k1").unwrap(),
         &mut rand::rngs::OsRng,
     ));
     let tenant = TenantId::new("t").unwrap();
-    let engine = |store: Arc<dyn Storage>| {
-        // Eight clients on one address: the per-address guards are lifted.
-        let mut config = EngineConfig {
-            token_rate: Rate::UNLIMITED,
-            throttle: ThrottlePolicy {
-                max_in_flight_per_client: u32::MAX,
-                ..ThrottlePolicy::default()
-            },
-            ..EngineConfig::default()
-        };
-        config.quota.accesses_per_day = u32::MAX;
-        Arc::new(
-            Engine::builder(store, catalog.clone(), keys.clone())
-                .config(config)
-                .tenant(
-                    tenant.clone(),
-                    TenantPolicy {
-                        custom_domain: true,
-                        ..TenantPolicy::default()
-                    },
-                )
-                .build()
-                .expect("engine"),
-        )
-    };
+    let engine = |store: Arc<dyn Storage>| load_engine(store, catalog.clone(), keys.clone());
     let a = engine(Arc::new(first));
     let b = engine(Arc::new(
         PostgresStorage::connect(&options).expect("second pool"),

@@ -26,6 +26,32 @@ fn raw_client(guard: &SchemaGuard) -> postgres::Client {
     client
 }
 
+/// Terminates every connection of the store in `guard`'s schema (they
+/// report it as their `application_name`) but `admin`'s own; returns how
+/// many.
+fn terminate_store_connections(admin: &mut postgres::Client, guard: &SchemaGuard) -> i64 {
+    admin
+        .query_one(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+             WHERE application_name = $1 AND pid <> pg_backend_pid()",
+            &[&guard.schema()],
+        )
+        .unwrap()
+        .get(0)
+}
+
+/// How many connections the store in `guard`'s schema has open.
+fn store_connections(admin: &mut postgres::Client, guard: &SchemaGuard) -> i64 {
+    admin
+        .query_one(
+            "SELECT count(*) FROM pg_stat_activity
+             WHERE application_name = $1 AND pid <> pg_backend_pid()",
+            &[&guard.schema()],
+        )
+        .unwrap()
+        .get(0)
+}
+
 fn options_for(guard: &SchemaGuard) -> PostgresOptions {
     let mut options = PostgresOptions::new(test_database_url());
     options.schema = Some(guard.schema().to_owned());
@@ -197,14 +223,7 @@ fn terminated_connections_are_an_outage_the_pool_recovers_from() {
             scope.spawn(|| store.get_share(share.id()).unwrap());
         }
     });
-    let killed: i64 = raw_client(&guard)
-        .query_one(
-            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
-             WHERE application_name = $1 AND pid <> pg_backend_pid()",
-            &[&guard.schema()],
-        )
-        .unwrap()
-        .get(0);
+    let killed = terminate_store_connections(&mut raw_client(&guard), &guard);
     assert!(killed >= 1, "no connection to terminate");
     let started = std::time::Instant::now();
     let mut outages = 0;
@@ -256,27 +275,12 @@ fn connections_that_died_idle_are_replaced_without_an_error() {
         }
     });
     let mut admin = raw_client(&guard);
-    let count = |admin: &mut postgres::Client| -> i64 {
-        admin
-            .query_one(
-                "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1 AND pid <> pg_backend_pid()",
-                &[&guard.schema()],
-            )
-            .unwrap()
-            .get(0)
-    };
-    let idle = count(&mut admin);
+    let idle = store_connections(&mut admin, &guard);
     assert!(idle >= 2, "only {idle} pooled connections");
     let terminate_all = |admin: &mut postgres::Client| {
-        admin
-            .query_one(
-                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
-                 WHERE application_name = $1 AND pid <> pg_backend_pid()",
-                &[&guard.schema()],
-            )
-            .unwrap();
+        terminate_store_connections(admin, &guard);
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-        while count(admin) > 0 {
+        while store_connections(admin, &guard) > 0 {
             assert!(
                 std::time::Instant::now() < deadline,
                 "connections still alive"
