@@ -7,7 +7,8 @@ use std::thread;
 
 use postgres::NoTls;
 use sharelink_core::{
-    InsertOutcome, NoFaults, QuotaKind, QuotaOutcome, Storage, StorageError, UseKind, UseOutcome,
+    InsertOutcome, NoFaults, QuotaKind, QuotaOutcome, Share, Storage, StorageError, UseKind,
+    UseOutcome,
 };
 use sharelink_postgres::testing::{SchemaGuard, database_ready, fresh_store, test_database_url};
 use sharelink_postgres::{PostgresOptions, PostgresStorage, SCHEMA_VERSION};
@@ -50,6 +51,14 @@ fn store_connections(admin: &mut postgres::Client, guard: &SchemaGuard) -> i64 {
         )
         .unwrap()
         .get(0)
+}
+
+/// A fresh store holding one share, and the guard of its schema.
+fn store_with_a_share() -> (Arc<PostgresStorage>, SchemaGuard, Share) {
+    let (store, guard) = fresh_store(Arc::new(NoFaults)).unwrap();
+    let share = ShareFixture::new(1).build();
+    store.insert_share(&share, None).unwrap();
+    (Arc::new(store), guard, share)
 }
 
 fn options_for(guard: &SchemaGuard) -> PostgresOptions {
@@ -213,11 +222,8 @@ fn terminated_connections_are_an_outage_the_pool_recovers_from() {
     if !database_ready() {
         return;
     }
-    let (store, guard) = fresh_store(Arc::new(NoFaults)).unwrap();
-    let share = ShareFixture::new(1).build();
-    store.insert_share(&share, None).unwrap();
+    let (store, guard, share) = store_with_a_share();
     // Open several pooled connections, then kill them all.
-    let store = Arc::new(store);
     thread::scope(|scope| {
         for _ in 0..4 {
             scope.spawn(|| store.get_share(share.id()).unwrap());
@@ -260,10 +266,7 @@ fn connections_that_died_idle_are_replaced_without_an_error() {
     if !database_ready() {
         return;
     }
-    let (store, guard) = fresh_store(Arc::new(NoFaults)).unwrap();
-    let share = ShareFixture::new(1).build();
-    store.insert_share(&share, None).unwrap();
-    let store = Arc::new(store);
+    let (store, guard, share) = store_with_a_share();
     let barrier = Barrier::new(6);
     thread::scope(|scope| {
         for _ in 0..6 {
