@@ -18,6 +18,8 @@ use crate::quota::QuotaKey;
 use crate::share::{Member, Share, UseKind};
 use crate::throttle::{ThrottlePolicy, ThrottleState};
 
+pub mod steps;
+
 /// A backend failure. Never used for contention or limits.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]

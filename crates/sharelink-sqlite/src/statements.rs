@@ -195,12 +195,7 @@ pub(crate) fn count_in(
     kind: UseKind,
     expected_epoch: u64,
 ) -> Result<UseOutcome, StorageError> {
-    let (count, limit) = match kind {
-        UseKind::Access => ("access_count", None),
-        UseKind::Preview => ("preview_count", Some("preview_limit")),
-        UseKind::Download => ("download_count", Some("download_limit")),
-        UseKind::Save => ("save_count", Some("save_limit")),
-    };
+    let (count, limit) = sharelink_core::storage::steps::use_columns(kind);
     // A counter never passes MAX_COUNT (PDS int64): limited uses stop
     // there, accesses saturate.
     let max = MAX_COUNT;

@@ -2,7 +2,9 @@
 //! transaction over the statements of [`crate::rows`] and [`crate::statements`].
 
 use rusqlite::OptionalExtension;
+use sharelink_core::fault::FaultInjector;
 use sharelink_core::listing::{ShareListQuery, SharePage};
+use sharelink_core::storage::steps::{AccessSteps, record_access_in, use_columns};
 use sharelink_core::throttle::ThrottleState;
 use sharelink_core::{
     AccessOutcome, AccessRecord, AccessUpdate, ClientKey, InsertOutcome, Member, PurgeReport,
@@ -99,12 +101,7 @@ impl Storage for SqliteStorage {
     }
 
     fn refund_use(&self, id: &ShareId, kind: UseKind) -> Result<Option<UseCount>, StorageError> {
-        let count = match kind {
-            UseKind::Access => "access_count",
-            UseKind::Preview => "preview_count",
-            UseKind::Download => "download_count",
-            UseKind::Save => "save_count",
-        };
+        let (count, _) = use_columns(kind);
         self.write(|tx| {
             let row: Option<[i64; 5]> = tx
                 .prepare_cached(&format!(
@@ -141,35 +138,11 @@ impl Storage for SqliteStorage {
         apply: &mut dyn FnMut(ThrottleState) -> AccessUpdate,
     ) -> Result<AccessOutcome, StorageError> {
         self.write_if(|tx| {
-            // Counting first checks existence and epoch in the same statement.
-            let count = match count_in(tx, access.share_id, UseKind::Access, access.expected_epoch)?
-            {
-                UseOutcome::Counted(c) => c,
-                UseOutcome::NotFound => return Ok((AccessOutcome::NotFound, false)),
-                UseOutcome::EpochMoved => return Ok((AccessOutcome::EpochMoved, false)),
-                UseOutcome::LimitReached { .. } => {
-                    return Err(StorageError::Corrupt {
-                        what: format!("share {}", access.share_id),
-                        reason: "accesses have no per-share limit".into(),
-                    });
-                }
-            };
-            let update = apply(read_throttle(tx, access.share_id, access.client)?);
-            if let (Some(c), true) = (access.charge, update.charge_quota) {
-                if let QuotaOutcome::Exhausted { used } = consume_in(tx, c)? {
-                    // Roll the counted access back with the transaction.
-                    return Ok((AccessOutcome::QuotaExhausted { used }, false));
-                }
-            }
-            self.faults.check("record_access:after_quota")?;
-            write_throttle(
+            let mut steps = Steps {
                 tx,
-                access.share_id,
-                access.client,
-                &update.throttle,
-                &*self.faults,
-            )?;
-            Ok((AccessOutcome::Recorded(count), true))
+                faults: &*self.faults,
+            };
+            record_access_in(&mut steps, access, apply)
         })
     }
 
@@ -188,5 +161,47 @@ impl Storage for SqliteStorage {
 
     fn purge(&self, request: &PurgeRequest) -> Result<PurgeReport, StorageError> {
         self.write(|tx| crate::purge::purge(tx, request))
+    }
+}
+
+/// [`record_access_in`]'s steps on a SQLite transaction (`BEGIN
+/// IMMEDIATE`: it holds the write lock, so nothing interleaves).
+struct Steps<'a, 't> {
+    tx: &'a rusqlite::Transaction<'t>,
+    faults: &'a dyn FaultInjector,
+}
+
+impl AccessSteps for Steps<'_, '_> {
+    fn count_access(
+        &mut self,
+        share: &ShareId,
+        expected_epoch: u64,
+    ) -> Result<UseOutcome, StorageError> {
+        count_in(self.tx, share, UseKind::Access, expected_epoch)
+    }
+
+    fn read_throttle(
+        &mut self,
+        share: &ShareId,
+        client: &ClientKey,
+    ) -> Result<ThrottleState, StorageError> {
+        read_throttle(self.tx, share, client)
+    }
+
+    fn consume_quota(&mut self, charge: &QuotaCharge) -> Result<QuotaOutcome, StorageError> {
+        consume_in(self.tx, charge)
+    }
+
+    fn write_throttle(
+        &mut self,
+        share: &ShareId,
+        client: &ClientKey,
+        state: &ThrottleState,
+    ) -> Result<(), StorageError> {
+        write_throttle(self.tx, share, client, state, self.faults)
+    }
+
+    fn fault(&self, point: &'static str) -> Result<(), StorageError> {
+        self.faults.check(point)
     }
 }
