@@ -18,6 +18,7 @@ use crate::quota::QuotaKey;
 use crate::share::{Member, Share, UseKind};
 use crate::throttle::{ThrottlePolicy, ThrottleState};
 
+pub mod columns;
 pub mod steps;
 
 /// A backend failure. Never used for contention or limits.

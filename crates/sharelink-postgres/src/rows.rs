@@ -3,9 +3,9 @@
 use postgres::GenericClient;
 use postgres::types::ToSql;
 use sharelink_core::listing::fold_case;
-use sharelink_core::{
-    Counters, QuotaKey, Share, ShareId, ShareRecord, ShareStatus, StorageError, UseCount, UseKind,
-};
+use sharelink_core::{Share, ShareId, ShareRecord, StorageError, UseCount, UseKind};
+
+pub(crate) use sharelink_core::storage::columns::{day_text, i64_of, status_text, use_count};
 
 use crate::pool::db_err;
 
@@ -16,25 +16,6 @@ pub(crate) const SHARE_COLUMNS: &str =
 /// The counters and version a counting statement returns.
 pub(crate) const COUNT_COLUMNS: &str =
     "access_count, preview_count, download_count, save_count, version";
-
-/// The stored status text.
-pub(crate) fn status_text(s: ShareStatus) -> &'static str {
-    match s {
-        ShareStatus::Enabled => "enabled",
-        ShareStatus::Cancelled => "cancelled",
-    }
-}
-
-/// A count or version as PostgreSQL's `BIGINT`.
-pub(crate) fn i64_of(n: u64, what: &str) -> Result<i64, StorageError> {
-    i64::try_from(n)
-        .map_err(|e| StorageError::backend(format!("{what} does not fit PostgreSQL's BIGINT"), e))
-}
-
-/// A quota key's day as stored.
-pub(crate) fn day_text(key: &QuotaKey) -> String {
-    key.day.format("%Y-%m-%d").to_string()
-}
 
 /// Reads `share_id, SHARE_COLUMNS` starting at column 0 and rebuilds the
 /// share (every invariant re-checked).
@@ -48,24 +29,6 @@ pub(crate) fn decode_row(row: &postgres::Row) -> Result<Share, StorageError> {
     }
     let count = use_count(&id, nums)?;
     ShareRecord::decode_share(&id, &body, count.counters, count.version)
-}
-
-/// The counters and version of a counting statement's `RETURNING`.
-pub(crate) fn use_count(id: &str, r: [i64; 5]) -> Result<UseCount, StorageError> {
-    let corrupt = |e: std::num::TryFromIntError| StorageError::Corrupt {
-        what: format!("share {id}"),
-        reason: format!("negative counter or version: {e}"),
-    };
-    let [access, preview, download, save, version] = r;
-    Ok(UseCount {
-        counters: Counters {
-            access: u64::try_from(access).map_err(corrupt)?,
-            preview: u64::try_from(preview).map_err(corrupt)?,
-            download: u64::try_from(download).map_err(corrupt)?,
-            save: u64::try_from(save).map_err(corrupt)?,
-        },
-        version: u64::try_from(version).map_err(corrupt)?,
-    })
 }
 
 /// Reads the five `COUNT_COLUMNS` of a row.

@@ -10,6 +10,8 @@ use sharelink_core::{
     UseKind, UseOutcome,
 };
 
+pub(crate) use sharelink_core::storage::columns::decode_json;
+
 use crate::pool::db_err;
 use crate::rows::{COUNT_COLUMNS, count_row, day_text, i64_of, write_share};
 
@@ -76,16 +78,6 @@ pub(crate) fn consume_in(
 
 pub(crate) fn to_json<T: serde::Serialize>(v: &T) -> Result<String, StorageError> {
     serde_json::to_string(v).map_err(|e| StorageError::backend("encode throttle", e))
-}
-
-pub(crate) fn decode_json<T: serde::de::DeserializeOwned>(
-    what: impl FnOnce() -> String,
-    body: &str,
-) -> Result<T, StorageError> {
-    serde_json::from_str(body).map_err(|e| StorageError::Corrupt {
-        what: what(),
-        reason: e.to_string(),
-    })
 }
 
 /// Reads the `(share, client)` throttle state **and locks it** for the rest
@@ -187,7 +179,7 @@ pub(crate) fn count_in(
     kind: UseKind,
     expected_epoch: u64,
 ) -> Result<UseOutcome, StorageError> {
-    let (count, limit) = sharelink_core::storage::steps::use_columns(kind);
+    let (count, limit) = sharelink_core::storage::columns::use_columns(kind);
     // A counter never passes MAX_COUNT (PDS int64): limited uses stop
     // there, accesses saturate.
     let max = MAX_COUNT;

@@ -4,8 +4,9 @@
 
 use sharelink_core::fault::FaultInjector;
 use sharelink_core::listing::{ShareListQuery, SharePage};
+use sharelink_core::storage::columns::use_columns;
 use sharelink_core::storage::share_is_purgeable;
-use sharelink_core::storage::steps::{AccessSteps, record_access_in, use_columns};
+use sharelink_core::storage::steps::{AccessSteps, record_access_in};
 use sharelink_core::throttle::{self, ClientThrottle, ShareThrottle, ThrottleState};
 use sharelink_core::{
     AccessOutcome, AccessRecord, AccessUpdate, ClientKey, InsertOutcome, Member, PurgeReport,

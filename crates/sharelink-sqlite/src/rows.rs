@@ -3,8 +3,10 @@
 use rusqlite::{Connection, OptionalExtension, params};
 use sharelink_core::listing::fold_case;
 use sharelink_core::share::ShareRecord;
-use sharelink_core::{
-    Counters, QuotaKey, Share, ShareId, ShareStatus, StorageError, UseCount, UseKind,
+use sharelink_core::{Share, ShareId, StorageError, UseKind};
+
+pub(crate) use sharelink_core::storage::columns::{
+    day_text, decode_json, i64_of, status_text, use_count,
 };
 
 use crate::schema::db_err;
@@ -19,33 +21,7 @@ pub(crate) fn encode_share(share: &Share) -> Result<String, StorageError> {
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub fn decode_stored_share(id: &str, body: &str) -> Result<Share, StorageError> {
-    ShareRecord::decode_share(id, body.as_bytes(), Counters::default(), 1)
-}
-
-pub(crate) fn decode_json<T: serde::de::DeserializeOwned>(
-    what: impl FnOnce() -> String,
-    body: &str,
-) -> Result<T, StorageError> {
-    serde_json::from_str(body).map_err(|e| StorageError::Corrupt {
-        what: what(),
-        reason: e.to_string(),
-    })
-}
-
-pub(crate) fn status_text(s: ShareStatus) -> &'static str {
-    match s {
-        ShareStatus::Enabled => "enabled",
-        ShareStatus::Cancelled => "cancelled",
-    }
-}
-
-pub(crate) fn i64_of(n: u64, what: &str) -> Result<i64, StorageError> {
-    i64::try_from(n)
-        .map_err(|e| StorageError::backend(format!("{what} does not fit SQLite's INTEGER"), e))
-}
-
-pub(crate) fn day_text(key: &QuotaKey) -> String {
-    key.day.format("%Y-%m-%d").to_string()
+    ShareRecord::decode_share(id, body.as_bytes(), sharelink_core::Counters::default(), 1)
 }
 
 // ----- statements -----------------------------------------------------------
@@ -84,24 +60,6 @@ impl ShareRow {
             count.version,
         )
     }
-}
-
-/// Reads the counters and version returned by a counting statement.
-pub(crate) fn use_count(id: &str, r: [i64; 5]) -> Result<UseCount, StorageError> {
-    let corrupt = |e: std::num::TryFromIntError| StorageError::Corrupt {
-        what: format!("share {id}"),
-        reason: format!("negative counter or version: {e}"),
-    };
-    let [access, preview, download, save, version] = r;
-    Ok(UseCount {
-        counters: Counters {
-            access: u64::try_from(access).map_err(corrupt)?,
-            preview: u64::try_from(preview).map_err(corrupt)?,
-            download: u64::try_from(download).map_err(corrupt)?,
-            save: u64::try_from(save).map_err(corrupt)?,
-        },
-        version: u64::try_from(version).map_err(corrupt)?,
-    })
 }
 
 pub(crate) fn select_share(conn: &Connection, id: &ShareId) -> Result<Option<Share>, StorageError> {

@@ -195,7 +195,7 @@ pub(crate) fn count_in(
     kind: UseKind,
     expected_epoch: u64,
 ) -> Result<UseOutcome, StorageError> {
-    let (count, limit) = sharelink_core::storage::steps::use_columns(kind);
+    let (count, limit) = sharelink_core::storage::columns::use_columns(kind);
     // A counter never passes MAX_COUNT (PDS int64): limited uses stop
     // there, accesses saturate.
     let max = MAX_COUNT;

@@ -4,7 +4,8 @@
 use rusqlite::OptionalExtension;
 use sharelink_core::fault::FaultInjector;
 use sharelink_core::listing::{ShareListQuery, SharePage};
-use sharelink_core::storage::steps::{AccessSteps, record_access_in, use_columns};
+use sharelink_core::storage::columns::use_columns;
+use sharelink_core::storage::steps::{AccessSteps, record_access_in};
 use sharelink_core::throttle::ThrottleState;
 use sharelink_core::{
     AccessOutcome, AccessRecord, AccessUpdate, ClientKey, InsertOutcome, Member, PurgeReport,

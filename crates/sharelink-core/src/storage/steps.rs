@@ -6,7 +6,6 @@
 
 use crate::fields::ClientKey;
 use crate::id::ShareId;
-use crate::share::UseKind;
 use crate::throttle::ThrottleState;
 
 use super::{
@@ -76,15 +75,4 @@ pub fn record_access_in(
     steps.fault("record_access:after_quota")?;
     steps.write_throttle(access.share_id, access.client, &update.throttle)?;
     Ok((AccessOutcome::Recorded(count), true))
-}
-
-/// Which counter a [`UseKind`] counts, and which limit bounds it (none for
-/// accesses), by the column names every SQL backend uses.
-pub fn use_columns(kind: UseKind) -> (&'static str, Option<&'static str>) {
-    match kind {
-        UseKind::Access => ("access_count", None),
-        UseKind::Preview => ("preview_count", Some("preview_limit")),
-        UseKind::Download => ("download_count", Some("download_limit")),
-        UseKind::Save => ("save_count", Some("save_limit")),
-    }
 }
