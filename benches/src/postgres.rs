@@ -36,9 +36,18 @@ pub struct PgStore {
 }
 
 impl PgStore {
+    /// With `synchronous_commit = off`, for comparisons with the raw crate.
     pub fn new(template: &Share) -> Self {
-        let (store, guard) =
-            fresh_store_at(&bench_url(), Arc::new(NoFaults)).expect("postgres store");
+        Self::at(&bench_url(), template)
+    }
+
+    /// With durable commits (the server's default), for group-commit gains.
+    pub fn durable(template: &Share) -> Self {
+        Self::at(&test_database_url(), template)
+    }
+
+    fn at(url: &str, template: &Share) -> Self {
+        let (store, guard) = fresh_store_at(url, Arc::new(NoFaults)).expect("postgres store");
         let share = template.clone();
         store.insert_share(&share, None).expect("seed");
         Self {

@@ -30,7 +30,7 @@
 //! | [`scope`], [`memory_catalog`] | which files lie inside a share; the host's [`FileCatalog`] |
 //! | [`file_policy`], [`package`] | the APK/IPA rule: names, MIME types and content |
 //! | [`quota`], [`throttle`], [`rate`] | daily tenant quotas, password-guessing budgets, per-client rates |
-//! | [`storage`], [`memory`] | the [`Storage`] contract and the reference [`MemoryStorage`] |
+//! | [`storage`], [`memory`] | the [`Storage`] contract and the reference [`MemoryStorage`]; for SQL backends, [`storage::steps`] (record_access's steps, once) and [`storage::columns`] (how the domain goes into columns) |
 //! | [`engine`] | the driver: clock, storage, catalogue, events, hashing pool |
 //! | [`error`] | [`Error`], [`ErrorCode`] and the per-family errors |
 //! | [`listing`] | one query for a creator's shares: filter, order, keyset cursor, page |
