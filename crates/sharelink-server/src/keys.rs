@@ -49,5 +49,7 @@ pub const RELOAD_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
 
 pub use key_file::{KeyEntry, KeyFile, KeyFileError, KeyRole};
 pub use rotation::{RotateStep, RotationReport, rotate};
-pub use store::{ACK_STALE_AFTER, Acknowledgement, FileDigest, KeyStore, LoadedKeys, RotationLock};
+pub use store::{
+    ACK_STALE_AFTER, Acknowledgement, FileDigest, KeyStore, LoadedKeys, Reread, RotationLock,
+};
 pub use watcher::{KeyReload, KeyWatcher};

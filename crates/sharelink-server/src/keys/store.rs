@@ -45,6 +45,17 @@ pub struct LoadedKeys {
     pub digest: FileDigest,
 }
 
+/// What [`KeyStore::reread`] found.
+#[derive(Debug, Clone)]
+pub enum Reread {
+    /// The file is gone.
+    Gone,
+    /// The file is the one already known.
+    Same,
+    /// The file changed; here is what it holds now.
+    Changed(LoadedKeys),
+}
+
 /// One serving instance's acknowledgement: the key file it runs on.
 #[derive(Debug, Clone)]
 pub struct Acknowledgement {
@@ -97,22 +108,45 @@ impl KeyStore {
 
     /// Reads and parses the key file; `None` if it does not exist.
     pub fn read(&self) -> Result<Option<LoadedKeys>, ServerError> {
-        let bytes = match fs::read(&self.path) {
-            Ok(bytes) => zeroize::Zeroizing::new(bytes),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(io_err(format!("reading {}", self.path.display()))(e)),
+        match self.read_bytes()? {
+            Some(bytes) => {
+                let digest = FileDigest::of(&bytes);
+                self.parse(&bytes, digest).map(Some)
+            }
+            None => Ok(None),
+        }
+    }
+
+    /// Re-reads the key file, parsing it only when its digest is not
+    /// `known` (serving instances call this every second).
+    pub fn reread(&self, known: &FileDigest) -> Result<Reread, ServerError> {
+        let Some(bytes) = self.read_bytes()? else {
+            return Ok(Reread::Gone);
         };
-        let text = std::str::from_utf8(&bytes).map_err(|_| {
+        let digest = FileDigest::of(&bytes);
+        if &digest == known {
+            return Ok(Reread::Same);
+        }
+        self.parse(&bytes, digest).map(Reread::Changed)
+    }
+
+    fn read_bytes(&self) -> Result<Option<zeroize::Zeroizing<Vec<u8>>>, ServerError> {
+        match fs::read(&self.path) {
+            Ok(bytes) => Ok(Some(zeroize::Zeroizing::new(bytes))),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(io_err(format!("reading {}", self.path.display()))(e)),
+        }
+    }
+
+    fn parse(&self, bytes: &[u8], digest: FileDigest) -> Result<LoadedKeys, ServerError> {
+        let text = std::str::from_utf8(bytes).map_err(|_| {
             self.bad_file(KeyFileError::Malformed {
                 line: 0,
                 reason: "not UTF-8 text".into(),
             })
         })?;
         let file = KeyFile::parse(text).map_err(|e| self.bad_file(e))?;
-        Ok(Some(LoadedKeys {
-            file,
-            digest: FileDigest::of(&bytes),
-        }))
+        Ok(LoadedKeys { file, digest })
     }
 
     /// Reads the key file, or creates it on first start: from a
@@ -133,7 +167,7 @@ impl KeyStore {
             None => KeyFile::generate_key(now, &mut rand::rngs::OsRng),
         };
         let file = KeyFile::new(key, now);
-        let tmp = self.write_temporary(&file)?;
+        let (tmp, _) = self.write_temporary(&file)?;
         let linked = fs::hard_link(&tmp, &self.path);
         let _ = fs::remove_file(&tmp);
         match linked {
@@ -155,13 +189,15 @@ impl KeyStore {
     /// sees the old file or the new one, never a mix. Returns the new
     /// digest.
     pub fn replace(&self, file: &KeyFile) -> Result<FileDigest, ServerError> {
-        let tmp = self.write_temporary(file)?;
+        let (tmp, digest) = self.write_temporary(file)?;
         fs::rename(&tmp, &self.path)
             .map_err(io_err(format!("replacing {}", self.path.display())))?;
-        Ok(FileDigest::of(file.render().as_bytes()))
+        Ok(digest)
     }
 
-    fn write_temporary(&self, file: &KeyFile) -> Result<PathBuf, ServerError> {
+    /// Writes `file` next to the key file; returns the path and the
+    /// digest of what was written.
+    fn write_temporary(&self, file: &KeyFile) -> Result<(PathBuf, FileDigest), ServerError> {
         if let Some(dir) = self.path.parent().filter(|d| !d.as_os_str().is_empty()) {
             private::dir(dir).map_err(io_err(format!("creating {}", dir.display())))?;
         }
@@ -170,9 +206,10 @@ impl KeyStore {
             std::process::id(),
             rand::random::<u32>()
         ));
-        private::write(&tmp, file.render().as_bytes())
+        let text = zeroize::Zeroizing::new(file.render());
+        private::write(&tmp, text.as_bytes())
             .map_err(io_err(format!("writing {}", tmp.display())))?;
-        Ok(tmp)
+        Ok((tmp, FileDigest::of(text.as_bytes())))
     }
 
     /// Records that `instance` (listening on `listen`) runs the key file

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use sharelink_core::{Engine, KeyId};
 
 use super::KeyFile;
-use super::store::{FileDigest, KeyStore, LoadedKeys};
+use super::store::{FileDigest, KeyStore, LoadedKeys, Reread};
 use crate::ServerError;
 
 /// Keeps one engine's key ring equal to the key file. Call
@@ -60,9 +60,9 @@ impl KeyWatcher {
         if self.stopped {
             return Ok(KeyReload::Unchanged);
         }
-        let read = self.store.read();
-        let reload = match &read {
-            Ok(Some(loaded)) if loaded.digest != self.digest => {
+        let reread = self.store.reread(&self.digest);
+        let reload = match &reread {
+            Ok(Reread::Changed(loaded)) => {
                 let before = self.file.ring_at(now);
                 self.file = loaded.file.clone();
                 self.digest = loaded.digest.clone();
@@ -78,13 +78,13 @@ impl KeyWatcher {
             }
             _ => self.retire_due(engine, now),
         };
-        match read {
-            Ok(Some(_)) => {
+        match reread {
+            Ok(Reread::Changed(_) | Reread::Same) => {
                 self.store
                     .acknowledge(&self.instance, &self.listen, &self.digest)?;
                 Ok(reload)
             }
-            Ok(None) => Err(ServerError::Input(format!(
+            Ok(Reread::Gone) => Err(ServerError::Input(format!(
                 "{} is gone; keeping the keys loaded before",
                 self.store.path().display()
             ))),
