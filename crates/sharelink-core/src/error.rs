@@ -11,5 +11,5 @@
 //! [`RateLimited`]); this module gathers them for hosts.
 
 pub use crate::code::{ErrorCode, InputError};
-pub use crate::engine::error::Error;
+pub use crate::engine::error::{Error, WrongPassword};
 pub use crate::rate::RateLimited;

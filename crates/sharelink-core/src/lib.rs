@@ -190,7 +190,7 @@ pub use engine::{
     EngineBuilder, FileAuthorization, FileRequest, IssuedGrant, IssuedToken, ListAuthorization,
     RedeemedGrant, SecureRng, TokenRequest,
 };
-pub use error::{Error, ErrorCode, InputError, RateLimited};
+pub use error::{Error, ErrorCode, InputError, RateLimited, WrongPassword};
 pub use events::{Event, EventSink, NoEvents, RecordedEvents};
 pub use fault::{FaultInjector, NoFaults};
 pub use fields::{ClientKey, Creator, Description, DriveId, FileId, ShareName, TenantId, UserId};

@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::error::Error;
+use super::error::{Error, WrongPassword};
 use crate::code::InputError;
 use crate::events::Event;
 use crate::fields::FileId;
@@ -172,12 +172,24 @@ impl Engine {
             match verdict {
                 Ok(Ok(proof)) => (proof, Some(admission)),
                 Ok(Err(e)) => {
-                    self.settle_attempt(&req, admission, AttemptOutcome::Failure, now)?;
+                    let after =
+                        self.settle_attempt(&req, admission, AttemptOutcome::Failure, now)?;
                     self.emit(Event::PasswordFailed {
                         share_id: req.share_id.clone(),
                         client: req.client.clone(),
                     });
-                    return Err(e.into());
+                    return Err(match e {
+                        ShareError::WrongPassword => WrongPassword {
+                            free_attempts_left: self
+                                .config
+                                .throttle
+                                .free_failures
+                                .saturating_sub(after.client.failures),
+                            retry_at: after.client.blocked_until.filter(|t| *t > now),
+                        }
+                        .into(),
+                        other => other.into(),
+                    });
                 }
                 Err(busy) => {
                     self.settle_attempt(&req, admission, AttemptOutcome::Abandoned, now)?;
@@ -546,20 +558,23 @@ impl Engine {
         }
     }
 
-    /// Records how an admitted password attempt ended.
+    /// Records how an admitted password attempt ended; returns the
+    /// throttle state it left.
     fn settle_attempt(
         &self,
         req: &TokenRequest,
         admission: Admission,
         outcome: AttemptOutcome,
         now: DateTime<Utc>,
-    ) -> Result<(), Error> {
+    ) -> Result<ThrottleState, Error> {
         let policy = self.config.throttle;
+        let mut after = ThrottleState::default();
         self.storage
             .update_throttle(&req.share_id, &req.client, &mut |state| {
-                throttle::settle(state, admission, outcome, &policy, now)
+                after = throttle::settle(state, admission, outcome, &policy, now);
+                after
             })?;
-        Ok(())
+        Ok(after)
     }
 
     fn authorized(&self, share: &Share, action: Action, file_id: &FileId) {

@@ -47,6 +47,9 @@ pub enum Error {
     /// Password guessing is being throttled.
     #[error(transparent)]
     Throttled(#[from] ThrottleRefusal),
+    /// The share's password is wrong; says what this client may do next.
+    #[error(transparent)]
+    WrongPassword(#[from] WrongPassword),
     /// The file is not inside the share, or the host catalogue failed.
     #[error(transparent)]
     Scope(#[from] ScopeError),
@@ -104,6 +107,7 @@ impl Error {
             Self::Policy(_) => ErrorCode::ForbiddenFileTypeDownload,
             Self::Grant(e) => e.code(),
             Self::Throttled(_) => ErrorCode::TooManyRequests,
+            Self::WrongPassword(_) => ErrorCode::InvalidResourceSharePwd,
             Self::Scope(e) => e.code(),
             Self::Storage(StorageError::Unavailable { .. }) => ErrorCode::ServiceUnavailable,
             Self::Storage(_) | Self::IdsExhausted { .. } => ErrorCode::InternalError,
@@ -127,6 +131,18 @@ impl Error {
             _ => None,
         }
     }
+}
+
+/// A wrong password, with what the password throttle allows this client
+/// next (so a page can say "2 attempts left" or "wait 4 s").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the resource share_pwd is not valid")]
+pub struct WrongPassword {
+    /// Wrong passwords this client may still try before waits start
+    /// ([`ThrottlePolicy::free_failures`](crate::throttle::ThrottlePolicy::free_failures)).
+    pub free_attempts_left: u32,
+    /// When this client may try again, if it must wait.
+    pub retry_at: Option<DateTime<Utc>>,
 }
 
 #[cfg(test)]

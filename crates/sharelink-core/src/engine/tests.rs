@@ -481,6 +481,35 @@ fn throttle_decides_before_the_password_is_checked() {
 }
 
 #[test]
+fn a_wrong_password_says_how_many_attempts_are_left_then_the_wait() {
+    let w = world();
+    let share = w.create(&["f1"], Some("1234"));
+    let free = w.engine.config().throttle.free_failures;
+    for left in (0..free).rev() {
+        match w.token(&share, Some("0000"), "c1").unwrap_err() {
+            Error::WrongPassword(wrong) => {
+                assert_eq!(wrong.free_attempts_left, left);
+                assert_eq!(wrong.retry_at, None);
+            }
+            other => panic!("expected a wrong password, got {other:?}"),
+        }
+    }
+    // The next failure starts the waits: it says when to try again.
+    match w.token(&share, Some("0000"), "c1").unwrap_err() {
+        Error::WrongPassword(wrong) => {
+            assert_eq!(wrong.free_attempts_left, 0);
+            assert_eq!(wrong.retry_at, Some(t0() + Duration::seconds(1)));
+        }
+        other => panic!("expected a wrong password, got {other:?}"),
+    }
+    // Another client still has all of its attempts.
+    match w.token(&share, Some("0000"), "c2").unwrap_err() {
+        Error::WrongPassword(wrong) => assert_eq!(wrong.free_attempts_left, free - 1),
+        other => panic!("expected a wrong password, got {other:?}"),
+    }
+}
+
+#[test]
 fn guesses_from_many_addresses_are_bounded_and_never_lock_for_long() {
     let w = world();
     let share = w.create(&["f1"], Some("1234"));
