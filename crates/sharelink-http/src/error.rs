@@ -67,6 +67,16 @@ pub struct ApiError {
     message: String,
     retry_after_secs: Option<u64>,
     content_range_size: Option<u64>,
+    password_hint: Option<PasswordHint>,
+}
+
+/// What a client that sent a wrong share password may do next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PasswordHint {
+    /// Wrong passwords it may still try before waits start.
+    pub free_attempts_left: u32,
+    /// Seconds it must wait before the next attempt, if any.
+    pub wait_secs: Option<u64>,
 }
 
 impl ApiError {
@@ -82,6 +92,7 @@ impl ApiError {
             message: message.into(),
             retry_after_secs: None,
             content_range_size: None,
+            password_hint: None,
         }
     }
 
@@ -176,6 +187,17 @@ impl ApiError {
         };
         let mut out = Self::core(code, message);
         out.retry_after_secs = retry;
+        if let Error::WrongPassword(w) = e {
+            out.password_hint = Some(PasswordHint {
+                free_attempts_left: w.free_attempts_left,
+                wait_secs: w.retry_at.map(|at| {
+                    u64::try_from((at - now).num_milliseconds())
+                        .unwrap_or(0)
+                        .div_ceil(1000)
+                        .max(1)
+                }),
+            });
+        }
         out
     }
 
@@ -194,6 +216,11 @@ impl ApiError {
     /// Seconds until a refused caller may retry (sent as `Retry-After`).
     pub fn retry_after_secs(&self) -> Option<u64> {
         self.retry_after_secs
+    }
+    /// For a wrong share password: the attempts left or the wait. Not sent
+    /// on the wire (PDS's body has no such field); the share pages show it.
+    pub fn password_hint(&self) -> Option<PasswordHint> {
+        self.password_hint
     }
 }
 

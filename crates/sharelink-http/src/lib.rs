@@ -75,7 +75,7 @@ use axum::Router;
 use axum::routing::{get, post};
 use sharelink_core::Engine;
 
-pub use error::{ApiError, WireCode};
+pub use error::{ApiError, PasswordHint, WireCode};
 pub use extract::{REQUEST_ID_HEADER, SHARE_TOKEN_HEADER};
 pub use files::{MAX_FILE_PAGE, category_of, extension_of, page_entries};
 pub use host::{

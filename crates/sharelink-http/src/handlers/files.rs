@@ -134,14 +134,15 @@ impl<A: Authenticator, D: DriveStore> ShareApi<A, D> {
     }
 }
 
-/// ListFile.
-pub(crate) async fn list<A: Authenticator, D: DriveStore>(
-    State(api): State<Api<A, D>>,
-    head: RequestHead,
-    body: Body,
-) -> Result<Json<FilePage>, ApiError> {
-    let b: ListFileBody = json_body(body, api.config.max_body_bytes).await?;
-    blocking(move || {
+/// The file operations, from a parsed body to the wire answer: the JSON
+/// handlers and the share pages both call these.
+impl<A: Authenticator, D: DriveStore> ShareApi<A, D> {
+    /// ListFile: a folder of a share or of a drive.
+    pub(crate) fn file_list_op(
+        &self,
+        head: &RequestHead,
+        b: ListFileBody,
+    ) -> Result<FilePage, ApiError> {
         let target = target(b.share_id, b.drive_id)?;
         let parent = FileId::new(required(b.parent_file_id, "parent_file_id")?)?;
         let query = ChildQuery {
@@ -187,45 +188,48 @@ pub(crate) async fn list<A: Authenticator, D: DriveStore>(
                 }));
             }
         };
-        let domain = api.config.domain_id.clone();
+        let domain = self.config.domain_id.clone();
         match target {
             Target::Share(share_id) => {
-                let caller = api.optional_caller(&head)?.map(|c| c.member);
-                let req = api.access(&head, &share_id, &parent, caller.as_ref());
-                let auth = api.engine.authorize_list(&req).map_err(|e| api.fail(&e))?;
+                let caller = self.optional_caller(head)?.map(|c| c.member);
+                let req = self.access(head, &share_id, &parent, caller.as_ref());
+                let auth = self
+                    .engine
+                    .authorize_list(&req)
+                    .map_err(|e| self.fail(&e))?;
                 let drive = auth.share().drive_id().clone();
                 let page = if uploading {
                     ChildPage::default()
                 } else {
                     match auth.target() {
                         ListTarget::SharedItems(_) => {
-                            let metas = api
+                            let metas = self
                                 .engine
                                 .shared_items(auth.share())
-                                .map_err(|e| api.fail(&e))?;
+                                .map_err(|e| self.fail(&e))?;
                             let mut entries = Vec::with_capacity(metas.len());
                             for m in &metas {
-                                if let Some(e) = api.drives.entry(&drive, &m.file_id)? {
+                                if let Some(e) = self.drives.entry(&drive, &m.file_id)? {
                                     entries.push(e);
                                 }
                             }
                             page_entries(entries, &query)?
                         }
-                        ListTarget::DriveRoot => api.drives.list_children(&drive, None, &query)?,
+                        ListTarget::DriveRoot => self.drives.list_children(&drive, None, &query)?,
                         ListTarget::Folder(folder) => {
-                            api.drives.list_children(&drive, Some(folder), &query)?
+                            self.drives.list_children(&drive, Some(folder), &query)?
                         }
                     }
                 };
-                Ok(Json(file_page(page, &domain, Some(auth.share()))))
+                Ok(file_page(page, &domain, Some(auth.share())))
             }
             Target::Drive(drive) => {
-                let caller = api.caller(&head)?;
-                api.check_drive(&caller.member, &drive)?;
+                let caller = self.caller(head)?;
+                self.check_drive(&caller.member, &drive)?;
                 let folder = if parent.as_str() == sharelink_core::scope::ROOT_ID {
                     None
                 } else {
-                    let e = api
+                    let e = self
                         .drives
                         .entry(&drive, &parent)?
                         .ok_or_else(|| not_found_file(&parent))?;
@@ -240,51 +244,42 @@ pub(crate) async fn list<A: Authenticator, D: DriveStore>(
                 let page = if uploading {
                     ChildPage::default()
                 } else {
-                    api.drives.list_children(&drive, folder.as_ref(), &query)?
+                    self.drives.list_children(&drive, folder.as_ref(), &query)?
                 };
-                Ok(Json(file_page(page, &domain, None)))
+                Ok(file_page(page, &domain, None))
             }
         }
-    })
-    .await
-}
+    }
 
-/// GetFile.
-pub(crate) async fn get<A: Authenticator, D: DriveStore>(
-    State(api): State<Api<A, D>>,
-    head: RequestHead,
-    body: Body,
-) -> Result<Json<FileWire>, ApiError> {
-    let b: GetFileBody = json_body(body, api.config.max_body_bytes).await?;
-    blocking(move || {
+    /// GetFile.
+    pub(crate) fn file_get_op(
+        &self,
+        head: &RequestHead,
+        b: GetFileBody,
+    ) -> Result<FileWire, ApiError> {
         let (target, file) = file_target(b.share_id, b.drive_id, b.file_id)?;
-        let domain = &api.config.domain_id;
+        let domain = &self.config.domain_id;
         match target {
             Target::Share(share_id) => {
-                let caller = api.optional_caller(&head)?.map(|c| c.member);
-                let req = api.access(&head, &share_id, &file, caller.as_ref());
-                let auth = api.engine.authorize_get(&req).map_err(|e| api.fail(&e))?;
-                let entry = api.entry_of(auth.file())?;
-                Ok(Json(FileWire::of(&entry, domain, Some(auth.share()))))
+                let caller = self.optional_caller(head)?.map(|c| c.member);
+                let req = self.access(head, &share_id, &file, caller.as_ref());
+                let auth = self.engine.authorize_get(&req).map_err(|e| self.fail(&e))?;
+                let entry = self.entry_of(auth.file())?;
+                Ok(FileWire::of(&entry, domain, Some(auth.share())))
             }
             Target::Drive(drive) => {
-                let entry = api.drive_file(&head, &drive, &file)?;
-                Ok(Json(FileWire::of(&entry, domain, None)))
+                let entry = self.drive_file(head, &drive, &file)?;
+                Ok(FileWire::of(&entry, domain, None))
             }
         }
-    })
-    .await
-}
+    }
 
-/// GetDownloadUrl: authorizes (and, through a share, counts) the download
-/// and returns a signed URL on this server that counts nothing when fetched.
-pub(crate) async fn get_download_url<A: Authenticator, D: DriveStore>(
-    State(api): State<Api<A, D>>,
-    head: RequestHead,
-    body: Body,
-) -> Result<Json<DownloadUrlWire>, ApiError> {
-    let b: GetDownloadUrlBody = json_body(body, api.config.max_body_bytes).await?;
-    blocking(move || {
+    /// GetDownloadUrl: authorizes (and, through a share, counts) a download.
+    pub(crate) fn download_url_op(
+        &self,
+        head: &RequestHead,
+        b: GetDownloadUrlBody,
+    ) -> Result<DownloadUrlWire, ApiError> {
         let (target, file) = file_target(b.share_id, b.drive_id, b.file_id)?;
         let expire_sec = seconds(b.expire_sec, "expire_sec")?;
         // Checked before anything is counted.
@@ -294,8 +289,8 @@ pub(crate) async fn get_download_url<A: Authenticator, D: DriveStore>(
             expires_at,
             entry,
             ..
-        } = api.issue_url(&head, target, &file, GrantKind::Download, expire_sec)?;
-        Ok(Json(DownloadUrlWire {
+        } = self.issue_url(head, target, &file, GrantKind::Download, expire_sec)?;
+        Ok(DownloadUrlWire {
             internal_url: url.clone(),
             url,
             cdn_url: String::new(),
@@ -308,26 +303,15 @@ pub(crate) async fn get_download_url<A: Authenticator, D: DriveStore>(
                 String::new()
             },
             content_hash: entry.content_hash.unwrap_or_default(),
-        }))
-    })
-    .await
-}
+        })
+    }
 
-/// GetVideoPreviewPlayInfo: authorizes (and, through a share, counts) a
-/// preview and returns a signed URL that serves the file inline.
-///
-/// This reference has no transcoder: images and text preview as a
-/// rendition ([`rendition`]), listed as one finished task of the requested
-/// category; other files have no preview (`400 NotSupported.Preview`,
-/// nothing counted). With `get_without_url`, no URL is issued but the preview is
-/// still authorized and counted.
-pub(crate) async fn get_video_preview_play_info<A: Authenticator, D: DriveStore>(
-    State(api): State<Api<A, D>>,
-    head: RequestHead,
-    body: Body,
-) -> Result<Json<PreviewWire>, ApiError> {
-    let b: PreviewBody = json_body(body, api.config.max_body_bytes).await?;
-    blocking(move || {
+    /// GetVideoPreviewPlayInfo: authorizes (and, through a share, counts) a preview.
+    pub(crate) fn preview_op(
+        &self,
+        head: &RequestHead,
+        b: PreviewBody,
+    ) -> Result<PreviewWire, ApiError> {
         let (target, file) = file_target(b.share_id, b.drive_id, b.file_id)?;
         let category = match b.category.as_deref().unwrap_or("") {
             "" => "live_transcoding",
@@ -348,21 +332,145 @@ pub(crate) async fn get_video_preview_play_info<A: Authenticator, D: DriveStore>
                 reason: format!("1..={MAX_PREVIEW_URL_SECS} seconds"),
             }));
         }
-        let issued = api.issue_url(&head, target, &file, GrantKind::Preview, expire_sec)?;
+        let issued = self.issue_url(head, target, &file, GrantKind::Preview, expire_sec)?;
         let url = if b.get_without_url == Some(true) {
             String::new()
         } else {
             issued.url
         };
-        Ok(Json(PreviewWire::new(
-            &api.config.domain_id,
+        Ok(PreviewWire::new(
+            &self.config.domain_id,
             &issued.entry.meta,
             issued.share.as_ref(),
             category,
             url,
-        )))
-    })
-    .await
+        ))
+    }
+
+    /// CopyFile ("save to my drive"): 201 for a file, 202 for a folder.
+    pub(crate) fn copy_op(
+        &self,
+        head: &RequestHead,
+        b: CopyFileBody,
+    ) -> Result<(StatusCode, CopyWire), ApiError> {
+        let caller = self.caller(head)?;
+        let (target, file) = file_target(b.share_id, b.drive_id, b.file_id)?;
+        let who = format!("{}/{}", caller.member.tenant, caller.member.user_id);
+        self.copies
+            .check(&who, self.engine.now())
+            .map_err(|e| self.fail(&e.into()))?;
+        let to_drive = match (b.to_drive_id.filter(|s| !s.is_empty()), &target) {
+            (Some(d), _) => DriveId::new(d)?,
+            (None, Target::Drive(d)) => d.clone(),
+            (None, Target::Share(_)) => {
+                return Err(ApiError::input(InputError::Missing {
+                    field: "to_drive_id",
+                }));
+            }
+        };
+        let to_parent = FileId::new(required(b.to_parent_file_id, "to_parent_file_id")?)?;
+        self.check_drive(&caller.member, &to_drive)?;
+        let to_parent = (to_parent.as_str() != sharelink_core::scope::ROOT_ID).then_some(to_parent);
+        let auto_rename = b.auto_rename.unwrap_or(false);
+        let copy = |source: &FileMeta| {
+            self.drives.copy(
+                source,
+                &to_drive,
+                to_parent.as_ref(),
+                auto_rename,
+                &self.config.copy_limits,
+            )
+        };
+        let (source, outcome) = match target {
+            // Counted only if the copy succeeds: the engine refunds the save
+            // when `copy` fails (missing target, name taken, drive full).
+            Target::Share(share_id) => {
+                let req = self.access(head, &share_id, &file, Some(&caller.member));
+                self.engine
+                    .save_shared(&req, &caller.member, |auth| {
+                        let outcome = copy(auth.file()).map_err(|e| Refusal::Api(e.into()))?;
+                        Ok((auth.file().clone(), outcome))
+                    })
+                    .map_err(|r| self.refusal(r))?
+            }
+            Target::Drive(drive) => {
+                let source = self.drive_file(head, &drive, &file)?.meta;
+                let outcome = copy(&source)?;
+                (source, outcome)
+            }
+        };
+        let folder = source.kind == FileKind::Folder;
+        let wire = CopyWire {
+            domain_id: self.config.domain_id.clone(),
+            drive_id: outcome.file.drive_id.to_string(),
+            file_id: outcome.file.file_id.to_string(),
+            async_task_id: if folder {
+                Some(
+                    outcome
+                        .async_task_id
+                        .unwrap_or_else(|| format!("copy-{}", outcome.file.file_id)),
+                )
+            } else {
+                None
+            },
+        };
+        let status = if folder {
+            StatusCode::ACCEPTED
+        } else {
+            StatusCode::CREATED
+        };
+        Ok((status, wire))
+    }
+}
+
+/// ListFile.
+pub(crate) async fn list<A: Authenticator, D: DriveStore>(
+    State(api): State<Api<A, D>>,
+    head: RequestHead,
+    body: Body,
+) -> Result<Json<FilePage>, ApiError> {
+    let b: ListFileBody = json_body(body, api.config.max_body_bytes).await?;
+    blocking(move || api.file_list_op(&head, b)).await.map(Json)
+}
+
+/// GetFile.
+pub(crate) async fn get<A: Authenticator, D: DriveStore>(
+    State(api): State<Api<A, D>>,
+    head: RequestHead,
+    body: Body,
+) -> Result<Json<FileWire>, ApiError> {
+    let b: GetFileBody = json_body(body, api.config.max_body_bytes).await?;
+    blocking(move || api.file_get_op(&head, b)).await.map(Json)
+}
+
+/// GetDownloadUrl: authorizes (and, through a share, counts) the download
+/// and returns a signed URL on this server that counts nothing when fetched.
+pub(crate) async fn get_download_url<A: Authenticator, D: DriveStore>(
+    State(api): State<Api<A, D>>,
+    head: RequestHead,
+    body: Body,
+) -> Result<Json<DownloadUrlWire>, ApiError> {
+    let b: GetDownloadUrlBody = json_body(body, api.config.max_body_bytes).await?;
+    blocking(move || api.download_url_op(&head, b))
+        .await
+        .map(Json)
+}
+
+/// GetVideoPreviewPlayInfo: authorizes (and, through a share, counts) a
+/// preview and returns a signed URL that serves the file inline.
+///
+/// This reference has no transcoder: images and text preview as a
+/// rendition ([`rendition`]), listed as one finished task of the requested
+/// category; other files have no preview (`400 NotSupported.Preview`,
+/// nothing counted). With `get_without_url`, no URL is issued but the preview is
+/// still authorized and counted.
+pub(crate) async fn get_video_preview_play_info<A: Authenticator, D: DriveStore>(
+    State(api): State<Api<A, D>>,
+    head: RequestHead,
+    body: Body,
+) -> Result<Json<PreviewWire>, ApiError> {
+    let b: PreviewBody = json_body(body, api.config.max_body_bytes).await?;
+    blocking(move || api.preview_op(&head, b)).await.map(Json)
 }
 
 /// DownloadFile: streams the bytes. Accepts a signed URL (`grant`, counted
@@ -476,76 +584,7 @@ pub(crate) async fn copy<A: Authenticator, D: DriveStore>(
     body: Body,
 ) -> Result<Response, ApiError> {
     let b: CopyFileBody = json_body(body, api.config.max_body_bytes).await?;
-    let (status, wire) = blocking(move || {
-        let caller = api.caller(&head)?;
-        let (target, file) = file_target(b.share_id, b.drive_id, b.file_id)?;
-        let who = format!("{}/{}", caller.member.tenant, caller.member.user_id);
-        api.copies
-            .check(&who, api.engine.now())
-            .map_err(|e| api.fail(&e.into()))?;
-        let to_drive = match (b.to_drive_id.filter(|s| !s.is_empty()), &target) {
-            (Some(d), _) => DriveId::new(d)?,
-            (None, Target::Drive(d)) => d.clone(),
-            (None, Target::Share(_)) => {
-                return Err(ApiError::input(InputError::Missing {
-                    field: "to_drive_id",
-                }));
-            }
-        };
-        let to_parent = FileId::new(required(b.to_parent_file_id, "to_parent_file_id")?)?;
-        api.check_drive(&caller.member, &to_drive)?;
-        let to_parent = (to_parent.as_str() != sharelink_core::scope::ROOT_ID).then_some(to_parent);
-        let auto_rename = b.auto_rename.unwrap_or(false);
-        let copy = |source: &FileMeta| {
-            api.drives.copy(
-                source,
-                &to_drive,
-                to_parent.as_ref(),
-                auto_rename,
-                &api.config.copy_limits,
-            )
-        };
-        let (source, outcome) = match target {
-            // Counted only if the copy succeeds: the engine refunds the save
-            // when `copy` fails (missing target, name taken, drive full).
-            Target::Share(share_id) => {
-                let req = api.access(&head, &share_id, &file, Some(&caller.member));
-                api.engine
-                    .save_shared(&req, &caller.member, |auth| {
-                        let outcome = copy(auth.file()).map_err(|e| Refusal::Api(e.into()))?;
-                        Ok((auth.file().clone(), outcome))
-                    })
-                    .map_err(|r| api.refusal(r))?
-            }
-            Target::Drive(drive) => {
-                let source = api.drive_file(&head, &drive, &file)?.meta;
-                let outcome = copy(&source)?;
-                (source, outcome)
-            }
-        };
-        let folder = source.kind == FileKind::Folder;
-        let wire = CopyWire {
-            domain_id: api.config.domain_id.clone(),
-            drive_id: outcome.file.drive_id.to_string(),
-            file_id: outcome.file.file_id.to_string(),
-            async_task_id: if folder {
-                Some(
-                    outcome
-                        .async_task_id
-                        .unwrap_or_else(|| format!("copy-{}", outcome.file.file_id)),
-                )
-            } else {
-                None
-            },
-        };
-        let status = if folder {
-            StatusCode::ACCEPTED
-        } else {
-            StatusCode::CREATED
-        };
-        Ok((status, wire))
-    })
-    .await?;
+    let (status, wire) = blocking(move || api.copy_op(&head, b)).await?;
     Ok((status, Json(wire)).into_response())
 }
 
