@@ -188,7 +188,7 @@ fn bearer_token(headers: &HeaderMap) -> Result<Option<Secret>, ApiError> {
 }
 
 /// The throttling key: the client's /32 (IPv4) or /64 (IPv6) network.
-fn client_key(peer: Option<IpAddr>) -> ClientKey {
+pub(crate) fn client_key(peer: Option<IpAddr>) -> ClientKey {
     let text = match peer {
         Some(IpAddr::V4(v4)) => v4.to_string(),
         Some(IpAddr::V6(v6)) => match v6.to_ipv4_mapped() {

@@ -236,6 +236,15 @@ pub trait DriveStore: FileCatalog + 'static {
     /// share its files, copy into it).
     fn may_access(&self, caller: &Member, drive: &DriveId) -> Result<bool, CatalogError>;
 
+    /// The drives `caller` may use, their default first: the share pages
+    /// show these under "My drive", and "Save to my drive" copies into the
+    /// first one's root. The default knows none (the pages then offer no
+    /// drive to browse and no saving).
+    fn drives_of(&self, caller: &Member) -> Result<Vec<DriveId>, CatalogError> {
+        let _ = caller;
+        Ok(Vec::new())
+    }
+
     /// The wire view of one file, or `Ok(None)` if the drive has no such file.
     fn entry(&self, drive: &DriveId, file: &FileId) -> Result<Option<FileEntry>, CatalogError>;
 

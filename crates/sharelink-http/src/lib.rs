@@ -63,6 +63,8 @@ mod handlers;
 pub mod host;
 mod marker;
 mod observe;
+#[cfg(feature = "pages")]
+pub mod pages;
 mod query;
 pub mod rendition;
 mod serve;
@@ -145,6 +147,8 @@ pub struct ShareApi<A, D> {
     streams: streams::StreamSlots,
     renders: streams::StreamSlots,
     copies: sharelink_core::RateLimiter,
+    #[cfg(feature = "pages")]
+    pages: Option<pages::Pages>,
 }
 
 impl<A, D> std::fmt::Debug for ShareApi<A, D> {
@@ -172,7 +176,21 @@ impl<A: Authenticator, D: DriveStore> ShareApi<A, D> {
             renders: streams::StreamSlots::new(config.max_renders, 1, "preview renders"),
             copies: sharelink_core::RateLimiter::new(config.copy_rate, "copies"),
             config,
+            #[cfg(feature = "pages")]
+            pages: None,
         }
+    }
+
+    /// Also serve the share pages ([`pages`]) from [`router`](Self::router):
+    /// `/s/{share_id}` for receivers, sign-in, "My drive" and "My shares"
+    /// for creators, over the same operations as the JSON endpoints.
+    #[cfg(feature = "pages")]
+    pub fn with_pages(mut self, config: pages::PagesConfig) -> Self {
+        self.pages = Some(pages::Pages::new(
+            &config,
+            self.config.public_base_url.as_deref(),
+        ));
+        self
     }
 
     /// The router: every PDS endpoint above, JSON errors for unknown routes
@@ -180,8 +198,17 @@ impl<A: Authenticator, D: DriveStore> ShareApi<A, D> {
     /// with `into_make_service_with_connect_info::<SocketAddr>()` so that
     /// password throttling can key on the client's address.
     pub fn router(self) -> Router {
+        #[cfg(feature = "pages")]
+        let with_pages = self.pages.is_some();
         let state = Arc::new(self);
-        Router::new()
+        let router = Router::new();
+        #[cfg(feature = "pages")]
+        let router = if with_pages {
+            router.merge(pages::routes::<A, D>())
+        } else {
+            router
+        };
+        router
             .route(
                 "/v2/share_link/create",
                 post(handlers::share_links::create::<A, D>),

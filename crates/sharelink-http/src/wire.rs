@@ -454,29 +454,29 @@ pub(crate) struct DownloadQuery {
 /// A share as its creator sees it (PDS `ShareLink`).
 #[derive(Debug, Serialize)]
 pub(crate) struct ShareLinkWire {
-    share_id: String,
-    share_name: String,
+    pub(crate) share_id: String,
+    pub(crate) share_name: String,
     /// Always `""`: passwords are stored only as argon2id hashes, so the
     /// server cannot show them back. `has_pwd` says whether one is set.
-    share_pwd: String,
-    has_pwd: bool,
-    description: String,
-    drive_id: String,
-    file_id_list: Vec<String>,
-    share_all_files: bool,
-    expiration: String,
-    expired: bool,
+    pub(crate) share_pwd: String,
+    pub(crate) has_pwd: bool,
+    pub(crate) description: String,
+    pub(crate) drive_id: String,
+    pub(crate) file_id_list: Vec<String>,
+    pub(crate) share_all_files: bool,
+    pub(crate) expiration: String,
+    pub(crate) expired: bool,
     /// `enabled`, `disabled` (cancelled) or `forbidden` (by an administrator).
-    status: &'static str,
-    creator: String,
-    created_at: String,
-    updated_at: String,
+    pub(crate) status: &'static str,
+    pub(crate) creator: String,
+    pub(crate) created_at: String,
+    pub(crate) updated_at: String,
     #[serde(flatten)]
-    usage: UsageWire,
-    office_editable: bool,
-    require_login: bool,
+    pub(crate) usage: UsageWire,
+    pub(crate) office_editable: bool,
+    pub(crate) require_login: bool,
     #[serde(skip_serializing_if = "String::is_empty")]
-    share_url: String,
+    pub(crate) share_url: String,
 }
 
 impl ShareLinkWire {
@@ -517,20 +517,20 @@ impl ShareLinkWire {
 /// Counters, limits and switches, as both share views show them. Reports
 /// and video previews are not tracked separately: they read 0.
 #[derive(Debug, Serialize)]
-struct UsageWire {
-    access_count: u64,
-    download_count: u64,
-    preview_count: u64,
-    save_count: u64,
-    report_count: u64,
-    video_preview_count: u64,
-    download_limit: u64,
-    preview_limit: u64,
-    save_limit: u64,
-    save_download_limit: u64,
-    disable_download: bool,
-    disable_preview: bool,
-    disable_save: bool,
+pub(crate) struct UsageWire {
+    pub(crate) access_count: u64,
+    pub(crate) download_count: u64,
+    pub(crate) preview_count: u64,
+    pub(crate) save_count: u64,
+    pub(crate) report_count: u64,
+    pub(crate) video_preview_count: u64,
+    pub(crate) download_limit: u64,
+    pub(crate) preview_limit: u64,
+    pub(crate) save_limit: u64,
+    pub(crate) save_download_limit: u64,
+    pub(crate) disable_download: bool,
+    pub(crate) disable_preview: bool,
+    pub(crate) disable_save: bool,
 }
 
 impl UsageWire {
@@ -565,21 +565,21 @@ pub(crate) struct ShareLinkPage {
 /// The public view of a share (PDS GetShareLinkByAnonymous).
 #[derive(Debug, Serialize)]
 pub(crate) struct AnonymousShareWire {
-    share_id: String,
-    creator_id: String,
-    creator_name: String,
-    creator_phone: String,
-    avatar: String,
-    share_name: String,
-    description: String,
-    expiration: String,
-    updated_at: String,
-    has_pwd: bool,
-    need_check_pwd: bool,
-    require_login: bool,
+    pub(crate) share_id: String,
+    pub(crate) creator_id: String,
+    pub(crate) creator_name: String,
+    pub(crate) creator_phone: String,
+    pub(crate) avatar: String,
+    pub(crate) share_name: String,
+    pub(crate) description: String,
+    pub(crate) expiration: String,
+    pub(crate) updated_at: String,
+    pub(crate) has_pwd: bool,
+    pub(crate) need_check_pwd: bool,
+    pub(crate) require_login: bool,
     #[serde(flatten)]
-    usage: UsageWire,
-    file_count: usize,
+    pub(crate) usage: UsageWire,
+    pub(crate) file_count: usize,
 }
 
 impl AnonymousShareWire {
@@ -614,29 +614,29 @@ pub(crate) struct ShareTokenWire {
 /// A file (PDS `File`).
 #[derive(Debug, Serialize)]
 pub(crate) struct FileWire {
-    domain_id: String,
-    drive_id: String,
-    file_id: String,
-    parent_file_id: String,
-    name: String,
+    pub(crate) domain_id: String,
+    pub(crate) drive_id: String,
+    pub(crate) file_id: String,
+    pub(crate) parent_file_id: String,
+    pub(crate) name: String,
     #[serde(rename = "type")]
-    kind: &'static str,
-    file_extension: String,
-    content_type: String,
-    mime_type: String,
-    category: &'static str,
-    size: u64,
+    pub(crate) kind: &'static str,
+    pub(crate) file_extension: String,
+    pub(crate) content_type: String,
+    pub(crate) mime_type: String,
+    pub(crate) category: &'static str,
+    pub(crate) size: u64,
     #[serde(skip_serializing_if = "String::is_empty")]
-    content_hash: String,
+    pub(crate) content_hash: String,
     #[serde(skip_serializing_if = "String::is_empty")]
-    content_hash_name: String,
-    status: &'static str,
-    created_at: String,
-    updated_at: String,
-    starred: bool,
-    hidden: bool,
+    pub(crate) content_hash_name: String,
+    pub(crate) status: &'static str,
+    pub(crate) created_at: String,
+    pub(crate) updated_at: String,
+    pub(crate) starred: bool,
+    pub(crate) hidden: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
-    share_id: Option<String>,
+    pub(crate) share_id: Option<String>,
 }
 
 impl FileWire {
@@ -772,6 +772,18 @@ impl PreviewWire {
                 offline_video_transcoding_list: offline,
             },
         }
+    }
+
+    /// The signed URL of the rendition (empty with `get_without_url`).
+    pub(crate) fn url(&self) -> &str {
+        let info = &self.video_preview_play_info;
+        info.live_transcoding_task_list
+            .iter()
+            .chain(&info.quick_video_list)
+            .chain(&info.offline_video_transcoding_list)
+            .map(|t| t.url.as_str())
+            .next()
+            .unwrap_or("")
     }
 }
 

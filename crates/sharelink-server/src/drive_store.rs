@@ -379,6 +379,15 @@ impl DriveStore for SqliteDrives {
             .is_some_and(|d| &d == drive))
     }
 
+    fn drives_of(&self, caller: &Member) -> Result<Vec<DriveId>, CatalogError> {
+        Ok(self
+            .accounts
+            .drive_of(caller)
+            .map_err(|e| CatalogError::msg(e.to_string()))?
+            .into_iter()
+            .collect())
+    }
+
     fn entry(&self, drive: &DriveId, file: &FileId) -> Result<Option<FileEntry>, CatalogError> {
         let conn = self.lock();
         conn.prepare_cached(&format!(

@@ -27,10 +27,11 @@ use std::sync::{Arc, Mutex};
 use chrono::Utc;
 use rusqlite::Connection;
 use sharelink_core::{
-    Clock, DriveId, Engine, EngineConfig, FileId, PasswordHasher, Storage, SystemClock, TenantId,
-    UserId,
+    Clock, CreateShareRequest, DriveId, Engine, EngineConfig, FileId, PasswordHasher, ShareFiles,
+    ShareId, ShareName, SharePassword, Storage, SystemClock, TenantId, UserId,
 };
-use sharelink_http::{ApiConfig, ShareApi};
+use sharelink_http::pages::PagesConfig;
+use sharelink_http::{ApiConfig, Authenticator, ShareApi};
 
 pub use accounts::{Accounts, DevAuthenticator, DevToken, User};
 pub use drive_store::{NewContent, SqliteDrives};
@@ -110,6 +111,12 @@ fn input(e: impl std::fmt::Display) -> ServerError {
 
 /// The demo tenant seeded on first start.
 pub const DEMO_TENANT: &str = "demo";
+
+/// The extraction code of the demo share a first start creates.
+pub const DEMO_SHARE_CODE: &str = "s3cret";
+
+/// Where the demo share's id is kept, in the data directory.
+const DEMO_SHARE_FILE: &str = "demo-share";
 
 /// What the first start created.
 #[derive(Debug)]
@@ -379,7 +386,8 @@ impl App {
         Ok(keys::KeyWatcher::new(self.keys.clone(), loaded, listen))
     }
 
-    /// The PDS router over this app, with development authentication.
+    /// The PDS router over this app, with development authentication, and
+    /// the share pages (`/s/{share_id}`, sign-in, "My drive", "My shares").
     pub fn router(&self, config: ApiConfig) -> axum::Router {
         ShareApi::new(
             self.engine.clone(),
@@ -387,6 +395,45 @@ impl App {
             Arc::new(self.data.drives.clone()),
             config,
         )
+        .with_pages(PagesConfig::default())
         .router()
+    }
+
+    /// Creates the demo share of a first start: alice shares `photos`,
+    /// `welcome.txt` and `app-release.apk` with the extraction code
+    /// [`DEMO_SHARE_CODE`], so that the printed link shows every kind of
+    /// row (a folder, a file, an image, a refused package). Its id is kept
+    /// in `<data dir>/demo-share`.
+    pub fn create_demo_share(&self, seeded: &Seeded) -> Result<ShareId, ServerError> {
+        let (alice, token) = &seeded.alice;
+        let caller = DevAuthenticator::new(self.data.accounts.clone())
+            .authenticate(token.expose_secret())
+            .map_err(input)?;
+        let files = ["photos", "welcome", "app"]
+            .iter()
+            .map(|f| FileId::new(*f))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(input)?;
+        let mut req = CreateShareRequest::new(
+            caller.member.tenant,
+            caller.profile,
+            alice.drive_id.clone(),
+            ShareFiles::listed(files).map_err(input)?,
+        );
+        req.password = Some(SharePassword::new(DEMO_SHARE_CODE).map_err(input)?);
+        req.name = Some(ShareName::new("Alice's holiday").map_err(input)?);
+        let share = self.engine.create_share_link(req).map_err(input)?;
+        write_secret(
+            &self.data.root.join(DEMO_SHARE_FILE),
+            share.id().as_str().as_bytes(),
+        )?;
+        Ok(share.id().clone())
+    }
+
+    /// The demo share a first start created, if its file is there.
+    pub fn demo_share(&self) -> Option<ShareId> {
+        std::fs::read_to_string(self.data.root.join(DEMO_SHARE_FILE))
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
     }
 }

@@ -18,7 +18,7 @@ use std::process::ExitCode;
 
 use sharelink_core::{FileId, TenantId, TenantPolicy, UserId};
 use sharelink_http::{ApiConfig, ServeConfig};
-use sharelink_server::{App, AppOptions, DEMO_TENANT, DataDir, Seeded, ServerError, StorageKind};
+use sharelink_server::{App, AppOptions, DEMO_SHARE_CODE, DEMO_TENANT, DataDir, Seeded, ServerError, StorageKind};
 
 /// How often the server re-reads tenant settings written by `set-tenant`.
 const TENANT_RELOAD: std::time::Duration = std::time::Duration::from_secs(2);
@@ -280,6 +280,10 @@ fn serve(flags: &HashMap<String, String>, data_dir: PathBuf) -> Result<(), Serve
     )?;
     app.data.drives = app.data.drives.with_max_drive_entries(drive_max_entries);
     let seeded = app.data.seed_if_empty()?;
+    let demo_share = match &seeded {
+        Some(seeded) => Some(app.create_demo_share(seeded)?),
+        None => app.demo_share(),
+    };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -306,6 +310,15 @@ fn serve(flags: &HashMap<String, String>, data_dir: PathBuf) -> Result<(), Serve
             "sharelink-server listening on http://{addr} (data directory {}, {storage:?} share store)",
             data_dir.display()
         ));
+        let page_base = public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{addr}"));
+        if let Some(id) = &demo_share {
+            say(&format!(
+                "Open the demo share in your browser: {page_base}/s/{id} (extraction code {DEMO_SHARE_CODE}); sign in at {page_base}/signin with {dir}/alice.token",
+                dir = data_dir.display()
+            ));
+        }
         if let Some(seeded) = &seeded {
             say(&walkthrough(addr, &data_dir, seeded));
         } else {
@@ -328,9 +341,6 @@ fn serve(flags: &HashMap<String, String>, data_dir: PathBuf) -> Result<(), Serve
                 }
             }
         });
-        let page_base = public_url
-            .clone()
-            .unwrap_or_else(|| format!("http://{addr}"));
         let router = app.router(ApiConfig {
             // Signed URLs point here, never where a Host header says.
             public_base_url: public_url,

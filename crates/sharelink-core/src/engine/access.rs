@@ -7,7 +7,7 @@ use super::error::{Error, WrongPassword};
 use crate::code::InputError;
 use crate::events::Event;
 use crate::fields::FileId;
-use crate::file_policy::PolicyContext;
+use crate::file_policy::{PolicyContext, PolicyRefusal};
 use crate::grant::GrantKind;
 use crate::quota::QuotaKind;
 use crate::scope::{FileKind, FileMeta, ListTarget, ROOT_ID, ScopeError, check_in_scope};
@@ -452,6 +452,37 @@ impl Engine {
         action: Action,
         file: &FileMeta,
     ) -> Result<(), Error> {
+        if let Some(refusal) = self.policy_verdict(share, action, file)? {
+            self.emit(Event::PolicyRefused {
+                share_id: share.id().clone(),
+                file_id: file.file_id.clone(),
+                rule: refusal.rule.clone(),
+            });
+            return Err(refusal.into());
+        }
+        Ok(())
+    }
+
+    /// Why the file-type policy would refuse downloading `file` from
+    /// `share`, or `None` if it allows it: the very check a download makes,
+    /// without counting or reporting anything, so that a page can tell a
+    /// receiver up front (an APK on a share for external users, say).
+    /// Every other rule (limits, switches, the token) is still decided when
+    /// the download is asked for.
+    pub fn download_refusal(
+        &self,
+        share: &Share,
+        file: &FileMeta,
+    ) -> Result<Option<PolicyRefusal>, Error> {
+        self.policy_verdict(share, Action::Download, file)
+    }
+
+    fn policy_verdict(
+        &self,
+        share: &Share,
+        action: Action,
+        file: &FileMeta,
+    ) -> Result<Option<PolicyRefusal>, Error> {
         let ctx = PolicyContext {
             audience: share.audience(),
             created_at: share.created_at(),
@@ -464,15 +495,7 @@ impl Engine {
                 self.catalog.package_kind(file)
             })
             .map_err(ScopeError::from)?;
-        if let Err(refusal) = verdict {
-            self.emit(Event::PolicyRefused {
-                share_id: share.id().clone(),
-                file_id: file.file_id.clone(),
-                rule: refusal.rule.clone(),
-            });
-            return Err(refusal.into());
-        }
-        Ok(())
+        Ok(verdict.err())
     }
 
     /// Verifies the token and loads its share, then applies the share's rules.

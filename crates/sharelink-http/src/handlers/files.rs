@@ -6,7 +6,7 @@
 
 mod range;
 mod streaming;
-mod url;
+pub(crate) mod url;
 
 use range::RangeSpec;
 use streaming::{Validators, rendition_response, stream_file};
@@ -119,6 +119,43 @@ impl<A: Authenticator, D: DriveStore> ShareApi<A, D> {
             .map_err(|r| self.refusal(r))
     }
 
+    /// One page of a folder of a share (`root`: the shared items), after
+    /// the engine has authorized the listing with the request's share
+    /// token; with the share as stored.
+    pub(crate) fn shared_children(
+        &self,
+        head: &RequestHead,
+        share_id: &ShareId,
+        parent: &FileId,
+        query: &ChildQuery,
+    ) -> Result<(ChildPage, Share), ApiError> {
+        let caller = self.optional_caller(head)?.map(|c| c.member);
+        let req = self.access(head, share_id, parent, caller.as_ref());
+        let auth = self
+            .engine
+            .authorize_list(&req)
+            .map_err(|e| self.fail(&e))?;
+        let drive = auth.share().drive_id().clone();
+        let page = match auth.target() {
+            ListTarget::SharedItems(_) => {
+                let metas = self
+                    .engine
+                    .shared_items(auth.share())
+                    .map_err(|e| self.fail(&e))?;
+                let mut entries = Vec::with_capacity(metas.len());
+                for m in &metas {
+                    if let Some(e) = self.drives.entry(&drive, &m.file_id)? {
+                        entries.push(e);
+                    }
+                }
+                page_entries(entries, query)?
+            }
+            ListTarget::DriveRoot => self.drives.list_children(&drive, None, query)?,
+            ListTarget::Folder(folder) => self.drives.list_children(&drive, Some(folder), query)?,
+        };
+        Ok((page, auth.share().clone()))
+    }
+
     /// A file (not a folder) of a drive the caller may use.
     fn drive_content(
         &self,
@@ -191,37 +228,18 @@ impl<A: Authenticator, D: DriveStore> ShareApi<A, D> {
         let domain = self.config.domain_id.clone();
         match target {
             Target::Share(share_id) => {
-                let caller = self.optional_caller(head)?.map(|c| c.member);
-                let req = self.access(head, &share_id, &parent, caller.as_ref());
-                let auth = self
-                    .engine
-                    .authorize_list(&req)
-                    .map_err(|e| self.fail(&e))?;
-                let drive = auth.share().drive_id().clone();
-                let page = if uploading {
-                    ChildPage::default()
+                let (page, share) = if uploading {
+                    let caller = self.optional_caller(head)?.map(|c| c.member);
+                    let req = self.access(head, &share_id, &parent, caller.as_ref());
+                    let auth = self
+                        .engine
+                        .authorize_list(&req)
+                        .map_err(|e| self.fail(&e))?;
+                    (ChildPage::default(), auth.share().clone())
                 } else {
-                    match auth.target() {
-                        ListTarget::SharedItems(_) => {
-                            let metas = self
-                                .engine
-                                .shared_items(auth.share())
-                                .map_err(|e| self.fail(&e))?;
-                            let mut entries = Vec::with_capacity(metas.len());
-                            for m in &metas {
-                                if let Some(e) = self.drives.entry(&drive, &m.file_id)? {
-                                    entries.push(e);
-                                }
-                            }
-                            page_entries(entries, &query)?
-                        }
-                        ListTarget::DriveRoot => self.drives.list_children(&drive, None, &query)?,
-                        ListTarget::Folder(folder) => {
-                            self.drives.list_children(&drive, Some(folder), &query)?
-                        }
-                    }
+                    self.shared_children(head, &share_id, &parent, &query)?
                 };
-                Ok(file_page(page, &domain, Some(auth.share())))
+                Ok(file_page(page, &domain, Some(&share)))
             }
             Target::Drive(drive) => {
                 let caller = self.caller(head)?;

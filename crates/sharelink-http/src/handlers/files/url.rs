@@ -90,7 +90,7 @@ impl<A: Authenticator, D: DriveStore> ShareApi<A, D> {
 }
 
 /// RFC 3986 percent-encoding of everything but unreserved characters.
-pub(super) fn percent_encode(s: &str) -> String {
+pub(crate) fn percent_encode(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
         if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
