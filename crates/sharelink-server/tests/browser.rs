@@ -273,6 +273,7 @@ fn the_pages_fit_a_phone_and_escape_hostile_file_names() {
     let downloads = tempfile::tempdir().unwrap();
     // A phone: 375 CSS pixels wide.
     let browser = driver.session(downloads.path(), 375, 812, "en-US");
+    browser.phone(375, 812);
     let link = format!("{}/s/{share}", server.base);
     browser.goto(&link);
     browser.click_to_page(&browser.find("main form button[type=submit]"));
@@ -287,6 +288,7 @@ fn the_pages_fit_a_phone_and_escape_hostile_file_names() {
     );
     assert_eq!(ran, json!(["undefined", 0]), "nothing injected ran or was parsed");
     // Readable at 375 px: nothing wider than the viewport.
+    assert_eq!(browser.run("return window.innerWidth;"), json!(375));
     let fits = browser.run("return document.documentElement.scrollWidth <= window.innerWidth;");
     assert_eq!(fits, json!(true), "no horizontal scrolling on a phone");
     shot(&browser, "phone-files");

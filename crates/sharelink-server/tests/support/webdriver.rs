@@ -281,6 +281,15 @@ impl Browser {
         self.cmd("POST", "/window/rect", json!({ "width": width, "height": height }));
     }
 
+    /// Emulates a phone's viewport, `width` CSS pixels wide (a desktop
+    /// window cannot be made that narrow).
+    pub fn phone(&self, width: u32, height: u32) {
+        self.cdp(
+            "Emulation.setDeviceMetricsOverride",
+            json!({ "width": width, "height": height, "deviceScaleFactor": 2, "mobile": true }),
+        );
+    }
+
     /// A PNG of the viewport.
     pub fn screenshot(&self) -> Vec<u8> {
         let b64 = self.cmd("GET", "/screenshot", Value::Null);
