@@ -18,7 +18,9 @@ use std::process::ExitCode;
 
 use sharelink_core::{FileId, TenantId, TenantPolicy, UserId};
 use sharelink_http::{ApiConfig, ServeConfig};
-use sharelink_server::{App, AppOptions, DEMO_SHARE_CODE, DEMO_TENANT, DataDir, Seeded, ServerError, StorageKind};
+use sharelink_server::{
+    App, AppOptions, DEMO_SHARE_CODE, DEMO_TENANT, DataDir, Seeded, ServerError, StorageKind,
+};
 
 /// How often the server re-reads tenant settings written by `set-tenant`.
 const TENANT_RELOAD: std::time::Duration = std::time::Duration::from_secs(2);

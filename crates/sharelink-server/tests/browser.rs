@@ -51,9 +51,11 @@ fn workspace() -> PathBuf {
 
 /// axe-core's source, if installed.
 fn axe_source() -> Option<String> {
-    let path = std::env::var("SHARELINK_AXE_JS").map(PathBuf::from).unwrap_or_else(|_| {
-        workspace().join("target/browser-tools/node_modules/axe-core/axe.min.js")
-    });
+    let path = std::env::var("SHARELINK_AXE_JS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| {
+            workspace().join("target/browser-tools/node_modules/axe-core/axe.min.js")
+        });
     match std::fs::read_to_string(&path) {
         Ok(s) => Some(s),
         Err(_) => {
@@ -62,7 +64,10 @@ fn axe_source() -> Option<String> {
                 "SHARELINK_REQUIRE_BROWSER=1 but axe-core is missing at {} (bash .ci/browser.sh installs it)",
                 path.display()
             );
-            println!("skipped: no axe-core at {} (accessibility checks not run)", path.display());
+            println!(
+                "skipped: no axe-core at {} (accessibility checks not run)",
+                path.display()
+            );
             None
         }
     }
@@ -148,26 +153,39 @@ fn a_person_walks_the_share_pages_in_chromium() {
     browser.type_into(&browser.find("#code"), "s3cret");
     browser.click_to_page(&browser.find("main form button[type=submit]"));
     let text = browser.body_text();
-    assert!(text.contains("welcome.txt") && text.contains("photos"), "{text}");
+    assert!(
+        text.contains("welcome.txt") && text.contains("photos"),
+        "{text}"
+    );
     // The token lives in an HttpOnly cookie: no script can read it.
     assert_eq!(browser.run("return document.cookie;"), json!(""));
-    assert!(!browser.current_url().contains("v1."), "no token in the URL");
+    assert!(
+        !browser.current_url().contains("v1."),
+        "no token in the URL"
+    );
 
     // 4. The APK is listed, with the reason and no download button.
     assert!(
-        text.contains("installation packages (APK, IPA) are not allowed on shares for external users"),
+        text.contains(
+            "installation packages (APK, IPA) are not allowed on shares for external users"
+        ),
         "{text}"
     );
-    assert!(browser
-        .find_all("button[aria-label='Download: app-release.apk']")
-        .is_empty());
+    assert!(
+        browser
+            .find_all("button[aria-label='Download: app-release.apk']")
+            .is_empty()
+    );
     shot(&browser, "share-files");
     check_accessibility(&browser, axe.as_deref(), "the file list");
 
     // 3. Open a folder (breadcrumbs) and download a file: its bytes.
     browser.click_to_page(&browser.find("a[href$='folder=photos']"));
     let crumbs = browser.text_of(&browser.find("nav.crumbs"));
-    assert!(crumbs.contains("All files") && crumbs.contains("photos"), "{crumbs}");
+    assert!(
+        crumbs.contains("All files") && crumbs.contains("photos"),
+        "{crumbs}"
+    );
     browser.click(&row_button(&browser, "notes.md", "Download")); // a download: no new page
     assert_eq!(
         browser.downloaded("notes.md"),
@@ -197,7 +215,10 @@ fn a_person_walks_the_share_pages_in_chromium() {
     browser.goto(&link);
     browser.click_to_page(&row_button(&browser, "welcome.txt", "Save to my drive"));
     let text = browser.body_text();
-    assert!(text.contains("“welcome.txt” was saved to your drive."), "{text}");
+    assert!(
+        text.contains("“welcome.txt” was saved to your drive."),
+        "{text}"
+    );
     browser.click_to_page(&browser.find("a[href='/my/drive']"));
     let text = browser.body_text();
     assert!(text.contains("welcome.txt"), "bob's drive: {text}");
@@ -213,23 +234,37 @@ fn a_person_walks_the_share_pages_in_chromium() {
     browser.type_into(&browser.find("#share_pwd"), "2024");
     // Keyboard-usable: the members-only switch toggles from its label.
     browser.click(&browser.find("label[for=members_only]"));
-    assert_eq!(browser.run("return document.getElementById('members_only').checked;"), json!(true));
+    assert_eq!(
+        browser.run("return document.getElementById('members_only').checked;"),
+        json!(true)
+    );
     browser.click(&browser.find("label[for=members_only]"));
     shot(&browser, "my-drive");
     check_accessibility(&browser, axe.as_deref(), "My drive");
-    browser.click_to_page(&browser.find("form.drive-form > section:last-child > button[type=submit]"));
+    browser
+        .click_to_page(&browser.find("form.drive-form > section:last-child > button[type=submit]"));
     let text = browser.body_text();
-    assert!(text.contains("Your share link") && text.contains("Extraction code: 2024"), "{text}");
+    assert!(
+        text.contains("Your share link") && text.contains("Extraction code: 2024"),
+        "{text}"
+    );
     let new_link = browser.run("return document.getElementById('link').value;");
     let new_link = new_link.as_str().unwrap().to_owned();
-    assert!(new_link.starts_with(&format!("{}/s/", server.base)), "{new_link}");
-    let qr_cells = browser.run("return document.querySelectorAll('figure.qr svg path, figure.qr svg rect').length;");
+    assert!(
+        new_link.starts_with(&format!("{}/s/", server.base)),
+        "{new_link}"
+    );
+    let qr_cells = browser
+        .run("return document.querySelectorAll('figure.qr svg path, figure.qr svg rect').length;");
     assert!(qr_cells.as_u64().unwrap() > 0, "a QR code is drawn");
     shot(&browser, "share-created");
     check_accessibility(&browser, axe.as_deref(), "the new share");
     browser.goto(&format!("{}/my/shares", server.base));
     let text = browser.body_text();
-    assert!(text.contains("Welcome note") && text.contains("Active"), "{text}");
+    assert!(
+        text.contains("Welcome note") && text.contains("Active"),
+        "{text}"
+    );
     check_accessibility(&browser, axe.as_deref(), "My shares");
     browser.click_to_page(&browser.find("button[aria-label='Cancel share: Welcome note']"));
     let text = browser.body_text();
@@ -282,11 +317,18 @@ fn the_pages_fit_a_phone_and_escape_hostile_file_names() {
     for name in hostile {
         assert!(text.contains(name), "{name:?} is shown as text: {text}");
     }
-    assert!(text.contains("<script>window.__xss=4</script>"), "the share name is text");
+    assert!(
+        text.contains("<script>window.__xss=4</script>"),
+        "the share name is text"
+    );
     let ran = browser.run(
         "return [typeof window.__xss, document.querySelectorAll('img[src=\"x\"], main script, svg[onload]').length];",
     );
-    assert_eq!(ran, json!(["undefined", 0]), "nothing injected ran or was parsed");
+    assert_eq!(
+        ran,
+        json!(["undefined", 0]),
+        "nothing injected ran or was parsed"
+    );
     // Readable at 375 px: nothing wider than the viewport.
     assert_eq!(browser.run("return window.innerWidth;"), json!(375));
     let fits = browser.run("return document.documentElement.scrollWidth <= window.innerWidth;");
@@ -299,12 +341,19 @@ fn the_pages_fit_a_phone_and_escape_hostile_file_names() {
     browser.goto(&format!("{}/my/shares", server.base));
     let ran = browser.run("return typeof window.__xss;");
     assert_eq!(ran, json!("undefined"));
-    assert!(browser.body_text().contains("<script>window.__xss=4</script>"));
+    assert!(
+        browser
+            .body_text()
+            .contains("<script>window.__xss=4</script>")
+    );
     let fits = browser.run("return document.documentElement.scrollWidth <= window.innerWidth;");
     assert_eq!(fits, json!(true), "My shares fits a phone");
     shot(&browser, "phone-my-shares");
     browser.goto(&format!("{}/my/drive?folder={album_id}", server.base));
-    assert_eq!(browser.run("return typeof window.__xss;"), json!("undefined"));
+    assert_eq!(
+        browser.run("return typeof window.__xss;"),
+        json!("undefined")
+    );
     let fits = browser.run("return document.documentElement.scrollWidth <= window.innerWidth;");
     assert_eq!(fits, json!(true), "My drive fits a phone");
     check_accessibility(&browser, axe.as_deref(), "My drive on a phone");

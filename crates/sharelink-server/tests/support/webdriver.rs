@@ -75,7 +75,13 @@ impl Driver {
 
     /// A new headless browser window of `width` × `height`, downloading
     /// into `downloads`, asking for pages in `accept_language`.
-    pub fn session(&self, downloads: &Path, width: u32, height: u32, accept_language: &str) -> Browser {
+    pub fn session(
+        &self,
+        downloads: &Path,
+        width: u32,
+        height: u32,
+        accept_language: &str,
+    ) -> Browser {
         let profile = tempfile::tempdir().unwrap();
         let caps = json!({
             "capabilities": { "alwaysMatch": {
@@ -123,7 +129,11 @@ impl Driver {
             "Browser.setDownloadBehavior",
             json!({ "behavior": "allow", "downloadPath": downloads.display().to_string() }),
         );
-        browser.cmd("POST", "/timeouts", json!({ "implicit": 0, "pageLoad": 30000, "script": 30000 }));
+        browser.cmd(
+            "POST",
+            "/timeouts",
+            json!({ "implicit": 0, "pageLoad": 30000, "script": 30000 }),
+        );
         browser
     }
 }
@@ -157,14 +167,21 @@ impl Browser {
         };
         let reply: Value = req.send().expect("webdriver request").json().unwrap();
         if let Some(err) = reply["value"]["error"].as_str() {
-            panic!("webdriver {method} {path}: {err}: {}", reply["value"]["message"]);
+            panic!(
+                "webdriver {method} {path}: {err}: {}",
+                reply["value"]["message"]
+            );
         }
         reply["value"].clone()
     }
 
     /// Runs a Chrome DevTools Protocol command.
     pub fn cdp(&self, cmd: &str, params: Value) -> Value {
-        self.cmd("POST", "/goog/cdp/execute", json!({ "cmd": cmd, "params": params }))
+        self.cmd(
+            "POST",
+            "/goog/cdp/execute",
+            json!({ "cmd": cmd, "params": params }),
+        )
     }
 
     /// Opens `url` and waits for it to load.
@@ -174,24 +191,34 @@ impl Browser {
 
     /// The current URL.
     pub fn current_url(&self) -> String {
-        self.cmd("GET", "/url", Value::Null).as_str().unwrap_or("").to_owned()
+        self.cmd("GET", "/url", Value::Null)
+            .as_str()
+            .unwrap_or("")
+            .to_owned()
     }
 
     /// The page's `<title>`.
     pub fn title(&self) -> String {
-        self.cmd("GET", "/title", Value::Null).as_str().unwrap_or("").to_owned()
+        self.cmd("GET", "/title", Value::Null)
+            .as_str()
+            .unwrap_or("")
+            .to_owned()
     }
 
     /// Every element matching `css`.
     pub fn find_all(&self, css: &str) -> Vec<Element> {
-        self.cmd("POST", "/elements", json!({ "using": "css selector", "value": css }))
-            .as_array()
-            .map(|a| {
-                a.iter()
-                    .filter_map(|e| e[ELEMENT_KEY].as_str().map(|s| Element(s.to_owned())))
-                    .collect()
-            })
-            .unwrap_or_default()
+        self.cmd(
+            "POST",
+            "/elements",
+            json!({ "using": "css selector", "value": css }),
+        )
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|e| e[ELEMENT_KEY].as_str().map(|s| Element(s.to_owned())))
+                .collect()
+        })
+        .unwrap_or_default()
     }
 
     /// The one element matching `css` (panics naming it otherwise).
@@ -226,7 +253,11 @@ impl Browser {
             if arrived == Some(Value::Bool(true)) {
                 return;
             }
-            assert!(Instant::now() < deadline, "no new page after a click on {}", self.current_url());
+            assert!(
+                Instant::now() < deadline,
+                "no new page after a click on {}",
+                self.current_url()
+            );
             std::thread::sleep(Duration::from_millis(25));
         }
     }
@@ -249,7 +280,11 @@ impl Browser {
     /// Types into an element (after clearing it).
     pub fn type_into(&self, e: &Element, text: &str) {
         self.cmd("POST", &format!("/element/{}/clear", e.0), json!({}));
-        self.cmd("POST", &format!("/element/{}/value", e.0), json!({ "text": text }));
+        self.cmd(
+            "POST",
+            &format!("/element/{}/value", e.0),
+            json!({ "text": text }),
+        );
     }
 
     /// An element's visible text.
@@ -268,17 +303,29 @@ impl Browser {
 
     /// Runs `script` (a function body) in the page; its return value.
     pub fn run(&self, script: &str) -> Value {
-        self.cmd("POST", "/execute/sync", json!({ "script": script, "args": [] }))
+        self.cmd(
+            "POST",
+            "/execute/sync",
+            json!({ "script": script, "args": [] }),
+        )
     }
 
     /// Runs an asynchronous `script`, whose last argument is the callback.
     pub fn run_async(&self, script: &str) -> Value {
-        self.cmd("POST", "/execute/async", json!({ "script": script, "args": [] }))
+        self.cmd(
+            "POST",
+            "/execute/async",
+            json!({ "script": script, "args": [] }),
+        )
     }
 
     /// Resizes the window.
     pub fn resize(&self, width: u32, height: u32) {
-        self.cmd("POST", "/window/rect", json!({ "width": width, "height": height }));
+        self.cmd(
+            "POST",
+            "/window/rect",
+            json!({ "width": width, "height": height }),
+        );
     }
 
     /// Emulates a phone's viewport, `width` CSS pixels wide (a desktop
@@ -312,7 +359,11 @@ impl Browser {
             if path.exists() && !partial {
                 return std::fs::read(&path).unwrap();
             }
-            assert!(Instant::now() < deadline, "{file} was not downloaded into {}", self.downloads.display());
+            assert!(
+                Instant::now() < deadline,
+                "{file} was not downloaded into {}",
+                self.downloads.display()
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
     }
