@@ -6,7 +6,6 @@
 //! the API's own counters and throttle after going through the pages.
 
 #[path = "common/mod.rs"]
-#[allow(dead_code)]
 mod common;
 #[path = "hostile/harness.rs"]
 mod harness;

@@ -70,15 +70,9 @@ fn safe_next(next: Option<&str>) -> String {
     }
 }
 
-/// The signed-in caller, or a `303` to the sign-in page.
-fn require_me<A: Authenticator, D: DriveStore>(
-    api: &ShareApi<A, D>,
-    visit: &Visit,
-    here: &str,
-) -> Result<Caller, Response> {
-    visit
-        .me(api)
-        .ok_or_else(|| visit.see_other(&format!("/signin?next={}", enc(here))))
+/// The `303` to the sign-in page that comes back to `here`.
+fn to_sign_in(visit: &Visit, here: &str) -> Response {
+    visit.see_other(&format!("/signin?next={}", enc(here)))
 }
 
 /// `GET /`.
@@ -321,9 +315,8 @@ pub(crate) async fn drive<A: Authenticator, D: DriveStore>(
 ) -> Response {
     let q = query.map(|Query(q)| q).unwrap_or_default();
     on_blocking(visit, move |visit| {
-        let me = match require_me(&api, visit, "/my/drive") {
-            Ok(me) => me,
-            Err(r) => return r,
+        let Some(me) = visit.me(&api) else {
+            return to_sign_in(visit, "/my/drive");
         };
         drive_page(
             &api,
@@ -551,9 +544,8 @@ pub(crate) async fn create<A: Authenticator, D: DriveStore>(
         Err(r) => return r,
     };
     on_blocking(visit, move |visit| {
-        let me = match require_me(&api, visit, "/my/drive") {
-            Ok(me) => me,
-            Err(r) => return r,
+        let Some(me) = visit.me(&api) else {
+            return to_sign_in(visit, "/my/drive");
         };
         let t = visit.t();
         let back = DriveQuery {
@@ -630,9 +622,8 @@ pub(crate) async fn shares<A: Authenticator, D: DriveStore>(
 ) -> Response {
     let q = query.map(|Query(q)| q).unwrap_or_default();
     on_blocking(visit, move |visit| {
-        let me = match require_me(&api, visit, "/my/shares") {
-            Ok(me) => me,
-            Err(r) => return r,
+        let Some(me) = visit.me(&api) else {
+            return to_sign_in(visit, "/my/shares");
         };
         let t = visit.t();
         let term = q.q.as_deref().map(str::trim).unwrap_or("").to_owned();
@@ -692,9 +683,8 @@ pub(crate) async fn detail<A: Authenticator, D: DriveStore>(
 ) -> Response {
     on_blocking(visit, move |visit| {
         let here = format!("/my/shares/{}", enc(&raw_id));
-        let me = match require_me(&api, visit, &here) {
-            Ok(me) => me,
-            Err(r) => return r,
+        let Some(me) = visit.me(&api) else {
+            return to_sign_in(visit, &here);
         };
         match api.get_op(
             &visit.head,
@@ -730,9 +720,8 @@ pub(crate) async fn edit<A: Authenticator, D: DriveStore>(
     };
     on_blocking(visit, move |visit| {
         let here = format!("/my/shares/{}", enc(&raw_id));
-        let me = match require_me(&api, visit, &here) {
-            Ok(me) => me,
-            Err(r) => return r,
+        let Some(me) = visit.me(&api) else {
+            return to_sign_in(visit, &here);
         };
         let t = visit.t();
         let code = if form.checked("remove_pwd") {
@@ -810,9 +799,8 @@ pub(crate) async fn cancel<A: Authenticator, D: DriveStore>(
         return r;
     }
     on_blocking(visit, move |visit| {
-        let me = match require_me(&api, visit, "/my/shares") {
-            Ok(me) => me,
-            Err(r) => return r,
+        let Some(me) = visit.me(&api) else {
+            return to_sign_in(visit, "/my/shares");
         };
         match api.cancel_op(
             &visit.head,

@@ -235,7 +235,7 @@ impl Visit {
             lang: self.lang.code(),
             title: title.into(),
             csrf: self.csrf.clone(),
-            signed_in: me.map(|c| display_name(c)),
+            signed_in: me.map(display_name),
             sign_in_href: "/signin".to_owned(),
         }
     }
