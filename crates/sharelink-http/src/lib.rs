@@ -33,6 +33,10 @@
 //! | `POST /v2/async_task/get` | bearer | 200 `{async_task_id, state, ...}` of a folder copy |
 //! | `GET /v2/file/download` | signed URL, `x-share-token` or bearer | 200 bytes |
 //!
+//! With the `pages` feature, [`ShareApi::with_pages`] also serves the share
+//! pages a person opens in a browser (`/s/{share_id}`, sign-in, "My drive",
+//! "My shares"), over the same operations: see [`pages`].
+//!
 //! ## Behaviour
 //!
 //! - Every error has a JSON body `{"code", "message", "requestId"}` and every
