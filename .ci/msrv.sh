@@ -29,5 +29,5 @@ fi
 # two compilers.
 export RUSTC=/usr/bin/rustc
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-target}/msrv"
-/usr/bin/cargo check --locked -p sharelink-core -p sharelink-sqlite -p sharelink-sled -p sharelink-postgres -p sharelink-http -p sharelink
+/usr/bin/cargo check --locked -p sharelink-core -p sharelink-sqlite -p sharelink-sled -p sharelink-postgres -p sharelink-http -p sharelink --features sharelink-http/pages
 echo "MSRV $msrv: the published crates build"

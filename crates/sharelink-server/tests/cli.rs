@@ -88,8 +88,19 @@ fn serve_seeds_once_and_the_admin_commands_work() {
     let server = serve(dir.path(), &[]);
     assert!(server.banner.contains("First start"), "{}", server.banner);
     assert!(server.banner.contains("curl"), "{}", server.banner);
+    // ... and the link of a demo share, which opens as a page.
+    let demo = std::fs::read_to_string(dir.path().join("demo-share")).unwrap();
+    let link = format!("{}/s/{}", server.base, demo.trim());
+    assert!(
+        server.banner.contains(&format!("Open the demo share in your browser: {link} (extraction code s3cret)")),
+        "{}",
+        server.banner
+    );
+    let page = reqwest::blocking::get(&link).unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(page.text().unwrap().contains("Alice&#39;s holiday"));
     #[cfg(unix)]
-    for f in ["keys", "alice.token", "bob.token"] {
+    for f in ["keys", "alice.token", "bob.token", "demo-share"] {
         use std::os::unix::fs::PermissionsExt as _;
         let mode = std::fs::metadata(dir.path().join(f))
             .unwrap()
@@ -176,6 +187,7 @@ fn serve_seeds_once_and_the_admin_commands_work() {
     // Second start: no new seed, the same key, the share survived.
     let server = serve(dir.path(), &[]);
     assert!(!server.banner.contains("First start"), "{}", server.banner);
+    assert!(server.banner.contains("Open the demo share"), "still printed: {}", server.banner);
     assert_eq!(std::fs::read(dir.path().join("keys")).unwrap(), key_before);
     let id = share["share_id"].as_str().unwrap();
     let (status, _) = post(

@@ -27,6 +27,13 @@
 //! without inline script, `frame-ancestors 'none'`, `nosniff`, `no-referrer`;
 //! every form carries a CSRF value (see [`session`]); the share token lives
 //! in an `HttpOnly`, `SameSite=Strict` cookie scoped to `/s/{share_id}`.
+//!
+//! Several instances: a receiver's pages need nothing of one instance (the
+//! share token in the cookie is signed with the fleet's keys, so any
+//! instance accepts it), but sign-in sessions live in the memory of the
+//! instance that started them. Behind a load balancer, route a signed-in
+//! visitor to one instance (sticky sessions), or they are asked to sign in
+//! again; a restart also ends every session.
 
 mod assets;
 mod creator;
