@@ -53,20 +53,7 @@ impl<S: Send + Sync> FromRequestParts<S> for RequestHead {
         let share_token = header_text(headers, SHARE_TOKEN_HEADER)?
             .filter(|t| !t.is_empty())
             .map(Secret);
-        let peer = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|c| c.0.ip());
-        let client = client_key(peer);
-        // Never from the Host header: a client must not choose where the
-        // URLs this server signs point.
-        let base_url = parts
-            .extensions
-            .get::<crate::serve::LocalAddr>()
-            .map_or_else(
-                || "http://127.0.0.1".to_owned(),
-                |local| format!("http://{}", local.0),
-            );
+        let (client, base_url) = client_and_base(parts);
         Ok(Self {
             bearer,
             share_token,
@@ -84,6 +71,24 @@ impl<S: Send + Sync> FromRequestParts<S> for RequestHead {
 /// An oversized body is still read (and discarded) up to [`DRAIN_CAP`]
 /// bytes, so that the client, still sending, sees the 413 instead of a
 /// broken connection.
+/// The client's throttling key (from the connection's peer address) and the
+/// base of the URLs this server signs (the address the connection was
+/// accepted on; never the Host header, which the client chooses).
+pub(crate) fn client_and_base(parts: &Parts) -> (ClientKey, String) {
+    let peer = parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip());
+    let base_url = parts
+        .extensions
+        .get::<crate::serve::LocalAddr>()
+        .map_or_else(
+            || "http://127.0.0.1".to_owned(),
+            |local| format!("http://{}", local.0),
+        );
+    (client_key(peer), base_url)
+}
+
 pub(crate) async fn json_body<T: DeserializeOwned>(
     mut body: Body,
     limit: usize,

@@ -40,7 +40,10 @@ fn browser_ready() -> bool {
         webdriver::CHROMIUM,
         webdriver::CHROMEDRIVER
     );
-    say(&format!("skipped: no chromium ({} not found)", webdriver::CHROMIUM));
+    say(&format!(
+        "skipped: no chromium ({} not found)",
+        webdriver::CHROMIUM
+    ));
     false
 }
 

@@ -92,7 +92,9 @@ fn serve_seeds_once_and_the_admin_commands_work() {
     let demo = std::fs::read_to_string(dir.path().join("demo-share")).unwrap();
     let link = format!("{}/s/{}", server.base, demo.trim());
     assert!(
-        server.banner.contains(&format!("Open the demo share in your browser: {link} (extraction code s3cret)")),
+        server.banner.contains(&format!(
+            "Open the demo share in your browser: {link} (extraction code s3cret)"
+        )),
         "{}",
         server.banner
     );
@@ -187,7 +189,11 @@ fn serve_seeds_once_and_the_admin_commands_work() {
     // Second start: no new seed, the same key, the share survived.
     let server = serve(dir.path(), &[]);
     assert!(!server.banner.contains("First start"), "{}", server.banner);
-    assert!(server.banner.contains("Open the demo share"), "still printed: {}", server.banner);
+    assert!(
+        server.banner.contains("Open the demo share"),
+        "still printed: {}",
+        server.banner
+    );
     assert_eq!(std::fs::read(dir.path().join("keys")).unwrap(), key_before);
     let id = share["share_id"].as_str().unwrap();
     let (status, _) = post(

@@ -1,7 +1,6 @@
 //! The signed-in pages: sign in and out, "My drive" (browse, tick, share),
 //! "My shares" (status, counters, expiry; edit, cancel, search).
 
-use axum::body::Body;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -12,7 +11,7 @@ use sharelink_core::FileId;
 use super::Visit;
 use super::forms::Form;
 use super::lang::{Text, fill};
-use super::receiver::{checked_form, on_blocking, row_of, share_path, show_time};
+use super::receiver::{CheckedForm, on_blocking, row_of, share_path, show_time};
 use super::session::{SESSION_COOKIE, set_cookie};
 use super::views::{
     Crumb, DrivePage, HomePage, OptionsForm, ShareCard, SharePage, SharesPage, SignInPage,
@@ -116,12 +115,8 @@ pub(crate) async fn sign_in_form<A: Authenticator, D: DriveStore>(
 pub(crate) async fn sign_in<A: Authenticator, D: DriveStore>(
     State(api): State<Api<A, D>>,
     visit: Visit,
-    body: Body,
+    CheckedForm(form): CheckedForm,
 ) -> Response {
-    let form = match checked_form(&api, &visit, body).await {
-        Ok(f) => f,
-        Err(r) => return r,
-    };
     on_blocking(visit, move |visit| {
         let t = visit.t();
         let next = safe_next(form.get("next"));
@@ -173,11 +168,8 @@ pub(crate) async fn sign_in<A: Authenticator, D: DriveStore>(
 pub(crate) async fn sign_out<A: Authenticator, D: DriveStore>(
     State(api): State<Api<A, D>>,
     visit: Visit,
-    body: Body,
+    _checked: CheckedForm,
 ) -> Response {
-    if let Err(r) = checked_form(&api, &visit, body).await {
-        return r;
-    }
     if let Some(s) = &visit.session {
         api.pages().sessions.end(s);
     }
@@ -537,12 +529,8 @@ fn share_page(
 pub(crate) async fn create<A: Authenticator, D: DriveStore>(
     State(api): State<Api<A, D>>,
     visit: Visit,
-    body: Body,
+    CheckedForm(form): CheckedForm,
 ) -> Response {
-    let form = match checked_form(&api, &visit, body).await {
-        Ok(f) => f,
-        Err(r) => return r,
-    };
     on_blocking(visit, move |visit| {
         let Some(me) = visit.me(&api) else {
             return to_sign_in(visit, "/my/drive");
@@ -712,12 +700,8 @@ pub(crate) async fn edit<A: Authenticator, D: DriveStore>(
     State(api): State<Api<A, D>>,
     Path(raw_id): Path<String>,
     visit: Visit,
-    body: Body,
+    CheckedForm(form): CheckedForm,
 ) -> Response {
-    let form = match checked_form(&api, &visit, body).await {
-        Ok(f) => f,
-        Err(r) => return r,
-    };
     on_blocking(visit, move |visit| {
         let here = format!("/my/shares/{}", enc(&raw_id));
         let Some(me) = visit.me(&api) else {
@@ -793,11 +777,8 @@ pub(crate) async fn cancel<A: Authenticator, D: DriveStore>(
     State(api): State<Api<A, D>>,
     Path(raw_id): Path<String>,
     visit: Visit,
-    body: Body,
+    _checked: CheckedForm,
 ) -> Response {
-    if let Err(r) = checked_form(&api, &visit, body).await {
-        return r;
-    }
     on_blocking(visit, move |visit| {
         let Some(me) = visit.me(&api) else {
             return to_sign_in(visit, "/my/shares");

@@ -44,11 +44,10 @@ mod refusal;
 pub(crate) mod session;
 mod views;
 
-use std::net::SocketAddr;
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -201,23 +200,13 @@ impl<A: Authenticator, D: DriveStore> FromRequestParts<Api<A, D>> for Visit {
         let bearer = session
             .as_deref()
             .and_then(|s| pages.sessions.access_token(s));
-        let peer = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|c| c.0.ip());
-        let base_url = parts
-            .extensions
-            .get::<crate::serve::LocalAddr>()
-            .map_or_else(
-                || "http://127.0.0.1".to_owned(),
-                |local| format!("http://{}", local.0),
-            );
+        let (client, base_url) = crate::extract::client_and_base(parts);
         Ok(Self {
             lang: Lang::negotiate(&headers),
             head: RequestHead {
                 bearer,
                 share_token: None,
-                client: crate::extract::client_key(peer),
+                client,
                 base_url,
             },
             headers,

@@ -335,7 +335,7 @@ pub(crate) async fn show<A: Authenticator, D: DriveStore>(
 }
 
 /// Reads a form and checks its CSRF value; the refusal page otherwise.
-pub(crate) async fn checked_form<A: Authenticator, D: DriveStore>(
+async fn checked_form<A: Authenticator, D: DriveStore>(
     api: &ShareApi<A, D>,
     visit: &Visit,
     body: Body,
@@ -370,18 +370,34 @@ pub(crate) async fn checked_form<A: Authenticator, D: DriveStore>(
     Ok(form)
 }
 
+/// A posted form whose CSRF value matched; otherwise the request is
+/// answered with the refusal page before its handler runs.
+pub(crate) struct CheckedForm(pub(crate) Form);
+
+impl<A: Authenticator, D: DriveStore> axum::extract::FromRequest<Api<A, D>> for CheckedForm {
+    type Rejection = Response;
+
+    async fn from_request(
+        req: axum::extract::Request,
+        api: &Api<A, D>,
+    ) -> Result<Self, Self::Rejection> {
+        let (mut parts, body) = req.into_parts();
+        let Ok(visit) = <Visit as axum::extract::FromRequestParts<Api<A, D>>>::from_request_parts(
+            &mut parts, api,
+        )
+        .await;
+        checked_form(api, &visit, body).await.map(CheckedForm)
+    }
+}
+
 /// `POST /s/{share_id}`: trades the code for a share token, kept in a
 /// cookie scoped to the share's pages.
 pub(crate) async fn open<A: Authenticator, D: DriveStore>(
     State(api): State<Api<A, D>>,
     Path(raw_id): Path<String>,
     visit: Visit,
-    body: Body,
+    CheckedForm(form): CheckedForm,
 ) -> Response {
-    let form = match checked_form(&api, &visit, body).await {
-        Ok(f) => f,
-        Err(r) => return r,
-    };
     on_blocking(visit, move |visit| {
         let me = visit.me(&api);
         let t = visit.t();
@@ -435,12 +451,8 @@ pub(crate) async fn download<A: Authenticator, D: DriveStore>(
     State(api): State<Api<A, D>>,
     Path(raw_id): Path<String>,
     visit: Visit,
-    body: Body,
+    CheckedForm(form): CheckedForm,
 ) -> Response {
-    let form = match checked_form(&api, &visit, body).await {
-        Ok(f) => f,
-        Err(r) => return r,
-    };
     let token = cookie(&visit.headers, SHARE_COOKIE);
     on_blocking(visit, move |visit| {
         let me = visit.me(&api);
@@ -518,12 +530,8 @@ pub(crate) async fn save<A: Authenticator, D: DriveStore>(
     State(api): State<Api<A, D>>,
     Path(raw_id): Path<String>,
     visit: Visit,
-    body: Body,
+    CheckedForm(form): CheckedForm,
 ) -> Response {
-    let form = match checked_form(&api, &visit, body).await {
-        Ok(f) => f,
-        Err(r) => return r,
-    };
     let token = cookie(&visit.headers, SHARE_COOKIE);
     on_blocking(visit, move |visit| {
         let path = share_path(&raw_id);
