@@ -8,7 +8,8 @@
 //!    handler that calls the engine inline on the runtime's workers. Both
 //!    servers run on a 2-worker runtime, one after the other.
 //! 2. **What does HTTP cost?** The same cheap request over loopback HTTP
-//!    against a direct engine call.
+//!    against a direct engine call; and the same public view as the HTML
+//!    page a browser opens against the JSON answer.
 //! 3. **Do instances add up?** Token issues and download URLs per second
 //!    with one and with two instances on one PostgreSQL database (skipped
 //!    without one).
@@ -260,6 +261,7 @@ fn our_router(f: &Fixture) -> Router {
         Arc::new(Drives(f.drives.clone())),
         ApiConfig::default(),
     )
+    .with_pages(sharelink_http::pages::PagesConfig::default())
     .router()
 }
 
@@ -274,11 +276,24 @@ fn probe(addr: SocketAddr, share: &ShareId, budget: Duration) -> Latencies {
     let client = reqwest::blocking::Client::new();
     let url = format!("http://{addr}/v2/share_link/get_by_anonymous");
     let body = json!({ "share_id": share.as_str() }).to_string();
+    sample(budget, || post_json(&client, &url, &body))
+}
+
+/// The same public view as a page a browser opens (`GET /s/{id}`: the same
+/// engine call, then a template rendered and security headers added).
+fn probe_page(addr: SocketAddr, share: &ShareId, budget: Duration) -> Latencies {
+    let client = reqwest::blocking::Client::new();
+    let url = format!("http://{addr}/s/{}", share.as_str());
+    sample(budget, || client.get(&url).send().unwrap())
+}
+
+/// Sequential requests for `budget`: their latency quantiles, in µs.
+fn sample(budget: Duration, mut request: impl FnMut() -> reqwest::blocking::Response) -> Latencies {
     let mut samples = Vec::new();
     let end = Instant::now() + budget;
     while Instant::now() < end {
         let t = Instant::now();
-        let res = post_json(&client, &url, &body);
+        let res = request();
         assert_eq!(res.status().as_u16(), 200);
         let _ = res.bytes().unwrap();
         samples.push(t.elapsed().as_secs_f64() * 1e6);
@@ -524,6 +539,7 @@ fn main() {
     // HTTP overhead of one cheap request.
     let (addr, stop, server) = start(our_router(&f));
     let http = probe(addr, &f.open_share, budget);
+    let page = probe_page(addr, &f.open_share, budget);
     let _ = stop.send(());
     server.join().unwrap();
     let n = 20_000;
@@ -537,6 +553,14 @@ fn main() {
         ms(http.p50),
         ms(direct),
         http.p50 / direct
+    );
+    println!(
+        "\n## the public view as a page (GET /s/{{id}}, HTML) vs as JSON (get_by_anonymous), same server, sequential: p50 {} vs {}: ratio {:.2}; p99 {} vs {}",
+        ms(page.p50),
+        ms(http.p50),
+        page.p50 / http.p50,
+        ms(page.p99),
+        ms(http.p99)
     );
 
     instances(budget);
