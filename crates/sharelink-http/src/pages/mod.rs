@@ -25,7 +25,9 @@
 //! (English or Simplified Chinese, from `Accept-Language`). Every page works
 //! without JavaScript; none loads anything from elsewhere. Pages carry a CSP
 //! without inline script, `frame-ancestors 'none'`, `nosniff`, `no-referrer`;
-//! every form carries a CSRF value (see [`session`]); the share token lives
+//! every form carries a CSRF value (the `sl_csrf` cookie's, compared in
+//! constant time; a POST a browser marks `Sec-Fetch-Site: cross-site` is
+//! refused before anything happens); the share token lives
 //! in an `HttpOnly`, `SameSite=Strict` cookie scoped to `/s/{share_id}`.
 //!
 //! Several instances: a receiver's pages need nothing of one instance (the
@@ -41,7 +43,7 @@ mod forms;
 mod lang;
 mod receiver;
 mod refusal;
-pub(crate) mod session;
+mod session;
 mod views;
 
 use std::time::Duration;
