@@ -219,8 +219,23 @@ fn a_person_walks_the_share_pages_in_chromium() {
     assert_eq!(counted.json()["download_count"], 1, "{:?}", counted.json());
     assert_eq!(counted.json()["preview_count"], 1, "{:?}", counted.json());
 
-    // 5. Bob signs in and saves welcome.txt into his drive.
+    // 5. Bob signs in, follows the link from another site (as from a chat:
+    // `localhost` is another site than `127.0.0.1`) and arrives signed in,
+    // then saves welcome.txt into his drive.
     sign_in(&browser, &server, &server.bob);
+    let elsewhere = server.base.replace("127.0.0.1", "localhost");
+    browser.goto(&format!("{elsewhere}/signin"));
+    browser.follow_link_to(&link);
+    assert!(
+        browser.current_url().starts_with(&link),
+        "{}",
+        browser.current_url()
+    );
+    assert!(
+        browser.body_text().contains("Bob Builder"),
+        "signed in after a cross-site link: {}",
+        browser.body_text()
+    );
     browser.goto(&link);
     browser.click_to_page(&row_button(&browser, "welcome.txt", "Save to my drive"));
     let text = browser.body_text();

@@ -12,7 +12,7 @@ use super::Visit;
 use super::forms::Form;
 use super::lang::{Text, fill};
 use super::receiver::{CheckedForm, on_blocking, row_of, share_path, show_time};
-use super::session::{SESSION_COOKIE, set_cookie};
+use super::session::session_cookie;
 use super::views::{
     Crumb, DrivePage, HomePage, OptionsForm, ShareCard, SharePage, SharesPage, SignInPage,
 };
@@ -146,10 +146,7 @@ pub(crate) async fn sign_in<A: Authenticator, D: DriveStore>(
                 let cookie = pages.sessions.start(token);
                 let mut r = visit.see_other(&next);
                 let max_age = i64::try_from(pages.sessions.idle().as_secs()).unwrap_or(i64::MAX);
-                visit.add_cookie(
-                    &mut r,
-                    &set_cookie(SESSION_COOKIE, &cookie, "/", max_age, visit.secure),
-                );
+                visit.add_cookie(&mut r, &session_cookie(&cookie, max_age, visit.secure));
                 r
             }
             Err(crate::host::AuthError::InvalidToken(_)) => sign_in_page(
@@ -174,10 +171,7 @@ pub(crate) async fn sign_out<A: Authenticator, D: DriveStore>(
         api.pages().sessions.end(s);
     }
     let mut r = visit.see_other("/");
-    visit.add_cookie(
-        &mut r,
-        &set_cookie(SESSION_COOKIE, "", "/", 0, visit.secure),
-    );
+    visit.add_cookie(&mut r, &session_cookie("", 0, visit.secure));
     r
 }
 

@@ -19,21 +19,33 @@ pub(crate) enum FormError {
     Unreadable,
 }
 
+/// Most of an oversized form read (and dropped) before it is refused.
+pub(crate) const DRAIN_CAP: usize = 1 << 20;
+
 /// Most fields one form may have.
 const MAX_FIELDS: usize = 1_000;
 
 impl Form {
-    /// Reads at most `limit` bytes of `body`.
+    /// Reads at most `limit` bytes of `body`. A larger body is
+    /// [`FormError::TooLarge`]; up to [`DRAIN_CAP`] of it is read and
+    /// dropped first, so that the client has finished sending and reads
+    /// the refusal page instead of a reset connection.
     pub(crate) async fn read(mut body: Body, limit: usize) -> Result<Self, FormError> {
         let mut bytes = Vec::new();
+        let mut total = 0usize;
         while let Some(frame) = body.frame().await {
             let frame = frame.map_err(|_| FormError::Unreadable)?;
             if let Ok(data) = frame.into_data() {
-                if bytes.len().saturating_add(data.len()) > limit {
-                    return Err(FormError::TooLarge);
+                total = total.saturating_add(data.len());
+                if total <= limit {
+                    bytes.extend_from_slice(&data);
+                } else if total > DRAIN_CAP.max(limit) {
+                    break;
                 }
-                bytes.extend_from_slice(&data);
             }
+        }
+        if total > limit {
+            return Err(FormError::TooLarge);
         }
         Ok(Self::parse(&bytes))
     }

@@ -1,7 +1,8 @@
 //! Sign-in sessions and the cookies the pages set.
 //!
-//! - **Sessions** are server-side: the `sl_session` cookie holds 256 random
-//!   bits; the server keeps, under the cookie's SHA-256, the access token it
+//! - **Sessions** are server-side: the `sl_session` cookie (`SameSite=Lax`,
+//!   so a signed-in visitor arriving from a link elsewhere is still signed
+//!   in) holds 256 random bits; the server keeps, under the cookie's SHA-256, the access token it
 //!   stands for, until it has been idle for [`PagesConfig::session_idle`] or
 //!   the visitor signs out. The raw access token never goes back to the
 //!   browser. At most [`PagesConfig::max_sessions`] are kept; when full,
@@ -66,7 +67,8 @@ pub(crate) fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
     found.filter(|v| !v.is_empty() && v.len() <= 4096)
 }
 
-/// A `Set-Cookie` value.
+/// A `Set-Cookie` value: `HttpOnly`, `SameSite=Strict` (but the session
+/// cookie's, see [`session_cookie`]), `Secure` over https.
 pub(crate) fn set_cookie(
     name: &str,
     value: &str,
@@ -74,8 +76,27 @@ pub(crate) fn set_cookie(
     max_age: i64,
     secure: bool,
 ) -> String {
+    cookie_line(name, value, path, max_age, secure, "Strict")
+}
+
+/// The session cookie: `SameSite=Lax`, so that a signed-in visitor who
+/// follows a share link from a chat or a mail arrives signed in (a
+/// members-only share opens, "Save to my drive" shows). Lax never sends it
+/// with a cross-site POST, and every form checks its CSRF value besides.
+pub(crate) fn session_cookie(value: &str, max_age: i64, secure: bool) -> String {
+    cookie_line(SESSION_COOKIE, value, "/", max_age, secure, "Lax")
+}
+
+fn cookie_line(
+    name: &str,
+    value: &str,
+    path: &str,
+    max_age: i64,
+    secure: bool,
+    same_site: &str,
+) -> String {
     format!(
-        "{name}={value}; Path={path}; Max-Age={max_age}; HttpOnly; SameSite=Strict{}",
+        "{name}={value}; Path={path}; Max-Age={max_age}; HttpOnly; SameSite={same_site}{}",
         if secure { "; Secure" } else { "" }
     )
 }

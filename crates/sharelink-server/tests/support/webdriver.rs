@@ -245,6 +245,23 @@ impl Browser {
     pub fn click_to_page(&self, e: &Element) {
         self.run("window.__leaving = true; return true;");
         self.click(e);
+        self.wait_for_new_page();
+    }
+
+    /// Follows a link to `url` from the current page, as a person clicking
+    /// it would (the browser decides which cookies go with it: a link from
+    /// another site carries only `SameSite=Lax` ones).
+    pub fn follow_link_to(&self, url: &str) {
+        self.run("window.__leaving = true; return true;");
+        self.cmd(
+            "POST",
+            "/execute/sync",
+            json!({ "script": "const a = document.createElement('a'); a.href = arguments[0]; document.body.appendChild(a); a.click(); return true;", "args": [url] }),
+        );
+        self.wait_for_new_page();
+    }
+
+    fn wait_for_new_page(&self) {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             let arrived = self.try_run(
