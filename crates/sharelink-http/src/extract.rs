@@ -89,34 +89,62 @@ pub(crate) fn client_and_base(parts: &Parts) -> (ClientKey, String) {
     (client_key(peer), base_url)
 }
 
-pub(crate) async fn json_body<T: DeserializeOwned>(
-    mut body: Body,
+/// Why a body could not be read.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum BodyError {
+    /// Larger than the limit.
+    TooLarge,
+    /// The connection failed mid-body.
+    Unreadable,
+}
+
+/// Reads at most `limit` bytes of `body`. A larger body is
+/// [`BodyError::TooLarge`], after up to `drain_cap` of it has been read and
+/// dropped, so that the client has finished sending and reads the refusal
+/// instead of a reset connection.
+pub(crate) async fn read_bounded(
+    body: &mut Body,
     limit: usize,
-) -> Result<T, ApiError> {
+    drain_cap: usize,
+) -> Result<Vec<u8>, BodyError> {
     let mut bytes = Vec::new();
     let mut total = 0usize;
     while let Some(frame) = body.frame().await {
-        let frame = frame.map_err(|_| {
-            ApiError::wire(
-                WireCode::InvalidParameterWrongFormat,
-                "The request body could not be read.",
-            )
-        })?;
+        let frame = frame.map_err(|_| BodyError::Unreadable)?;
         if let Ok(data) = frame.into_data() {
             total = total.saturating_add(data.len());
             if total <= limit {
                 bytes.extend_from_slice(&data);
-            } else if total > DRAIN_CAP.max(limit) {
+            } else if total > drain_cap.max(limit) {
                 break;
             }
         }
     }
     if total > limit {
-        return Err(ApiError::wire(
-            WireCode::RequestBodyTooLarge,
-            format!("The request body exceeds {limit} bytes."),
-        ));
+        return Err(BodyError::TooLarge);
     }
+    Ok(bytes)
+}
+
+pub(crate) async fn json_body<T: DeserializeOwned>(
+    mut body: Body,
+    limit: usize,
+) -> Result<T, ApiError> {
+    let bytes = match read_bounded(&mut body, limit, DRAIN_CAP).await {
+        Ok(bytes) => bytes,
+        Err(BodyError::Unreadable) => {
+            return Err(ApiError::wire(
+                WireCode::InvalidParameterWrongFormat,
+                "The request body could not be read.",
+            ));
+        }
+        Err(BodyError::TooLarge) => {
+            return Err(ApiError::wire(
+                WireCode::RequestBodyTooLarge,
+                format!("The request body exceeds {limit} bytes."),
+            ));
+        }
+    };
     parse_json(if bytes.iter().all(u8::is_ascii_whitespace) {
         b"{}"
     } else {

@@ -1,8 +1,8 @@
 //! Reading an `application/x-www-form-urlencoded` body: bounded, and a
 //! field may repeat (the ticked files of "My drive").
 
+use crate::extract::read_bounded;
 use axum::body::Body;
-use http_body_util::BodyExt;
 
 /// A parsed form.
 #[derive(Debug, Default)]
@@ -11,13 +11,7 @@ pub(crate) struct Form {
 }
 
 /// Why a form could not be read.
-#[derive(Debug, PartialEq, Eq)]
-pub(crate) enum FormError {
-    /// Larger than the limit.
-    TooLarge,
-    /// The body could not be read.
-    Unreadable,
-}
+pub(crate) use crate::extract::BodyError as FormError;
 
 /// Most of an oversized form read (and dropped) before it is refused.
 pub(crate) const DRAIN_CAP: usize = 1 << 20;
@@ -26,28 +20,12 @@ pub(crate) const DRAIN_CAP: usize = 1 << 20;
 const MAX_FIELDS: usize = 1_000;
 
 impl Form {
-    /// Reads at most `limit` bytes of `body`. A larger body is
-    /// [`FormError::TooLarge`]; up to [`DRAIN_CAP`] of it is read and
-    /// dropped first, so that the client has finished sending and reads
-    /// the refusal page instead of a reset connection.
+    /// Reads at most `limit` bytes of `body` (a larger body is drained up
+    /// to [`DRAIN_CAP`], then refused).
     pub(crate) async fn read(mut body: Body, limit: usize) -> Result<Self, FormError> {
-        let mut bytes = Vec::new();
-        let mut total = 0usize;
-        while let Some(frame) = body.frame().await {
-            let frame = frame.map_err(|_| FormError::Unreadable)?;
-            if let Ok(data) = frame.into_data() {
-                total = total.saturating_add(data.len());
-                if total <= limit {
-                    bytes.extend_from_slice(&data);
-                } else if total > DRAIN_CAP.max(limit) {
-                    break;
-                }
-            }
-        }
-        if total > limit {
-            return Err(FormError::TooLarge);
-        }
-        Ok(Self::parse(&bytes))
+        read_bounded(&mut body, limit, DRAIN_CAP)
+            .await
+            .map(|bytes| Self::parse(&bytes))
     }
 
     /// Parses a urlencoded body; malformed escapes decode lossily (the

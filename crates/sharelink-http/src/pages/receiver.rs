@@ -170,6 +170,7 @@ fn gate(
     let page = GatePage {
         c: visit.chrome(api_view.share_name.clone(), me),
         view: facts(t, api_view),
+        show_count: true,
         action: share_path(&api_view.share_id),
         errors,
     };
@@ -323,6 +324,7 @@ pub(crate) async fn show<A: Authenticator, D: DriveStore>(
             crumbs: api.crumbs(&head, &share, &folder, t),
             c,
             view: facts(t, &view),
+            show_count: false,
             rows,
             next_href,
             download_action: format!("{path}/download"),

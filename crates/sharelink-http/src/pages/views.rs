@@ -131,6 +131,8 @@ pub(crate) struct HomePage {
 pub(crate) struct GatePage {
     pub(crate) c: Chrome,
     pub(crate) view: ShareFacts,
+    /// Whether the share head shows how many items it holds.
+    pub(crate) show_count: bool,
     pub(crate) action: String,
     pub(crate) errors: Vec<String>,
 }
@@ -140,6 +142,8 @@ pub(crate) struct GatePage {
 pub(crate) struct FilesPage {
     pub(crate) c: Chrome,
     pub(crate) view: ShareFacts,
+    /// Whether the share head shows how many items it holds.
+    pub(crate) show_count: bool,
     pub(crate) crumbs: Vec<Crumb>,
     pub(crate) rows: Vec<FileRow>,
     pub(crate) next_href: Option<String>,
