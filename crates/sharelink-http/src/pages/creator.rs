@@ -11,7 +11,7 @@ use sharelink_core::FileId;
 use super::Visit;
 use super::forms::Form;
 use super::lang::{Text, fill};
-use super::receiver::{CheckedForm, on_blocking, row_of, share_path, show_time};
+use super::receiver::{CheckedForm, Walk, on_blocking, row_of, share_path, show_time};
 use super::session::session_cookie;
 use super::views::{
     Crumb, DrivePage, HomePage, OptionsForm, ShareCard, SharePage, SharesPage, SignInPage,
@@ -22,8 +22,8 @@ use crate::handlers::Api;
 use crate::handlers::files::url::percent_encode as enc;
 use crate::host::{Authenticator, Caller, DriveStore};
 use crate::wire::{
-    CreateShareLinkBody, GetFileBody, ListFileBody, ListShareLinkBody, SearchShareLinkBody,
-    ShareIdBody, ShareLinkWire, UpdateShareLinkBody, format_time,
+    CreateShareLinkBody, ListFileBody, ListShareLinkBody, SearchShareLinkBody, ShareIdBody,
+    ShareLinkWire, UpdateShareLinkBody, format_time,
 };
 
 /// Shares per page of "My shares".
@@ -175,49 +175,6 @@ pub(crate) async fn sign_out<A: Authenticator, D: DriveStore>(
     r
 }
 
-impl<A: Authenticator, D: DriveStore> ShareApi<A, D> {
-    fn drive_crumbs(
-        &self,
-        visit: &Visit,
-        drive: &str,
-        folder: &FileId,
-        t: &'static Text,
-    ) -> Vec<Crumb> {
-        let base = format!("/my/drive?drive={}", enc(drive));
-        let mut trail = Vec::new();
-        let mut current = folder.clone();
-        for _ in 0..16 {
-            if current.as_str() == sharelink_core::scope::ROOT_ID {
-                break;
-            }
-            let Ok(file) = self.file_get_op(
-                &visit.head,
-                GetFileBody {
-                    drive_id: Some(drive.to_owned()),
-                    file_id: Some(current.to_string()),
-                    ..GetFileBody::default()
-                },
-            ) else {
-                break;
-            };
-            trail.push(Crumb {
-                href: format!("{base}&folder={}", enc(&file.file_id)),
-                label: file.name.clone(),
-            });
-            match FileId::new(file.parent_file_id.clone()) {
-                Ok(parent) => current = parent,
-                Err(_) => break,
-            }
-        }
-        trail.push(Crumb {
-            href: base,
-            label: t.drive_title.to_owned(),
-        });
-        trail.reverse();
-        trail
-    }
-}
-
 /// Renders "My drive" for `me`.
 fn drive_page<A: Authenticator, D: DriveStore>(
     api: &ShareApi<A, D>,
@@ -283,7 +240,16 @@ fn drive_page<A: Authenticator, D: DriveStore>(
     let page = DrivePage {
         c: visit.chrome(t.drive_title, Some(me)),
         drive_id: drive.to_string(),
-        crumbs: api.drive_crumbs(visit, drive.as_str(), &folder, t),
+        crumbs: api.crumbs(
+            &visit.head,
+            &Walk::Drive(drive.as_str()),
+            &folder,
+            &base,
+            Crumb {
+                href: base.trim_end_matches('&').to_owned(),
+                label: t.drive_title.to_owned(),
+            },
+        ),
         rows,
         next_href,
         errors,

@@ -177,47 +177,61 @@ fn gate(
     visit.page(status, &page)
 }
 
+/// Where a breadcrumb trail walks: a share's folders (checked by the
+/// engine against the share token) or a drive's (the caller's own).
+pub(crate) enum Walk<'a> {
+    /// Up to the share's top: its shared items, or the drive root.
+    Share(&'a Share),
+    /// Up to the drive's root.
+    Drive(&'a str),
+}
+
 impl<A: Authenticator, D: DriveStore> ShareApi<A, D> {
-    /// The folders from the share's top down to `folder`, each checked by
-    /// the engine against the share token.
-    fn crumbs(
+    /// The folders from the top of `walk` down to `folder`, each looked up
+    /// with GetFile as the request may see it, at most [`MAX_CRUMBS`] deep;
+    /// links are `{base}folder=…`, the first one is `root`.
+    pub(crate) fn crumbs(
         &self,
         head: &RequestHead,
-        share: &Share,
+        walk: &Walk<'_>,
         folder: &FileId,
-        t: &'static Text,
+        base: &str,
+        root: Crumb,
     ) -> Vec<Crumb> {
-        let path = share_path(share.id().as_str());
         let mut trail = Vec::new();
         let mut current = folder.clone();
         for _ in 0..MAX_CRUMBS {
             if current.as_str() == sharelink_core::scope::ROOT_ID {
                 break;
             }
+            let (share_id, drive_id, top) = match walk {
+                Walk::Share(share) => (
+                    Some(share.id().to_string()),
+                    None,
+                    matches!(share.files(), ShareFiles::Listed(ids) if ids.contains(&current)),
+                ),
+                Walk::Drive(drive) => (None, Some((*drive).to_owned()), false),
+            };
             let Ok(file) = self.file_get_op(
                 head,
                 GetFileBody {
-                    share_id: Some(share.id().to_string()),
+                    share_id,
+                    drive_id,
                     file_id: Some(current.to_string()),
-                    ..GetFileBody::default()
                 },
             ) else {
                 break;
             };
             trail.push(Crumb {
-                href: format!("{path}?folder={}", enc(&file.file_id)),
+                href: format!("{base}folder={}", enc(&file.file_id)),
                 label: file.name.clone(),
             });
-            let top = matches!(share.files(), ShareFiles::Listed(ids) if ids.contains(&current));
             match FileId::new(file.parent_file_id.clone()) {
                 Ok(parent) if !top => current = parent,
                 _ => break,
             }
         }
-        trail.push(Crumb {
-            href: path,
-            label: t.share_root.to_owned(),
-        });
+        trail.push(root);
         trail.reverse();
         trail
     }
@@ -321,7 +335,16 @@ pub(crate) async fn show<A: Authenticator, D: DriveStore>(
         let mut c = visit.chrome(view.share_name.clone(), me.as_ref());
         c.sign_in_href = format!("/signin?next={}", enc(&path));
         let page = FilesPage {
-            crumbs: api.crumbs(&head, &share, &folder, t),
+            crumbs: api.crumbs(
+                &head,
+                &Walk::Share(&share),
+                &folder,
+                &format!("{path}?"),
+                Crumb {
+                    href: path.clone(),
+                    label: t.share_root.to_owned(),
+                },
+            ),
             c,
             view: facts(t, &view),
             show_count: false,
