@@ -214,8 +214,9 @@ pub use share::{
     SharedIds, UseKind,
 };
 pub use storage::{
-    AccessOutcome, AccessRecord, AccessUpdate, InsertOutcome, PurgeReport, PurgeRequest,
-    QuotaCharge, QuotaOutcome, Storage, StorageError, UpdateOutcome, UseCount, UseOutcome,
+    AccessItem, AccessOutcome, AccessRecord, AccessUpdate, InsertOutcome, PurgeReport,
+    PurgeRequest, QuotaCharge, QuotaOutcome, Storage, StorageError, UpdateOutcome, UseCount,
+    UseOutcome,
 };
 pub use throttle::{ThrottlePolicy, ThrottleRefusal, ThrottleScope};
 pub use token::{

@@ -108,6 +108,9 @@ impl Inner {
 }
 
 impl Storage for MemoryStorage {
+    fn reads_are_local(&self) -> bool {
+        true
+    }
     fn insert_share(
         &self,
         share: &Share,

@@ -19,6 +19,7 @@ use crate::share::{Member, Share, UseKind};
 use crate::throttle::{ThrottlePolicy, ThrottleState};
 
 pub mod columns;
+pub mod group_commit;
 pub mod steps;
 
 /// A backend failure. Never used for contention or limits.
@@ -73,6 +74,39 @@ impl StorageError {
         Self::Unavailable {
             message: message.into(),
             source: Some(Box::new(source)),
+        }
+    }
+
+    /// The same failure, for another caller of a failed batch (see
+    /// [`group_commit`]): the same variant and message, with the source's
+    /// text folded into the message (a source cannot be shared).
+    pub fn for_batch_member(&self) -> Self {
+        fn with_source(
+            message: &str,
+            source: Option<&(dyn std::error::Error + Send + Sync)>,
+        ) -> String {
+            match source {
+                Some(s) => format!("{message}: {s}"),
+                None => message.to_owned(),
+            }
+        }
+        match self {
+            Self::Backend { message, source } => Self::Backend {
+                message: with_source(message, source.as_deref()),
+                source: None,
+            },
+            Self::Unavailable { message, source } => Self::Unavailable {
+                message: with_source(message, source.as_deref()),
+                source: None,
+            },
+            Self::Corrupt { what, reason } => Self::Corrupt {
+                what: what.clone(),
+                reason: reason.clone(),
+            },
+            Self::IncompatibleFormat { found, supported } => Self::IncompatibleFormat {
+                found: *found,
+                supported: *supported,
+            },
         }
     }
 
@@ -214,6 +248,54 @@ pub struct AccessRecord<'a> {
     /// The tenant's access quota, unless unlimited; taken only when `apply`
     /// says so.
     pub charge: Option<&'a QuotaCharge>,
+}
+
+/// One token issue in a [`Storage::record_accesses`] batch: what
+/// [`AccessRecord`] says, owned, with its own `apply`.
+pub struct AccessItem {
+    /// The share.
+    pub share_id: ShareId,
+    /// The token epoch the password was checked against.
+    pub expected_epoch: u64,
+    /// The client whose throttle record `apply` settles.
+    pub client: ClientKey,
+    /// The tenant's access quota, unless unlimited.
+    pub charge: Option<QuotaCharge>,
+    /// Decides the throttle state and the charge, as for
+    /// [`Storage::record_access`].
+    pub apply: Box<dyn FnMut(ThrottleState) -> AccessUpdate + Send>,
+}
+
+impl std::fmt::Debug for AccessItem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AccessItem")
+            .field("share_id", &self.share_id)
+            .field("expected_epoch", &self.expected_epoch)
+            .field("client", &self.client)
+            .field("charge", &self.charge)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AccessItem {
+    /// The record and the `apply` of this item, as
+    /// [`Storage::record_access`] takes them.
+    pub fn parts(
+        &mut self,
+    ) -> (
+        AccessRecord<'_>,
+        &mut (dyn FnMut(ThrottleState) -> AccessUpdate + Send),
+    ) {
+        (
+            AccessRecord {
+                share_id: &self.share_id,
+                expected_epoch: self.expected_epoch,
+                client: &self.client,
+                charge: self.charge.as_ref(),
+            },
+            &mut *self.apply,
+        )
+    }
 }
 
 /// What [`Storage::purge`] removes.
@@ -393,6 +475,38 @@ pub trait Storage: Send + Sync {
             .map(|(id, kind, epoch)| self.count_use(id, *kind, *epoch))
             .collect()
     }
+
+    /// Group commit: records many token issues, each exactly as
+    /// [`record_access`](Storage::record_access) would (in order, so a
+    /// later item sees an earlier one's throttle state and quota charge),
+    /// durable together. An item whose outcome is not `Recorded` writes
+    /// nothing; the others still do. Outcomes are in input order.
+    ///
+    /// The default calls `record_access` for each item; durable backends
+    /// override it to amortize one commit over the batch. Either every
+    /// `Recorded` item is durable when this returns `Ok`, or (on `Err`)
+    /// none of the batch was written.
+    fn record_accesses(
+        &self,
+        batch: &mut [AccessItem],
+    ) -> Result<Vec<AccessOutcome>, StorageError> {
+        batch
+            .iter_mut()
+            .map(|item| {
+                let (record, apply) = item.parts();
+                self.record_access(&record, apply)
+            })
+            .collect()
+    }
+
+    /// Whether every read of this store is answered from this machine
+    /// (memory, a local file) in microseconds, never waiting on a network
+    /// round trip or a long-held lock. The HTTP layer then runs read-only
+    /// requests on its async workers instead of handing each to a blocking
+    /// thread. The default is `false` (always safe).
+    fn reads_are_local(&self) -> bool {
+        false
+    }
 }
 
 impl<S: Storage + ?Sized> Storage for std::sync::Arc<S> {
@@ -466,6 +580,15 @@ impl<S: Storage + ?Sized> Storage for std::sync::Arc<S> {
         batch: &[(ShareId, UseKind, u64)],
     ) -> Result<Vec<UseOutcome>, StorageError> {
         (**self).count_uses(batch)
+    }
+    fn record_accesses(
+        &self,
+        batch: &mut [AccessItem],
+    ) -> Result<Vec<AccessOutcome>, StorageError> {
+        (**self).record_accesses(batch)
+    }
+    fn reads_are_local(&self) -> bool {
+        (**self).reads_are_local()
     }
 }
 

@@ -9,9 +9,9 @@ use sharelink_core::storage::share_is_purgeable;
 use sharelink_core::storage::steps::{AccessSteps, record_access_in};
 use sharelink_core::throttle::{self, ClientThrottle, ShareThrottle, ThrottleState};
 use sharelink_core::{
-    AccessOutcome, AccessRecord, AccessUpdate, ClientKey, InsertOutcome, Member, PurgeReport,
-    PurgeRequest, QuotaCharge, QuotaKey, QuotaOutcome, Share, ShareId, Storage, StorageError,
-    UpdateOutcome, UseCount, UseKind, UseOutcome,
+    AccessItem, AccessOutcome, AccessRecord, AccessUpdate, ClientKey, InsertOutcome, Member,
+    PurgeReport, PurgeRequest, QuotaCharge, QuotaKey, QuotaOutcome, Share, ShareId, Storage,
+    StorageError, UpdateOutcome, UseCount, UseKind, UseOutcome,
 };
 
 use crate::pool::{PostgresStorage, db_err};
@@ -152,6 +152,34 @@ impl Storage for PostgresStorage {
                 faults: &*self.faults,
             };
             record_access_in(&mut steps, access, apply)
+        })
+    }
+
+    fn record_accesses(
+        &self,
+        batch: &mut [AccessItem],
+    ) -> Result<Vec<AccessOutcome>, StorageError> {
+        self.write(|tx| {
+            let mut outcomes = Vec::with_capacity(batch.len());
+            for item in batch.iter_mut() {
+                let (record, apply) = item.parts();
+                // Each item in a savepoint: a refused item leaves nothing.
+                let mut savepoint = tx.savepoint("access").map_err(db_err("savepoint"))?;
+                let mut steps = Steps {
+                    tx: &mut savepoint,
+                    faults: &*self.faults,
+                };
+                let (outcome, keep) = record_access_in(&mut steps, &record, apply)?;
+                if keep {
+                    savepoint.commit().map_err(db_err("release savepoint"))?;
+                } else {
+                    savepoint
+                        .rollback()
+                        .map_err(db_err("roll back savepoint"))?;
+                }
+                outcomes.push(outcome);
+            }
+            Ok(outcomes)
         })
     }
 

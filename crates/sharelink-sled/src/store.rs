@@ -10,9 +10,9 @@ use sharelink_core::share::{MAX_COUNT, ShareRecord};
 use sharelink_core::storage::share_is_purgeable;
 use sharelink_core::throttle::{self, ClientThrottle, ShareThrottle, ThrottleState};
 use sharelink_core::{
-    AccessOutcome, AccessRecord, AccessUpdate, ClientKey, InsertOutcome, Member, PurgeReport,
-    PurgeRequest, QuotaCharge, QuotaKey, QuotaOutcome, Share, ShareId, Storage, StorageError,
-    UpdateOutcome, UseCount, UseKind, UseOutcome,
+    AccessItem, AccessOutcome, AccessRecord, AccessUpdate, ClientKey, InsertOutcome, Member,
+    PurgeReport, PurgeRequest, QuotaCharge, QuotaKey, QuotaOutcome, Share, ShareId, Storage,
+    StorageError, UpdateOutcome, UseCount, UseKind, UseOutcome,
 };
 use sled::transaction::{
     ConflictableTransactionError, TransactionError, TransactionResult, Transactional,
@@ -280,6 +280,69 @@ impl SledStorage {
     }
 
     /// Makes acknowledged writes durable, per the flush policy.
+    /// The trees one token issue touches.
+    fn access_trees(&self) -> (&Tree, &Tree, &Tree, &Tree) {
+        (
+            &self.counters,
+            &self.quota,
+            &self.throttle_share,
+            &self.throttle_client,
+        )
+    }
+
+    /// One token issue inside a transaction over [`Self::access_trees`].
+    /// Checks in the reference order (share, epoch, quota) before writing
+    /// anything, so that every refusal writes nothing.
+    fn access_in(
+        &self,
+        (counts, quota, ts, tc): &(
+            TransactionalTree,
+            TransactionalTree,
+            TransactionalTree,
+            TransactionalTree,
+        ),
+        access: &AccessRecord<'_>,
+        apply: &mut (dyn FnMut(ThrottleState) -> AccessUpdate + '_),
+    ) -> TxResult<AccessOutcome> {
+        let id = access.share_id.as_str();
+        let ckey = codec::client_key(id, access.client.as_str());
+        let Some(current) = counts.get(id)? else {
+            return Ok(AccessOutcome::NotFound);
+        };
+        let c = abort(Counts::decode(counts_what(id), &current))?;
+        if c.epoch != access.expected_epoch {
+            return Ok(AccessOutcome::EpochMoved);
+        }
+        let update = apply(read_throttle_tx(ts, tc, id, &ckey)?);
+        if let (Some(c), true) = (access.charge, update.charge_quota) {
+            let k = codec::quota_key(&c.key);
+            let used = match quota.get(&k)? {
+                Some(v) => abort(codec::decode_u32(|| format!("quota {}", c.key.tenant), &v))?,
+                None => 0,
+            };
+            match quota::consume(used, c.limit) {
+                Some(n) => {
+                    quota.insert(k.as_slice(), codec::encode_u32(n))?;
+                }
+                None => return Ok(AccessOutcome::QuotaExhausted { used }),
+            }
+        }
+        let UseOutcome::Counted(count) =
+            count_in(counts, id, UseKind::Access, access.expected_epoch)?
+        else {
+            return abort(Err(StorageError::Corrupt {
+                what: format!("share {id}"),
+                reason: "the access could not be counted".into(),
+            }));
+        };
+        self.fault("record_access:after_quota")?;
+        let next = update.throttle;
+        ts.insert(id, abort(codec::encode(&next.share))?)?;
+        self.fault("update_throttle:after_share_part")?;
+        tc.insert(ckey.as_slice(), abort(codec::encode(&next.client))?)?;
+        Ok(AccessOutcome::Recorded(count))
+    }
+
     fn durable<T>(&self, value: T) -> Result<T, StorageError> {
         if self.flush {
             self.db.flush().map_err(sled_err("flush"))?;
@@ -642,63 +705,46 @@ impl Storage for SledStorage {
         access: &AccessRecord<'_>,
         apply: &mut dyn FnMut(ThrottleState) -> AccessUpdate,
     ) -> Result<AccessOutcome, StorageError> {
-        let id = access.share_id.as_str();
-        let qkey = access.charge.map(|c| codec::quota_key(&c.key));
-        let ckey = codec::client_key(id, access.client.as_str());
         let apply = std::cell::RefCell::new(apply);
         let outcome = finish(
-            (
-                &self.counters,
-                &self.quota,
-                &self.throttle_share,
-                &self.throttle_client,
-            )
-                .transaction(|(counts, quota, ts, tc)| {
-                    // Check in the reference order (share, epoch, quota)
-                    // before writing anything, so that every refusal commits
-                    // nothing.
-                    let Some(current) = counts.get(id)? else {
-                        return Ok(AccessOutcome::NotFound);
-                    };
-                    let c = abort(Counts::decode(counts_what(id), &current))?;
-                    if c.epoch != access.expected_epoch {
-                        return Ok(AccessOutcome::EpochMoved);
-                    }
-                    let update = (apply.borrow_mut())(read_throttle_tx(ts, tc, id, &ckey)?);
-                    if let (Some(c), Some(k), true) = (access.charge, &qkey, update.charge_quota) {
-                        let used = match quota.get(k)? {
-                            Some(v) => {
-                                abort(codec::decode_u32(|| format!("quota {}", c.key.tenant), &v))?
-                            }
-                            None => 0,
-                        };
-                        match quota::consume(used, c.limit) {
-                            Some(n) => {
-                                quota.insert(k.as_slice(), codec::encode_u32(n))?;
-                            }
-                            None => return Ok(AccessOutcome::QuotaExhausted { used }),
-                        }
-                    }
-                    let UseOutcome::Counted(count) =
-                        count_in(counts, id, UseKind::Access, access.expected_epoch)?
-                    else {
-                        return abort(Err(StorageError::Corrupt {
-                            what: format!("share {id}"),
-                            reason: "the access could not be counted".into(),
-                        }));
-                    };
-                    self.fault("record_access:after_quota")?;
-                    let next = update.throttle;
-                    ts.insert(id, abort(codec::encode(&next.share))?)?;
-                    self.fault("update_throttle:after_share_part")?;
-                    tc.insert(ckey.as_slice(), abort(codec::encode(&next.client))?)?;
-                    Ok(AccessOutcome::Recorded(count))
-                }),
+            self.access_trees()
+                .transaction(|trees| self.access_in(trees, access, &mut **apply.borrow_mut())),
         )?;
         match outcome {
             AccessOutcome::Recorded(_) => self.durable(outcome),
             other => Ok(other),
         }
+    }
+
+    fn record_accesses(
+        &self,
+        batch: &mut [AccessItem],
+    ) -> Result<Vec<AccessOutcome>, StorageError> {
+        // One transaction, one flush. Each item checks before it writes,
+        // so a refused item writes nothing and the next sees the state
+        // before it (sled transactions read their own writes).
+        let batch = std::cell::RefCell::new(batch);
+        let outcomes = finish(self.access_trees().transaction(|trees| {
+            let mut batch = batch.borrow_mut();
+            let mut outcomes = Vec::with_capacity(batch.len());
+            for item in batch.iter_mut() {
+                let (record, apply) = item.parts();
+                outcomes.push(self.access_in(trees, &record, apply)?);
+            }
+            Ok(outcomes)
+        }))?;
+        if outcomes
+            .iter()
+            .any(|o| matches!(o, AccessOutcome::Recorded(_)))
+        {
+            self.durable(outcomes)
+        } else {
+            Ok(outcomes)
+        }
+    }
+
+    fn reads_are_local(&self) -> bool {
+        true
     }
 
     fn update_throttle(

@@ -8,12 +8,12 @@ use sharelink_core::storage::columns::use_columns;
 use sharelink_core::storage::steps::{AccessSteps, record_access_in};
 use sharelink_core::throttle::ThrottleState;
 use sharelink_core::{
-    AccessOutcome, AccessRecord, AccessUpdate, ClientKey, InsertOutcome, Member, PurgeReport,
-    PurgeRequest, QuotaCharge, QuotaKey, QuotaOutcome, Share, ShareId, Storage, StorageError,
-    UpdateOutcome, UseCount, UseKind, UseOutcome,
+    AccessItem, AccessOutcome, AccessRecord, AccessUpdate, ClientKey, InsertOutcome, Member,
+    PurgeReport, PurgeRequest, QuotaCharge, QuotaKey, QuotaOutcome, Share, ShareId, Storage,
+    StorageError, UpdateOutcome, UseCount, UseKind, UseOutcome,
 };
 
-use crate::pool::{SqliteStorage, query_row};
+use crate::pool::{SqliteStorage, exec, query_row};
 use crate::rows::{select_share, use_count, write_share};
 use crate::schema::db_err;
 use crate::statements::{
@@ -145,6 +145,37 @@ impl Storage for SqliteStorage {
             };
             record_access_in(&mut steps, access, apply)
         })
+    }
+
+    fn record_accesses(
+        &self,
+        batch: &mut [AccessItem],
+    ) -> Result<Vec<AccessOutcome>, StorageError> {
+        // One transaction; each item in a savepoint of its own, so an item
+        // that must not be written (share gone, quota exhausted) is undone
+        // alone and the next item sees exactly the state before it.
+        self.write(|tx| {
+            let mut outcomes = Vec::with_capacity(batch.len());
+            for item in batch.iter_mut() {
+                let (record, apply) = item.parts();
+                exec(tx, "SAVEPOINT access", []).map_err(db_err("savepoint"))?;
+                let mut steps = Steps {
+                    tx,
+                    faults: &*self.faults,
+                };
+                let (outcome, keep) = record_access_in(&mut steps, &record, apply)?;
+                if !keep {
+                    exec(tx, "ROLLBACK TO access", []).map_err(db_err("rollback to"))?;
+                }
+                exec(tx, "RELEASE access", []).map_err(db_err("release"))?;
+                outcomes.push(outcome);
+            }
+            Ok(outcomes)
+        })
+    }
+
+    fn reads_are_local(&self) -> bool {
+        true
     }
 
     fn update_throttle(

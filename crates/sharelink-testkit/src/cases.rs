@@ -763,4 +763,62 @@ pub fn batches_match_single_calls(s: &dyn Storage) {
     assert_eq!(out[2], UseOutcome::NotFound);
     assert_eq!(out[3], UseOutcome::EpochMoved);
     assert!(matches!(&out[4], UseOutcome::Counted(c) if c.counters.save == 1));
+
+    // Token issues: each item as `record_access` alone would, in order; a
+    // refused item writes nothing and the next one sees the state before it.
+    let c = charge(0, QuotaKind::Access, 0, 2);
+    let item = |id: u32, epoch: u64, client_no: u32| AccessItem {
+        share_id: share_id(id),
+        expected_epoch: epoch,
+        client: client(client_no),
+        charge: Some(c.clone()),
+        apply: Box::new(|st: ThrottleState| AccessUpdate {
+            throttle: admitted(st, t0()),
+            charge_quota: true,
+        }),
+    };
+    let mut batch = vec![
+        item(2, 0, 1),
+        item(9, 0, 1),
+        item(2, 1, 2),
+        item(2, 0, 3),
+        item(2, 0, 4),
+        item(6, 0, 5),
+    ];
+    let out = s.record_accesses(&mut batch).unwrap();
+    assert_eq!(out.len(), 6);
+    assert!(matches!(&out[0], AccessOutcome::Recorded(c) if c.counters.access == 1));
+    assert_eq!(out[1], AccessOutcome::NotFound);
+    assert_eq!(out[2], AccessOutcome::EpochMoved);
+    assert!(matches!(&out[3], AccessOutcome::Recorded(c) if c.counters.access == 2));
+    assert_eq!(out[4], AccessOutcome::QuotaExhausted { used: 2 });
+    assert_eq!(out[5], AccessOutcome::QuotaExhausted { used: 2 });
+    assert_eq!(s.quota_used(&c.key).unwrap(), 2);
+    assert_eq!(
+        s.get_share(&share_id(2))
+            .unwrap()
+            .unwrap()
+            .counters()
+            .access,
+        2
+    );
+    assert_eq!(
+        s.get_share(&share_id(6))
+            .unwrap()
+            .unwrap()
+            .counters()
+            .access,
+        0
+    );
+    // The refused client's throttle record was not written (the share part
+    // is shared with the clients that were recorded).
+    let untouched = s
+        .update_throttle(&share_id(2), &client(4), &mut |st| st)
+        .unwrap();
+    assert_eq!(untouched.client, ThrottleState::default().client);
+    let recorded = s
+        .update_throttle(&share_id(2), &client(3), &mut |st| st)
+        .unwrap();
+    assert_ne!(recorded.client, ThrottleState::default().client);
+    assert!(s.record_accesses(&mut []).unwrap().is_empty());
 }

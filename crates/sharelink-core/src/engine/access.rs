@@ -12,7 +12,7 @@ use crate::grant::GrantKind;
 use crate::quota::QuotaKind;
 use crate::scope::{FileKind, FileMeta, ListTarget, ROOT_ID, ScopeError, check_in_scope};
 use crate::share::{Action, Member, Share, ShareError, ShareFiles, token_lifetime};
-use crate::storage::{AccessOutcome, AccessRecord, AccessUpdate, StorageError, UseOutcome};
+use crate::storage::{AccessItem, AccessOutcome, AccessUpdate, StorageError, UseOutcome};
 use crate::throttle::{self, Admission, AttemptOutcome, ThrottleRefusal, ThrottleState};
 use crate::token::{ShareToken, TokenError, UnverifiedToken, VerifiedToken};
 
@@ -205,7 +205,7 @@ impl Engine {
         let charge = self.quota_charge(share.tenant(), QuotaKind::Access, now);
         let policy = self.config.throttle;
         let day = crate::quota::quota_day(now, self.config.quota.day_offset);
-        let mut apply = |s: ThrottleState| {
+        let apply = move |s: ThrottleState| {
             let s = match admission {
                 Some(a) => throttle::settle(s, a, AttemptOutcome::Success, &policy, now),
                 None => s,
@@ -216,13 +216,14 @@ impl Engine {
                 charge_quota,
             }
         };
-        let record = AccessRecord {
-            share_id: &req.share_id,
+        let item = AccessItem {
+            share_id: req.share_id.clone(),
             expected_epoch: share.token_epoch(),
-            client: &req.client,
-            charge: charge.as_ref(),
+            client: req.client.clone(),
+            charge: charge.clone(),
+            apply: Box::new(apply),
         };
-        let outcome = self.storage.record_access(&record, &mut apply)?;
+        let outcome = self.commits.record_access(&*self.storage, item)?;
         // Nothing was written on a refusal: the password was right (or not
         // needed), so the attempt is given back, never counted as a guess.
         if !matches!(outcome, AccessOutcome::Recorded(_)) {
@@ -431,10 +432,12 @@ impl Engine {
             return Ok(share);
         };
         let kind = used.use_kind();
-        match self
-            .storage
-            .count_use(share.id(), kind, share.token_epoch())?
-        {
+        match self.commits.count_use(
+            &*self.storage,
+            share.id().clone(),
+            kind,
+            share.token_epoch(),
+        )? {
             UseOutcome::Counted(c) => Ok(share.danger_restore_counters(c.counters, c.version)),
             UseOutcome::LimitReached { limit } => {
                 Err(ShareError::LimitReached { kind: used, limit }.into())

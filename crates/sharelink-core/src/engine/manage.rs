@@ -38,7 +38,9 @@ impl Engine {
         let (spec, password) = self.prepare(req)?;
         for _ in 0..MAX_ID_ATTEMPTS {
             let share = Share::create(self.new_share_id()?, spec.clone(), password.clone(), now)?;
-            let outcome = self.storage.insert_share(&share, charge.as_ref())?;
+            let outcome =
+                self.commits
+                    .insert_share(&*self.storage, share.clone(), charge.clone())?;
             match self.created(share, outcome, charge.as_ref(), now) {
                 Err(Retry) => continue,
                 Ok(result) => return result,
@@ -280,7 +282,9 @@ impl Engine {
     ) -> Result<Share, Error> {
         for _ in 0..MAX_ID_ATTEMPTS {
             let fresh = share.clone().with_id(self.new_share_id()?);
-            let outcome = self.storage.insert_share(&fresh, charge)?;
+            let outcome =
+                self.commits
+                    .insert_share(&*self.storage, fresh.clone(), charge.cloned())?;
             if let Ok(result) = self.created(fresh, outcome, charge, now) {
                 return result;
             }

@@ -16,6 +16,7 @@
 mod access;
 pub(crate) mod error;
 mod grants;
+mod group;
 mod guards;
 mod manage;
 mod requests;
@@ -59,6 +60,7 @@ pub struct Engine {
     token_requests: crate::rate::RateLimiter,
     password_sets: crate::rate::RateLimiter,
     hashing: guards::HashPool,
+    commits: group::Commits,
 }
 
 impl std::fmt::Debug for Engine {
@@ -130,6 +132,7 @@ impl EngineBuilder {
                 "password changes",
             ),
             hashing: guards::HashPool::new(self.config.hash_workers, self.config.hash_queue),
+            commits: group::Commits::default(),
             storage: self.storage,
             catalog: self.catalog,
             clock: self.clock,
