@@ -385,6 +385,64 @@ fn group_commit(budget: Duration, rows: &mut Vec<Row>) {
     }
 }
 
+/// Wall time per operation when `threads` threads each run `f` `per_thread`
+/// times at once.
+fn concurrent_ns(threads: usize, per_thread: usize, f: &(dyn Fn() + Sync)) -> f64 {
+    let started = Instant::now();
+    std::thread::scope(|scope| {
+        for _ in 0..threads {
+            scope.spawn(|| {
+                for _ in 0..per_thread {
+                    f();
+                }
+            });
+        }
+    });
+    started.elapsed().as_nanos() as f64 / (threads * per_thread) as f64
+}
+
+/// The engine's group commit: durable token issues, creates and counted
+/// downloads per second with 32 concurrent callers, against the same store
+/// with one caller at a time (one commit, one fsync each).
+fn concurrent_durable(budget: Duration, rows: &mut Vec<Row>) {
+    const CLIENTS: usize = 32;
+    // Enough operations for a few hundred commits at one at a time.
+    let per_thread = if budget >= Duration::from_secs(1) {
+        40
+    } else {
+        12
+    };
+    for backend in [Backend::SqliteFull, Backend::SledFlush] {
+        let fx = EngineFixture::new(backend);
+        // Password-less: a password share admits only a few attempts per
+        // client at once (the throttle), and argon2 is not what this measures.
+        let open = fx.engine.create_share_link(fx.request()).expect("create");
+        let open_token = || {
+            let mut req = EngineFixture::token_request(&open);
+            req.password = None;
+            fx.engine.get_share_token(req).expect("token");
+        };
+        let ops: [(&str, &(dyn Fn() + Sync)); 3] = [
+            ("get_share_token (no password)", &open_token),
+            ("create_share_link", &|| fx.create()),
+            ("authorize_download (counted)", &|| fx.download()),
+        ];
+        for (name, op) in ops {
+            // Warm up (statement caches, files).
+            concurrent_ns(1, 5, op);
+            let alone = concurrent_ns(1, CLIENTS * per_thread, op);
+            let together = concurrent_ns(CLIENTS, per_thread, op);
+            rows.push(Row {
+                op: format!("{name}, {CLIENTS} callers at once [{}]", backend.name()),
+                engine_ns: together,
+                baseline: "one caller, one commit each".into(),
+                baseline_ns: Some(alone),
+                target: format!("≥ 5× ({:.1}×)", alone / together),
+            });
+        }
+    }
+}
+
 /// PostgreSQL: each Storage operation against the raw `postgres` crate
 /// running the same statements on one connection, and the group-commit
 /// gains of the batch operations.
@@ -896,11 +954,12 @@ fn main() {
         .position(|a| a == "--only")
         .and_then(|i| args.get(i + 1));
     type Section = fn(Duration, &mut Vec<Row>);
-    let sections: [(&str, Section); 7] = [
+    let sections: [(&str, Section); 8] = [
         ("tokens", tokens),
         ("ids", ids_and_policy),
         ("storage", storage),
         ("group-commit", group_commit),
+        ("concurrent", concurrent_durable),
         ("connections", connection_strategy),
         ("listing", listing),
         ("postgres", postgres),

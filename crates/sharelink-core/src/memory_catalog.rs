@@ -78,6 +78,9 @@ impl MemoryCatalog {
 }
 
 impl FileCatalog for MemoryCatalog {
+    fn reads_are_local(&self) -> bool {
+        true
+    }
     fn file(&self, drive: &DriveId, file: &FileId) -> Result<Option<FileMeta>, CatalogError> {
         Ok(self
             .files

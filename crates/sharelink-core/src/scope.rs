@@ -89,6 +89,16 @@ impl CatalogError {
 /// parent chain one call at a time unless [`FileCatalog::ancestors`] is
 /// overridden with something faster (a stored path, a recursive query).
 pub trait FileCatalog: Send + Sync {
+    /// Whether every read answers from this machine (memory, a local
+    /// file) in microseconds: no network round trip, no wait longer than a
+    /// local commit. The HTTP layer then runs read-only requests on its
+    /// async workers instead of handing each to a blocking thread (a
+    /// thread hop costs more than such a read). The default, `false`, is
+    /// always safe.
+    fn reads_are_local(&self) -> bool {
+        false
+    }
+
     /// The file's metadata, or `Ok(None)` if the drive has no such file.
     fn file(&self, drive: &DriveId, file: &FileId) -> Result<Option<FileMeta>, CatalogError>;
 

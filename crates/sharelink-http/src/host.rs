@@ -39,6 +39,16 @@ pub enum AuthError {
 pub trait Authenticator: Send + Sync + 'static {
     /// The caller this access token belongs to.
     fn authenticate(&self, access_token: &str) -> Result<Caller, AuthError>;
+
+    /// Whether `authenticate` answers from this machine (memory, a local
+    /// file) in microseconds: no network round trip, no wait longer than a
+    /// local commit. The HTTP layer then runs read-only requests on its
+    /// async workers instead of handing each to a blocking thread (a
+    /// thread hop costs more than such a read). The default, `false`, is
+    /// always safe.
+    fn reads_are_local(&self) -> bool {
+        false
+    }
 }
 
 /// A file as the wire shows it: the engine's [`FileMeta`] plus the

@@ -151,6 +151,8 @@ pub struct ShareApi<A, D> {
     streams: streams::StreamSlots,
     renders: streams::StreamSlots,
     copies: sharelink_core::RateLimiter,
+    /// Read-only requests run on the async workers (every read is local).
+    inline_reads: bool,
     #[cfg(feature = "pages")]
     pages: Option<pages::Pages>,
 }
@@ -168,7 +170,10 @@ impl<A: Authenticator, D: DriveStore> ShareApi<A, D> {
     /// The API over `engine`, whose file catalogue must be `drives` (or
     /// agree with it).
     pub fn new(engine: Arc<Engine>, auth: Arc<A>, drives: Arc<D>, config: ApiConfig) -> Self {
+        let inline_reads =
+            engine.reads_are_local() && auth.reads_are_local() && drives.reads_are_local();
         Self {
+            inline_reads,
             engine,
             auth,
             drives,

@@ -237,6 +237,11 @@ impl DevAuthenticator {
 }
 
 impl Authenticator for DevAuthenticator {
+    /// One local SQLite file.
+    fn reads_are_local(&self) -> bool {
+        true
+    }
+
     fn authenticate(&self, access_token: &str) -> Result<Caller, AuthError> {
         if !access_token.starts_with(DEV_TOKEN_PREFIX) || access_token.len() > 128 {
             return Err(AuthError::InvalidToken("unknown token".into()));

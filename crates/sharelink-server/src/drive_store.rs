@@ -341,6 +341,11 @@ fn walk_tree(
 }
 
 impl FileCatalog for SqliteDrives {
+    /// One local SQLite file; a read waits at most for a local commit.
+    fn reads_are_local(&self) -> bool {
+        true
+    }
+
     fn file(&self, drive: &DriveId, file: &FileId) -> Result<Option<FileMeta>, CatalogError> {
         Ok(self.entry(drive, file)?.map(|e| e.meta))
     }

@@ -164,6 +164,13 @@ impl Engine {
         }
     }
 
+    /// Whether the engine's reads (its storage and the host's catalogue)
+    /// are all local (see [`Storage::reads_are_local`]): a read-only
+    /// request may then run on an async worker.
+    pub fn reads_are_local(&self) -> bool {
+        self.storage.reads_are_local() && self.catalog.reads_are_local()
+    }
+
     /// Sets (or replaces) one tenant's policy.
     pub fn set_tenant_policy(&self, tenant: TenantId, policy: TenantPolicy) {
         self.tenants

@@ -22,7 +22,7 @@ use sharelink_core::{
     ListTarget, Share, ShareId,
 };
 
-use super::{Api, Refusal, blocking, page_limit, seconds};
+use super::{Api, Refusal, blocking, page_limit, read_only, seconds};
 use crate::ShareApi;
 use crate::error::ApiError;
 use crate::extract::{RequestHead, json_body, required};
@@ -448,7 +448,9 @@ pub(crate) async fn list<A: Authenticator, D: DriveStore>(
     body: Body,
 ) -> Result<Json<FilePage>, ApiError> {
     let b: ListFileBody = json_body(body, api.config.max_body_bytes).await?;
-    blocking(move || api.file_list_op(&head, b)).await.map(Json)
+    read_only(api.inline_reads, move || api.file_list_op(&head, b))
+        .await
+        .map(Json)
 }
 
 /// GetFile.
@@ -458,7 +460,9 @@ pub(crate) async fn get<A: Authenticator, D: DriveStore>(
     body: Body,
 ) -> Result<Json<FileWire>, ApiError> {
     let b: GetFileBody = json_body(body, api.config.max_body_bytes).await?;
-    blocking(move || api.file_get_op(&head, b)).await.map(Json)
+    read_only(api.inline_reads, move || api.file_get_op(&head, b))
+        .await
+        .map(Json)
 }
 
 /// GetDownloadUrl: authorizes (and, through a share, counts) the download

@@ -30,6 +30,18 @@ where
         })
 }
 
+/// Runs the read-only `f` of a request: on this async worker when `inline`
+/// (every read is local: [`ShareApi`]'s `inline_reads`: a thread hop would cost
+/// more than the read), else on a blocking thread like every other call.
+/// Anything that may hash a password or write durably never comes here.
+pub(crate) async fn read_only<T, F>(inline: bool, f: F) -> Result<T, ApiError>
+where
+    T: Send + 'static,
+    F: FnOnce() -> Result<T, ApiError> + Send + 'static,
+{
+    if inline { f() } else { blocking(f).await }
+}
+
 /// Why an engine call that runs host work inside it (a precheck, a copy)
 /// failed: the engine refused, or the host work did.
 pub(crate) enum Refusal {

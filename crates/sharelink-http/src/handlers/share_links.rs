@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use sharelink_core::{Share, ShareListQuery, SharePage, TokenRequest};
 
-use super::{Api, blocking, share_id};
+use super::{Api, blocking, read_only, share_id};
 use crate::ShareApi;
 use crate::error::{ApiError, WireCode};
 use crate::extract::{RequestHead, json_body};
@@ -203,7 +203,9 @@ pub(crate) async fn get<A: Authenticator, D: DriveStore>(
     body: Body,
 ) -> Result<Json<ShareLinkWire>, ApiError> {
     let b: ShareIdBody = json_body(body, api.config.max_body_bytes).await?;
-    blocking(move || api.get_op(&head, b)).await.map(Json)
+    read_only(api.inline_reads, move || api.get_op(&head, b))
+        .await
+        .map(Json)
 }
 
 /// UpdateShareLink: every absent field stays; `share_pwd: ""` removes the
@@ -256,7 +258,9 @@ pub(crate) async fn get_by_anonymous<A: Authenticator, D: DriveStore>(
     body: Body,
 ) -> Result<Json<AnonymousShareWire>, ApiError> {
     let b: ShareIdBody = json_body(body, api.config.max_body_bytes).await?;
-    blocking(move || api.anonymous_op(b)).await.map(Json)
+    read_only(api.inline_reads, move || api.anonymous_op(b))
+        .await
+        .map(Json)
 }
 
 /// GetShareLinkToken: trades the share id and password for a share token.
