@@ -21,11 +21,19 @@ fi
 
 work="$(mktemp -d)"
 port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
-cargo build --locked -q -p sharelink-server
+# SHARELINK_SERVER_BIN: the server CI already built with the whole
+# workspace (the same code; `cargo run -p` alone would resolve features for
+# one package and rebuild much of the tree). Without it, the README's command.
+if [ -n "${SHARELINK_SERVER_BIN:-}" ]; then
+  run_server=("$SHARELINK_SERVER_BIN")
+else
+  cargo build --locked -q -p sharelink-server
+  run_server=(cargo run --manifest-path "$root/Cargo.toml" --locked -q -p sharelink-server --)
+fi
 # `cargo run` starts the server as its child: run both in a session of their
 # own, so that cleanup stops exactly that process group (no pattern matching
 # on other processes' command lines).
-(cd "$work" && exec setsid cargo run --manifest-path "$root/Cargo.toml" --locked -q -p sharelink-server -- --listen "127.0.0.1:$port") \
+(cd "$work" && exec setsid "${run_server[@]}" --listen "127.0.0.1:$port") \
   >"$work/server.out" 2>"$work/server.err" &
 pid=$!
 cleanup() {

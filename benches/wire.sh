@@ -27,6 +27,11 @@ case "$profile" in
   test | dev) dir=debug ;;
   *) dir="$profile" ;;
 esac
-cargo build --locked -q --profile "$profile" -p sharelink-server -p sharelink-benches \
-  --bin sharelink-server --bin hello_axum --bin wire_report
+if [ "$profile" = release ]; then
+  cargo build --locked -q --release -p sharelink-server -p sharelink-benches \
+    --bin sharelink-server --bin hello_axum --bin wire_report
+else
+  # The whole workspace, as CI builds it once: the same features, no rebuild.
+  cargo build --locked -q --profile "$profile" --workspace --all-targets
+fi
 "target/$dir/wire_report" "$@"

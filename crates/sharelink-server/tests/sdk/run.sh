@@ -13,8 +13,12 @@ if [ ! -x "$venv/bin/python" ]; then
 fi
 "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$here/requirements.txt"
 
-cargo build --locked -p sharelink-server
-server="$root/target/debug/sharelink-server"
+# SHARELINK_SERVER_BIN: a server already built (CI builds the workspace once).
+server="${SHARELINK_SERVER_BIN:-}"
+if [ -z "$server" ]; then
+  cargo build --locked -p sharelink-server
+  server="$root/target/debug/sharelink-server"
+fi
 
 data="$(mktemp -d)"
 port="$("$venv/bin/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
