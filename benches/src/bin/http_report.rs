@@ -45,10 +45,14 @@ use sharelink_http::{
     CopyOutcome, DriveStore, FileEntry, ListError, ShareApi,
 };
 
-/// The engine's catalogue, seen as a drive store (reads only).
-struct Drives(Arc<MemoryCatalog>);
+/// The engine's catalogue, seen as a drive store (reads only); the flag is
+/// what it answers to `reads_are_local` (true: cheap reads run inline).
+struct Drives(Arc<MemoryCatalog>, bool);
 
 impl FileCatalog for Drives {
+    fn reads_are_local(&self) -> bool {
+        self.1
+    }
     fn file(&self, drive: &DriveId, file: &FileId) -> Result<Option<FileMeta>, CatalogError> {
         self.0.file(drive, file)
     }
@@ -93,6 +97,9 @@ impl DriveStore for Drives {
 struct NoUsers;
 
 impl Authenticator for NoUsers {
+    fn reads_are_local(&self) -> bool {
+        true
+    }
     fn authenticate(&self, _: &str) -> Result<Caller, AuthError> {
         Err(AuthError::InvalidToken("no users in this benchmark".into()))
     }
@@ -253,12 +260,13 @@ fn post_json(
         .unwrap()
 }
 
-/// Our router over the fixture's engine.
-fn our_router(f: &Fixture) -> Router {
+/// Our router over the fixture's engine; `inline`: cheap reads on the
+/// async workers (every read local), else every call on a blocking thread.
+fn our_router(f: &Fixture, inline: bool) -> Router {
     ShareApi::new(
         f.engine.clone(),
         Arc::new(NoUsers),
-        Arc::new(Drives(f.drives.clone())),
+        Arc::new(Drives(f.drives.clone(), inline)),
         ApiConfig::default(),
     )
     .with_pages(sharelink_http::pages::PagesConfig::default())
@@ -412,7 +420,7 @@ fn instances(budget: Duration) {
         ShareApi::new(
             e.clone(),
             Arc::new(NoUsers),
-            Arc::new(Drives(catalog.clone())),
+            Arc::new(Drives(catalog.clone(), false)),
             ApiConfig::default(),
         )
         .router()
@@ -500,7 +508,8 @@ fn main() {
     let clients = 4;
     let f = fixture();
 
-    let ours = run(our_router(&f), &f, clients, budget);
+    let ours = run(our_router(&f, false), &f, clients, budget);
+    let inline = run(our_router(&f, true), &f, clients, budget);
     let naive = run(naive_router(f.engine.clone()), &f, clients, budget);
 
     println!(
@@ -516,6 +525,7 @@ fn main() {
     println!("|---|---|---|---|---|---|---|---|");
     for (name, r) in [
         ("sharelink-http (spawn_blocking)", &ours),
+        ("sharelink-http, reads inline (local store)", &inline),
         ("naive axum, engine inline", &naive),
     ] {
         println!(
@@ -535,9 +545,17 @@ fn main() {
         ours.busy.p50 / naive.busy.p50,
         ours.busy.p99 / naive.busy.p99
     );
+    println!(
+        "ratio (reads inline ÷ naive): idle p50 {:.2}, busy p50 {:.3}, busy p99 {:.2}; goal busy p50 ≤ 1 ms ({}), busy p99 ≤ 20 ms ({})",
+        inline.idle.p50 / naive.idle.p50,
+        inline.busy.p50 / naive.busy.p50,
+        inline.busy.p99 / naive.busy.p99,
+        ms(inline.busy.p50),
+        ms(inline.busy.p99)
+    );
 
     // HTTP overhead of one cheap request.
-    let (addr, stop, server) = start(our_router(&f));
+    let (addr, stop, server) = start(our_router(&f, true));
     let http = probe(addr, &f.open_share, budget);
     let page = probe_page(addr, &f.open_share, budget);
     let _ = stop.send(());

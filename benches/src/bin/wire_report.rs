@@ -293,9 +293,12 @@ fn ms(us: f64) -> String {
     }
 }
 
+/// One line of the plot: its label, its colour, and (connections, req/s).
+type Series<'a> = (&'a str, &'a str, Vec<(u32, f64)>);
+
 /// The SVG plot: requests/s against connections (log scale), one line per
 /// server.
-fn plot(series: &[(&str, &str, Vec<(u32, f64)>)]) -> String {
+fn plot(series: &[Series<'_>]) -> String {
     let (w, h, left, right, top, bottom) = (640.0, 360.0, 70.0, 20.0, 30.0, 50.0);
     let max_c = series
         .iter()
@@ -386,7 +389,10 @@ fn main() {
         .iter()
         .position(|a| a == "--svg")
         .and_then(|i| args.get(i + 1))
-        .map_or_else(|| PathBuf::from("target/wire-concurrency.svg"), PathBuf::from);
+        .map_or_else(
+            || PathBuf::from("target/wire-concurrency.svg"),
+            PathBuf::from,
+        );
     let (seconds, sweep_seconds) = if full { (10, 4) } else { (2, 1) };
     let bins = std::env::current_exe()
         .expect("own path")
@@ -545,7 +551,9 @@ fn main() {
         "sharelink wire report ({} mode: {seconds} s per run, wrk, 32 connections unless stated)\n",
         if full { "full" } else { "quick" }
     );
-    println!("| request | ours req/s | p50 | p99 | baseline | req/s | p50 | p99 | ratio | target |");
+    println!(
+        "| request | ours req/s | p50 | p99 | baseline | req/s | p50 | p99 | ratio | target |"
+    );
     println!("|---|---|---|---|---|---|---|---|---|---|");
     let secs = bench.seconds;
     for (name, req) in &cheap {
@@ -614,7 +622,9 @@ fn main() {
                 ratio(ours.p50_us, theirs.p50_us)
             );
         }
-        None => println!("| downloads | skipped: no nginx (bash benches/wire.sh installs it) | | | | | | | | |"),
+        None => println!(
+            "| downloads | skipped: no nginx (bash benches/wire.sh installs it) | | | | | | | | |"
+        ),
     }
 
     // Throughput against concurrency, for the plot.

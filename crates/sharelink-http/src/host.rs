@@ -1,8 +1,14 @@
 //! What the host provides: who the caller is, and its drives.
 //!
-//! Both traits are synchronous: the router always calls them on a blocking
-//! thread (`spawn_blocking`), never on the async runtime's workers, so an
-//! implementation may query a database or a file system directly.
+//! Both traits are synchronous: the router calls them on a blocking thread
+//! (`spawn_blocking`), never on the async runtime's workers, so an
+//! implementation may query a database or a file system directly. The one
+//! exception is opt-in: when the engine's storage, the authenticator and the
+//! drive store all answer `reads_are_local() == true` (reads from memory or
+//! a local file, in microseconds), the read-only requests (`get_by_anonymous`,
+//! `share_link/get`, `file/get`, `file/list`) run on the worker that received
+//! them, because a thread hop costs more than such a read. Anything that
+//! hashes a password or writes stays on a blocking thread.
 
 use std::io::Read;
 

@@ -47,7 +47,8 @@
 //!   carrying a scheme (as the Python SDK sends it) is accepted, and never
 //!   used to build URLs ([`ApiConfig::public_base_url`]).
 //! - Engine, authenticator and drive-store calls run on blocking threads
-//!   (`spawn_blocking`), never on the runtime's workers.
+//!   (`spawn_blocking`), never on the runtime's workers; read-only requests
+//!   run on the worker itself when every read is local (see [`host`]).
 //! - Each request gets a `tracing` span (method, path, `x-acs-action`,
 //!   request id). Tokens, passwords and bodies are never recorded.
 //! - [`serve`] / [`serve_with`] serve the router on the open internet:
