@@ -8,10 +8,7 @@ cd "$(dirname "$0")/.."
 
 if ! [ -x /usr/bin/chromium ] || ! [ -x /usr/bin/chromedriver ]; then
   echo "== installing chromium and chromium-driver"
-  sudo_=""
-  if [ "$(id -u)" != 0 ]; then sudo_="sudo"; fi
-  $sudo_ apt-get update -qq
-  $sudo_ env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null
+  bash .ci/apt-install.sh chromium chromium-driver
 fi
 /usr/bin/chromium --version 2>/dev/null | head -1
 /usr/bin/chromedriver --version | head -1

@@ -20,10 +20,7 @@ if ! /usr/bin/rustc --version 2>/dev/null | grep -q '^rustc 1\.85'; then
 fi
 if [ ${#want[@]} -gt 0 ]; then
   echo "== apt: ${want[*]}"
-  sudo_=""
-  if [ "$(id -u)" != 0 ]; then sudo_="sudo"; fi
-  $sudo_ apt-get update -qq
-  $sudo_ env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${want[@]}" >/dev/null
+  bash .ci/apt-install.sh "${want[@]}"
 fi
 
 bash .ci/browser.sh

@@ -15,10 +15,7 @@ fi
 
 if ! /usr/bin/rustc --version 2>/dev/null | grep -q "^rustc $msrv"; then
   echo "== installing Rust $msrv (rustc-web, cargo-web $pkg_version)"
-  sudo_=""
-  if [ "$(id -u)" != 0 ]; then sudo_="sudo"; fi
-  $sudo_ apt-get update -qq
-  $sudo_ env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+  bash .ci/apt-install.sh \
     "rustc-web=$pkg_version" "cargo-web=$pkg_version" \
     "libstd-rust-web-dev=$pkg_version" "libstd-rust-web-1.85=$pkg_version" >/dev/null
 fi
