@@ -234,7 +234,7 @@ mod tests {
         assert!(matches!(e, StorageError::Unavailable { .. }), "{e}");
         assert!(e.to_string().contains("disk gone"), "{e}");
         // The group still works afterwards.
-        assert_eq!(group.submit(2, |items| Ok(items)).unwrap(), 2);
+        assert_eq!(group.submit(2, Ok).unwrap(), 2);
     }
 
     #[test]
@@ -253,7 +253,7 @@ mod tests {
         })
         .join();
         assert!(joined.is_err());
-        assert_eq!(group.submit(5, |items| Ok(items)).unwrap(), 5);
+        assert_eq!(group.submit(5, Ok).unwrap(), 5);
     }
 
     #[test]
