@@ -130,15 +130,17 @@ pub(crate) async fn method_not_allowed() -> ApiError {
 
 /// `8B2A4C1E-5D6F-4A7B-9C0D-1E2F3A4B5C6D`: 128 random bits, PDS's shape.
 pub(crate) fn new_request_id() -> String {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
     let mut b = [0u8; 16];
     rand::thread_rng().fill_bytes(&mut b);
-    let hex: String = b.iter().map(|x| format!("{x:02X}")).collect();
-    format!(
-        "{}-{}-{}-{}-{}",
-        &hex[0..8],
-        &hex[8..12],
-        &hex[12..16],
-        &hex[16..20],
-        &hex[20..32]
-    )
+    // 8-4-4-4-12 hex digits, written in place (no allocation per byte).
+    let mut id = String::with_capacity(36);
+    for (i, byte) in b.iter().enumerate() {
+        if matches!(i, 4 | 6 | 8 | 10) {
+            id.push('-');
+        }
+        id.push(char::from(HEX[usize::from(byte >> 4)]));
+        id.push(char::from(HEX[usize::from(byte & 0x0F)]));
+    }
+    id
 }

@@ -7,11 +7,12 @@
 use std::fs;
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use chrono::{DateTime, Utc};
 use rand::RngCore as _;
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use sha1::{Digest, Sha1};
 use sharelink_core::package::SNIFF_PREFIX_BYTES;
 use sharelink_core::{
@@ -32,9 +33,54 @@ const MAX_TREE_DEPTH: usize = 64;
 #[derive(Clone)]
 pub struct SqliteDrives {
     db: Arc<Mutex<Connection>>,
+    readers: Option<Readers>,
     blobs: PathBuf,
     accounts: Accounts,
     max_drive_entries: u64,
+}
+
+/// Read-only connections to the drive database, used in turn (WAL lets them
+/// read while the writer commits).
+#[derive(Clone)]
+pub struct Readers {
+    connections: Arc<Vec<Mutex<Connection>>>,
+    next: Arc<AtomicUsize>,
+}
+
+impl std::fmt::Debug for Readers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Readers")
+            .field("connections", &self.connections.len())
+            .finish()
+    }
+}
+
+impl Readers {
+    /// Opens `count` (at least one) read-only connections to the database
+    /// at `path`, which must already exist in WAL mode.
+    pub fn open(path: &Path, count: usize) -> rusqlite::Result<Self> {
+        let connections = (0..count.max(1))
+            .map(|_| {
+                let conn = Connection::open_with_flags(
+                    path,
+                    OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+                )?;
+                conn.busy_timeout(std::time::Duration::from_secs(5))?;
+                Ok(Mutex::new(conn))
+            })
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(Self {
+            connections: Arc::new(connections),
+            next: Arc::new(AtomicUsize::new(0)),
+        })
+    }
+
+    fn next(&self) -> std::sync::MutexGuard<'_, Connection> {
+        let i = self.next.fetch_add(1, Ordering::Relaxed) % self.connections.len();
+        self.connections[i]
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
 }
 
 /// Most files and folders one drive may hold (copies into a fuller drive are
@@ -71,10 +117,19 @@ impl SqliteDrives {
         crate::private::dir(&blobs)?;
         Ok(Self {
             db,
+            readers: None,
             blobs,
             accounts,
             max_drive_entries: DEFAULT_MAX_DRIVE_ENTRIES,
         })
+    }
+
+    /// Reads (file lookups, listings) through these read-only connections
+    /// instead of the shared writer: two requests then read at once, and
+    /// neither waits for a copy's commit.
+    pub fn with_readers(mut self, readers: Readers) -> Self {
+        self.readers = Some(readers);
+        self
     }
 
     /// Sets the most files and folders one drive may hold.
@@ -223,6 +278,14 @@ impl SqliteDrives {
         }
     }
 
+    /// A connection for a read: a reader if there are any, else the writer.
+    fn read(&self) -> std::sync::MutexGuard<'_, Connection> {
+        match &self.readers {
+            Some(readers) => readers.next(),
+            None => self.lock(),
+        }
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, Connection> {
         self.db.lock().unwrap_or_else(PoisonError::into_inner)
     }
@@ -360,7 +423,7 @@ impl FileCatalog for SqliteDrives {
             return Ok(None);
         };
         let stored: Option<String> = self
-            .lock()
+            .read()
             .prepare_cached("SELECT kind FROM blob_packages WHERE sha1 = ?1")
             .and_then(|mut st| st.query_row([&hash], |r| r.get(0)).optional())
             .map_err(catalog_err)?;
@@ -394,7 +457,7 @@ impl DriveStore for SqliteDrives {
     }
 
     fn entry(&self, drive: &DriveId, file: &FileId) -> Result<Option<FileEntry>, CatalogError> {
-        let conn = self.lock();
+        let conn = self.read();
         conn.prepare_cached(&format!(
             "SELECT {COLUMNS} FROM files WHERE drive_id = ?1 AND file_id = ?2"
         ))
@@ -412,7 +475,7 @@ impl DriveStore for SqliteDrives {
         parent: Option<&FileId>,
         query: &ChildQuery,
     ) -> Result<ChildPage, ListError> {
-        let all = children(&self.lock(), drive, parent).map_err(catalog_err)?;
+        let all = children(&self.read(), drive, parent).map_err(catalog_err)?;
         Ok(page_entries(all, query)?)
     }
 

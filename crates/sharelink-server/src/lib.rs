@@ -118,6 +118,9 @@ pub const DEMO_SHARE_CODE: &str = "s3cret";
 /// Where the demo share's id is kept, in the data directory.
 const DEMO_SHARE_FILE: &str = "demo-share";
 
+/// Read-only connections to `drive.sqlite` besides the writer.
+const DRIVE_READERS: usize = 4;
+
 /// What the first start created.
 #[derive(Debug)]
 pub struct Seeded {
@@ -144,9 +147,9 @@ impl DataDir {
         private::dir(root).map_err(io_err(format!("creating {}", root.display())))?;
         // A directory from an older version or another umask is tightened.
         private::tree(root).map_err(io_err(format!("securing {}", root.display())))?;
-        let db = root.join("drive.sqlite");
-        private::database(&db).map_err(io_err(format!("securing {}", db.display())))?;
-        let conn = Connection::open(&db)?;
+        let path = root.join("drive.sqlite");
+        private::database(&path).map_err(io_err(format!("securing {}", path.display())))?;
+        let conn = Connection::open(&path)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
@@ -155,7 +158,8 @@ impl DataDir {
         let db = Arc::new(Mutex::new(conn));
         let accounts = Accounts::new(db.clone());
         let drives = SqliteDrives::new(db, root.join("blobs"), accounts.clone())
-            .map_err(io_err("creating blobs/"))?;
+            .map_err(io_err("creating blobs/"))?
+            .with_readers(drive_store::Readers::open(&path, DRIVE_READERS)?);
         Ok(Self {
             root: root.to_owned(),
             accounts,
