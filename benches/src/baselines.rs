@@ -63,6 +63,92 @@ pub struct JwtClaims {
     pub exp: i64,
 }
 
+/// jsonwebtoken's HS256 signer and verifier exactly as its `rust_crypto`
+/// backend writes them (`hmac` + `sha2`: clone the keyed state, reset,
+/// update, finalize or `verify_slice`), installed as the process's crypto
+/// provider. The measured code path is jsonwebtoken's own; what is left out
+/// is compiling RSA, ECDSA and EdDSA (the `rust_crypto` feature pulls them
+/// all) into every build of the workspace.
+mod jwt_hs256 {
+    use hmac::{Hmac, Mac};
+    use jsonwebtoken::crypto::{CryptoProvider, JwkUtils, JwtSigner, JwtVerifier};
+    use jsonwebtoken::errors::{ErrorKind, Result};
+    use jsonwebtoken::signature::{self, Signer, Verifier};
+    use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};
+    use sha2::Sha256;
+
+    type HmacSha256 = Hmac<Sha256>;
+
+    struct Hs256Signer(HmacSha256);
+
+    impl Signer<Vec<u8>> for Hs256Signer {
+        fn try_sign(&self, msg: &[u8]) -> std::result::Result<Vec<u8>, signature::Error> {
+            let mut signer = self.0.clone();
+            signer.reset();
+            signer.update(msg);
+            Ok(signer.finalize().into_bytes().to_vec())
+        }
+    }
+
+    impl JwtSigner for Hs256Signer {
+        fn algorithm(&self) -> Algorithm {
+            Algorithm::HS256
+        }
+    }
+
+    struct Hs256Verifier(HmacSha256);
+
+    impl Verifier<Vec<u8>> for Hs256Verifier {
+        fn verify(
+            &self,
+            msg: &[u8],
+            signature: &Vec<u8>,
+        ) -> std::result::Result<(), signature::Error> {
+            let mut verifier = self.0.clone();
+            verifier.reset();
+            verifier.update(msg);
+            verifier
+                .verify_slice(signature)
+                .map_err(signature::Error::from_source)
+        }
+    }
+
+    impl JwtVerifier for Hs256Verifier {
+        fn algorithm(&self) -> Algorithm {
+            Algorithm::HS256
+        }
+    }
+
+    fn keyed(secret: &[u8]) -> Result<HmacSha256> {
+        HmacSha256::new_from_slice(secret).map_err(|_| ErrorKind::InvalidKeyFormat.into())
+    }
+
+    fn new_signer(alg: &Algorithm, key: &EncodingKey) -> Result<Box<dyn JwtSigner>> {
+        match alg {
+            Algorithm::HS256 => Ok(Box::new(Hs256Signer(keyed(key.try_get_hmac_secret()?)?))),
+            _ => Err(ErrorKind::InvalidAlgorithm.into()),
+        }
+    }
+
+    fn new_verifier(alg: &Algorithm, key: &DecodingKey) -> Result<Box<dyn JwtVerifier>> {
+        match alg {
+            Algorithm::HS256 => Ok(Box::new(Hs256Verifier(keyed(key.try_get_hmac_secret()?)?))),
+            _ => Err(ErrorKind::InvalidAlgorithm.into()),
+        }
+    }
+
+    static PROVIDER: CryptoProvider = CryptoProvider {
+        signer_factory: new_signer,
+        verifier_factory: new_verifier,
+        jwk_utils: JwkUtils::new_unimplemented(),
+    };
+
+    /// Installs the provider (once per process; later calls do nothing).
+    pub(super) fn install() {
+        let _ = PROVIDER.install_default();
+    }
+}
+
 /// `jsonwebtoken` HS256 with prebuilt keys.
 pub struct Jwt {
     enc: EncodingKey,
@@ -75,6 +161,7 @@ pub struct Jwt {
 
 impl Jwt {
     pub fn new(key: &[u8], share_id: &str, iat: i64) -> Self {
+        jwt_hs256::install();
         let claims = JwtClaims {
             sub: share_id.to_owned(),
             epoch: 3,

@@ -393,7 +393,7 @@ fn main() {
             || PathBuf::from("target/wire-concurrency.svg"),
             PathBuf::from,
         );
-    let (seconds, sweep_seconds) = if full { (10, 4) } else { (2, 1) };
+    let (seconds, sweep_seconds) = if full { (10, 4) } else { (1, 1) };
     let bins = std::env::current_exe()
         .expect("own path")
         .parent()
