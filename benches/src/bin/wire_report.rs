@@ -33,7 +33,7 @@
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
@@ -178,10 +178,26 @@ fn size_bytes(v: &str) -> Result<f64, String> {
 }
 
 /// A child process killed when dropped.
+/// A child process that is stopped when dropped: SIGTERM first, so that a
+/// master process (nginx) takes its workers down with it, then SIGKILL if
+/// it is still there after 5 s.
 struct Process(Child);
 
 impl Drop for Process {
     fn drop(&mut self) {
+        let terminated = Command::new("kill")
+            .args(["-TERM", &self.0.id().to_string()])
+            .status()
+            .is_ok_and(|s| s.success());
+        if terminated {
+            let deadline = Instant::now() + Duration::from_secs(5);
+            while Instant::now() < deadline {
+                if let Ok(Some(_)) = self.0.try_wait() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
         let _ = self.0.kill();
         let _ = self.0.wait();
     }

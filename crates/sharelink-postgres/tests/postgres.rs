@@ -266,20 +266,26 @@ fn connections_that_died_idle_are_replaced_without_an_error() {
     if !database_ready() {
         return;
     }
-    let (store, guard, share) = store_with_a_share();
-    let barrier = Barrier::new(6);
+    // Six writers meet inside their transactions (at a fault point), so
+    // six connections are checked out at once and then stay idle in the
+    // pool, however the threads are scheduled.
+    let meeting = Arc::new(MeetInsideTransactions::new(6));
+    let (store, guard) = fresh_store(meeting.clone()).unwrap();
+    meeting.arm();
     thread::scope(|scope| {
-        for _ in 0..6 {
-            // Six connections busy at once, so six stay idle in the pool.
-            scope.spawn(|| {
-                barrier.wait();
-                store.get_share(share.id()).unwrap()
+        for n in 0..6 {
+            let store = &store;
+            scope.spawn(move || {
+                let share = ShareFixture::new(100 + n).build();
+                store.insert_share(&share, None).unwrap()
             });
         }
     });
+    let share = ShareFixture::new(1).build();
+    store.insert_share(&share, None).unwrap();
     let mut admin = raw_client(&guard);
     let idle = store_connections(&mut admin, &guard);
-    assert!(idle >= 2, "only {idle} pooled connections");
+    assert!(idle >= 6, "only {idle} pooled connections");
     let terminate_all = |admin: &mut postgres::Client| {
         terminate_store_connections(admin, &guard);
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
@@ -303,6 +309,41 @@ fn connections_that_died_idle_are_replaced_without_an_error() {
             store.count_use(share.id(), UseKind::Download, share.token_epoch()),
             Ok(UseOutcome::Counted(_))
         ));
+    }
+}
+
+/// Holds the first `parties` fault checks after [`Self::arm`] until all of
+/// them have arrived (each caller is then inside its own transaction, on
+/// its own connection); every other check passes at once.
+struct MeetInsideTransactions {
+    parties: usize,
+    armed: std::sync::atomic::AtomicBool,
+    arrived: std::sync::atomic::AtomicUsize,
+    barrier: Barrier,
+}
+
+impl MeetInsideTransactions {
+    fn new(parties: usize) -> Self {
+        Self {
+            parties,
+            armed: std::sync::atomic::AtomicBool::new(false),
+            arrived: std::sync::atomic::AtomicUsize::new(0),
+            barrier: Barrier::new(parties),
+        }
+    }
+
+    fn arm(&self) {
+        self.armed.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+impl sharelink_core::fault::FaultInjector for MeetInsideTransactions {
+    fn check(&self, _point: &'static str) -> Result<(), StorageError> {
+        use std::sync::atomic::Ordering::SeqCst;
+        if self.armed.load(SeqCst) && self.arrived.fetch_add(1, SeqCst) < self.parties {
+            self.barrier.wait();
+        }
+        Ok(())
     }
 }
 
