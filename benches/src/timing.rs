@@ -101,3 +101,13 @@ pub fn compare_calls<A: FnMut(), B: FnMut()>(
         baseline_ns: lower_quartile(b),
     }
 }
+
+/// A line for a report's header when this is not an optimised build (CI
+/// runs the quick reports on its unoptimised test build): its figures only
+/// show that the report runs. Published figures come from `--release`.
+pub fn build_note() -> Option<&'static str> {
+    cfg!(debug_assertions).then_some(
+        "(an unoptimised build: these figures only show that the report runs; \
+         the published ones come from a --release build)\n",
+    )
+}

@@ -505,6 +505,9 @@ fn main() {
         instances(budget);
         return;
     }
+    if let Some(note) = sharelink_benches::timing::build_note() {
+        println!("{note}");
+    }
     let clients = 4;
     let f = fixture();
 

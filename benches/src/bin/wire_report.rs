@@ -567,6 +567,9 @@ fn main() {
         "sharelink wire report ({} mode: {seconds} s per run, wrk, 32 connections unless stated)\n",
         if full { "full" } else { "quick" }
     );
+    if let Some(note) = sharelink_benches::timing::build_note() {
+        println!("{note}");
+    }
     println!(
         "| request | ours req/s | p50 | p99 | baseline | req/s | p50 | p99 | ratio | target |"
     );
