@@ -5,30 +5,41 @@
 #
 #   fuzz/smoke.sh                      # all targets, 20 s each, two at a time (FUZZ_JOBS)
 #   FUZZ_SECONDS=3600 fuzz/smoke.sh token_verify    # a long campaign on one target
+#   FUZZ_STEP=build fuzz/smoke.sh      # only install cargo-fuzz and build (CI, early)
+#   FUZZ_STEP=run fuzz/smoke.sh        # only run what that built
 set -euo pipefail
 cd "$(dirname "$0")"
 
 SECS="${FUZZ_SECONDS:-20}"
+STEP="${FUZZ_STEP:-all}"
 export RUSTC_BOOTSTRAP=1
 
-if ! cargo fuzz --version >/dev/null 2>&1; then
-    echo "== installing cargo-fuzz"
-    cargo install cargo-fuzz --locked
-fi
+case "$STEP" in
+  all | build | run) ;;
+  *) echo "FUZZ_STEP must be all, build or run, not $STEP" >&2; exit 2 ;;
+esac
 
-# CI builds from a clean fuzz target directory, so that a binary built one
-# way is never reused another way.
-if [ "${CI:-}" = "true" ]; then
-    rm -rf target
+if [ "$STEP" != run ]; then
+    if ! cargo fuzz --version >/dev/null 2>&1; then
+        echo "== installing cargo-fuzz"
+        cargo install cargo-fuzz --locked
+    fi
+    # CI builds from a clean fuzz target directory, so that a binary built
+    # one way is never reused another way.
+    if [ "${CI:-}" = "true" ]; then
+        rm -rf target
+    fi
+    echo "== building the fuzz targets"
+    cargo fuzz build
+    if [ "$STEP" = build ]; then
+        exit 0
+    fi
 fi
 
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
     mapfile -t targets < <(cargo fuzz list)
 fi
-
-echo "== building ${#targets[@]} fuzz targets"
-cargo fuzz build
 
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT

@@ -500,7 +500,11 @@ fn instances(budget: Duration) {
 
 fn main() {
     let full = std::env::args().any(|a| a == "--full");
-    let budget = Duration::from_secs(if full { 10 } else { 2 });
+    let budget = if full {
+        Duration::from_secs(10)
+    } else {
+        Duration::from_secs(1)
+    };
     if std::env::args().any(|a| a == "--instances-only") {
         instances(budget);
         return;
