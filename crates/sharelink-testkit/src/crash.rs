@@ -155,12 +155,9 @@ pub fn crash_parent<S: Storage>(
         }
 
         let s = open();
-        let created = count_shares(&s) - 1; // minus the counter share
+        let (created, create_quota) = settled_creations(&s);
         assert_eq!(
-            u64::from(
-                s.quota_used(&charge(0, QuotaKind::Create, 0, 0).key)
-                    .expect("quota")
-            ),
+            u64::from(create_quota),
             created as u64,
             "round {round}: creation quota and stored shares disagree after SIGKILL"
         );
@@ -198,6 +195,35 @@ pub fn crash_parent<S: Storage>(
     }
     report.acked_shares = acked_shares.len();
     report
+}
+
+/// The shares stored (less the counter share) and the creation quota used,
+/// read until they agree or two readings in a row are the same. A database
+/// server may still be committing a transaction whose `COMMIT` the child
+/// sent just before it died: the two reads can fall on either side of that
+/// commit, and a listing spans several reads. A store that is really
+/// inconsistent gives the same disagreeing reading twice, and fails.
+fn settled_creations(s: &dyn Storage) -> (usize, u32) {
+    let read = || {
+        let created = count_shares(s) - 1; // minus the counter share
+        let used = s
+            .quota_used(&charge(0, QuotaKind::Create, 0, 0).key)
+            .expect("quota");
+        (created, used)
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    let mut last = read();
+    loop {
+        if last.0 as u64 == u64::from(last.1) || std::time::Instant::now() >= deadline {
+            return last;
+        }
+        thread::sleep(Duration::from_millis(20));
+        let now = read();
+        if now == last {
+            return now;
+        }
+        last = now;
+    }
 }
 
 fn count_shares(s: &dyn Storage) -> usize {
