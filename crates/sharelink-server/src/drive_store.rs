@@ -26,6 +26,13 @@ use sharelink_http::{
 
 use crate::accounts::Accounts;
 
+/// The columns [`row_to_entry`] reads, in its order: a macro, so that the
+/// statements using them are constant strings (no formatting per query).
+macro_rules! entry_columns {
+    () => {
+        "drive_id, file_id, parent_id, name, kind, mime, size, sha1, created_at, updated_at"
+    };
+}
 /// Deepest folder tree a copy or an import walks.
 const MAX_TREE_DEPTH: usize = 64;
 
@@ -458,8 +465,10 @@ impl DriveStore for SqliteDrives {
 
     fn entry(&self, drive: &DriveId, file: &FileId) -> Result<Option<FileEntry>, CatalogError> {
         let conn = self.read();
-        conn.prepare_cached(&format!(
-            "SELECT {COLUMNS} FROM files WHERE drive_id = ?1 AND file_id = ?2"
+        conn.prepare_cached(concat!(
+            "SELECT ",
+            entry_columns!(),
+            " FROM files WHERE drive_id = ?1 AND file_id = ?2"
         ))
         .and_then(|mut st| {
             st.query_row(params![drive.as_str(), file.as_str()], row_to_entry)
@@ -605,7 +614,7 @@ impl DriveStore for SqliteDrives {
     }
 
     fn open(&self, file: &FileMeta) -> Result<Box<dyn Read + Send>, CatalogError> {
-        let sha1 = sha1_of(&self.lock(), &file.drive_id, &file.file_id)
+        let sha1 = sha1_of(&self.read(), &file.drive_id, &file.file_id)
             .map_err(catalog_err)?
             .ok_or_else(|| CatalogError::msg(format!("{} has no content", file.file_id)))?;
         let f = fs::File::open(self.blob_path(&sha1)).map_err(|e| CatalogError {
@@ -706,9 +715,6 @@ fn drive_entries(conn: &Connection, drive: &DriveId) -> rusqlite::Result<u64> {
 /// Prefix of the task ids of folder copies.
 const COPY_TASK_PREFIX: &str = "copy-";
 
-const COLUMNS: &str =
-    "drive_id, file_id, parent_id, name, kind, mime, size, sha1, created_at, updated_at";
-
 fn row_to_entry(row: &rusqlite::Row<'_>) -> rusqlite::Result<Result<FileEntry, CatalogError>> {
     let drive: String = row.get(0)?;
     let file: String = row.get(1)?;
@@ -757,8 +763,10 @@ fn children(
     drive: &DriveId,
     parent: Option<&FileId>,
 ) -> rusqlite::Result<Vec<FileEntry>> {
-    let mut st = conn.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM files WHERE drive_id = ?1 AND parent_id IS ?2"
+    let mut st = conn.prepare_cached(concat!(
+        "SELECT ",
+        entry_columns!(),
+        " FROM files WHERE drive_id = ?1 AND parent_id IS ?2"
     ))?;
     let rows = st.query_map(
         params![drive.as_str(), parent.map(FileId::as_str)],

@@ -9,7 +9,7 @@ mod streaming;
 pub(crate) mod url;
 
 use range::RangeSpec;
-use streaming::{Validators, rendition_response, stream_file};
+use streaming::{ChunkSource, Validators, rendition_response, stream_file};
 use url::{IssuedUrl, MAX_PREVIEW_URL_SECS};
 
 use axum::Json;
@@ -527,7 +527,12 @@ pub(crate) async fn download<A: Authenticator, D: DriveStore>(
     let head_client = head.client.clone();
     let renders = api.clone();
     let drives = api.drives.clone();
-    let (meta, validators, kind, range, reader) = blocking(move || {
+    // A signed URL (a grant) and a HEAD only read: with local stores they
+    // run on this worker. A download through the share token counts a use
+    // (a durable write), so it goes to a blocking thread.
+    let reads_only = head_only || q.grant.as_deref().is_some_and(|g| !g.is_empty());
+    let inline = reads_only && api.inline_reads;
+    let (meta, validators, kind, range, content) = read_only(inline, move || {
         // The range that applies: none when `If-Range` names another version.
         let effective = |m: &FileMeta| -> Result<(RangeSpec, Validators), ApiError> {
             let v = Validators::of(drives.entry(&m.drive_id, &m.file_id)?.as_ref());
@@ -576,25 +581,48 @@ pub(crate) async fn download<A: Authenticator, D: DriveStore>(
         };
         let range = spec.resolve(meta.size)?;
         let reader = drives.open(&meta)?;
-        Ok((meta, validators, kind, range, reader))
+        let content = if kind == GrantKind::Preview {
+            Content::ToRender(reader, slot)
+        } else {
+            let source = ChunkSource::new(reader, range, meta.size, slot);
+            if head_only {
+                // No body is sent: nothing to read ahead.
+                Content::Bytes(source)
+            } else {
+                // Logged where it failed: a host fault, not the client's.
+                Content::Bytes(source.prefetch().map_err(|_| ApiError::internal())?)
+            }
+        };
+        Ok((meta, validators, kind, range, content))
     })
     .await?;
-    if kind == GrantKind::Preview {
-        // A preview URL serves a rendition, never the file: rendered on a
-        // blocking thread while this request holds its stream slot.
-        let render_slot = renders.renders.acquire(head_client.as_str())?;
-        let (meta, rendered) = blocking(move || {
-            let _render_slot = render_slot;
-            let rendered = rendition::render(&meta, reader)?;
-            Ok((meta, rendered))
-        })
-        .await?;
-        drop(slot);
-        return Ok(rendition_response(&meta, rendered));
-    }
-    let mut res = stream_file(&meta, kind, range, reader, slot);
+    let source = match content {
+        Content::Bytes(source) => source,
+        Content::ToRender(reader, slot) => {
+            // A preview URL serves a rendition, never the file: rendered on
+            // a blocking thread while this request holds its stream slot.
+            let render_slot = renders.renders.acquire(head_client.as_str())?;
+            let (meta, rendered) = blocking(move || {
+                let _render_slot = render_slot;
+                let rendered = rendition::render(&meta, reader)?;
+                Ok((meta, rendered))
+            })
+            .await?;
+            drop(slot);
+            return Ok(rendition_response(&meta, rendered));
+        }
+    };
+    let mut res = stream_file(&meta, kind, range, source);
     validators.apply(res.headers_mut());
     Ok(res)
+}
+
+/// What a download sends, as its blocking part found it.
+enum Content {
+    /// The file's bytes (or the range of them), the first chunk read.
+    Bytes(ChunkSource),
+    /// A preview: the file, to render into an image.
+    ToRender(Box<dyn std::io::Read + Send>, crate::streams::StreamSlot),
 }
 
 /// CopyFile ("save to my drive"): needs the access token, and with

@@ -95,30 +95,25 @@ impl Validators {
     }
 }
 
-/// Streams `reader` (or the `range` of it) in [`CHUNK`]-sized pieces.
+/// Streams `source` (the whole file, or the `range` of it) in
+/// [`CHUNK`]-sized pieces.
 ///
-/// Each piece is read on a blocking thread only when the response body asks
-/// for it, that is when the socket has taken the previous one: a client that
-/// stops reading holds its socket, one chunk and its stream slot, never a
-/// thread.
+/// The first piece was read with the file's opening
+/// ([`ChunkSource::prefetch`]); each further piece is read on a blocking
+/// thread only when the response body asks for it, that is when the socket
+/// has taken the previous one: a client that stops reading holds its
+/// socket, one chunk and its stream slot, never a thread.
 pub(super) fn stream_file(
     meta: &FileMeta,
     kind: GrantKind,
     range: Option<ByteRange>,
-    reader: Box<dyn Read + Send>,
-    slot: crate::streams::StreamSlot,
+    source: ChunkSource,
 ) -> Response {
-    let (skip, len) = match range {
-        Some(r) => (r.start, r.len),
-        None => (0, meta.size),
-    };
-    let source = ChunkSource {
-        reader,
-        skip,
-        remaining: len,
-        _slot: slot,
-    };
-    let stream = futures_util::stream::try_unfold(source, |source| async move {
+    let len = source.len;
+    let stream = futures_util::stream::try_unfold(source, |mut source| async move {
+        if let Some(first) = source.first.take() {
+            return Ok(Some((first, source)));
+        }
         if source.remaining == 0 {
             return Ok(None);
         }
@@ -220,12 +215,51 @@ pub(super) struct ChunkSource {
     reader: Box<dyn Read + Send>,
     /// Bytes to discard first (the start of a range).
     skip: u64,
-    /// Bytes still to send.
+    /// The body's length: the range's, or the whole file's.
+    len: u64,
+    /// Bytes still to read.
     remaining: u64,
+    /// A chunk read ahead, sent before anything else is read.
+    first: Option<Vec<u8>>,
+    /// Held until the body is dropped (sent, or the client gone).
     _slot: crate::streams::StreamSlot,
 }
 
 impl ChunkSource {
+    /// The body of `range` of `reader` (the whole file of `size` bytes
+    /// when `None`), holding `slot` as long as it lives.
+    pub(super) fn new(
+        reader: Box<dyn Read + Send>,
+        range: Option<ByteRange>,
+        size: u64,
+        slot: crate::streams::StreamSlot,
+    ) -> Self {
+        let (skip, len) = match range {
+            Some(r) => (r.start, r.len),
+            None => (0, size),
+        };
+        Self {
+            reader,
+            skip,
+            len,
+            remaining: len,
+            first: None,
+            _slot: slot,
+        }
+    }
+
+    /// Reads the first chunk now (blocking), on the thread that opened the
+    /// file: the response then starts without another trip to a blocking
+    /// thread, and a file of one chunk is sent without any.
+    pub(super) fn prefetch(self) -> std::io::Result<Self> {
+        if self.remaining == 0 {
+            return Ok(self);
+        }
+        let (chunk, mut source) = self.next_chunk()?;
+        source.first = Some(chunk);
+        Ok(source)
+    }
+
     /// Reads the next chunk (blocking). A file shorter than its stated size
     /// is an error: the `Content-Length` sent cannot be honoured.
     pub(super) fn next_chunk(mut self) -> std::io::Result<(Vec<u8>, Self)> {
@@ -287,6 +321,46 @@ mod tests {
         v.apply(&mut h);
         assert_eq!(h[header::ETAG], "\"ABC\"");
         assert_eq!(h[header::LAST_MODIFIED], "Tue, 15 Nov 1994 08:12:31 GMT");
+    }
+
+    fn source(content: &[u8], range: Option<ByteRange>, size: u64) -> ChunkSource {
+        let slots = crate::streams::StreamSlots::new(4, 4, "downloads");
+        let slot = slots.acquire("client").unwrap();
+        ChunkSource::new(
+            Box::new(std::io::Cursor::new(content.to_vec())),
+            range,
+            size,
+            slot,
+        )
+    }
+
+    #[test]
+    fn prefetch_reads_the_first_chunk_of_the_body() {
+        // A small file: all of it read ahead, nothing left to read.
+        let small = source(b"hello", None, 5).prefetch().unwrap();
+        assert_eq!(small.first.as_deref(), Some(&b"hello"[..]));
+        assert_eq!(small.remaining, 0);
+        // A range: skipped to, and only its bytes.
+        let range = Some(ByteRange { start: 2, len: 2 });
+        let ranged = source(b"hello", range, 5).prefetch().unwrap();
+        assert_eq!(ranged.first.as_deref(), Some(&b"ll"[..]));
+        // A large file: one chunk ahead, the rest read later, in order.
+        let big: Vec<u8> = (0..CHUNK * 2 + 7).map(|i| i.to_le_bytes()[0]).collect();
+        let size = big.len() as u64;
+        let ahead = source(&big, None, size).prefetch().unwrap();
+        assert_eq!(ahead.first.as_deref(), Some(&big[..CHUNK]));
+        assert_eq!(ahead.remaining, size - CHUNK as u64);
+        let (second, rest) = ahead.next_chunk().unwrap();
+        assert_eq!(second, &big[CHUNK..2 * CHUNK]);
+        assert_eq!(rest.remaining, 7);
+        // An empty file reads nothing; content shorter than its size is an
+        // error before any header is sent.
+        assert!(source(b"", None, 0).prefetch().unwrap().first.is_none());
+        let short = source(b"abc", None, 10).prefetch();
+        assert_eq!(
+            short.err().map(|e| e.kind()),
+            Some(std::io::ErrorKind::UnexpectedEof)
+        );
     }
 
     #[test]
