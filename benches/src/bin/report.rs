@@ -923,7 +923,7 @@ fn scale(sizes: &[usize]) {
     }
 }
 
-/// The time per comparison in full mode (quick mode: 250 ms).
+/// The time per comparison in full mode (quick mode: 100 ms).
 const FULL_BUDGET: Duration = Duration::from_secs(2);
 
 fn main() {
@@ -954,7 +954,7 @@ fn main() {
     let budget = if full {
         FULL_BUDGET
     } else {
-        Duration::from_millis(250)
+        Duration::from_millis(100)
     };
     // `--only NAME` runs one section (for working on it).
     let only = args
@@ -981,7 +981,7 @@ fn main() {
     println!(
         "sharelink bench report ({} mode, {} per comparison)\n",
         if full { "full" } else { "quick" },
-        if full { "2 s" } else { "250 ms" }
+        if full { "2 s" } else { "100 ms" }
     );
     if let Some(note) = sharelink_benches::timing::build_note() {
         println!("{note}");
