@@ -169,6 +169,9 @@ impl<C: FileCatalog + ?Sized> FileCatalog for std::sync::Arc<C> {
     fn content_prefix(&self, meta: &FileMeta, max: usize) -> Result<Option<Vec<u8>>, CatalogError> {
         (**self).content_prefix(meta, max)
     }
+    fn reads_are_local(&self) -> bool {
+        (**self).reads_are_local()
+    }
 }
 
 /// Why a file is not reachable through a share.
@@ -265,6 +268,25 @@ mod tests {
             Err(ScopeError::NotInShare)
         ));
         assert!(check_in_scope(&ShareFiles::AllFiles, &f("x"), &[], MAX_SCOPE_DEPTH).is_ok());
+    }
+
+    /// A catalogue behind an `Arc` answers exactly as the catalogue does,
+    /// `reads_are_local` included (the HTTP layer's inline reads depend on it).
+    #[test]
+    fn an_arc_forwards_reads_are_local() {
+        struct Remote;
+        impl FileCatalog for Remote {
+            fn file(&self, _: &DriveId, _: &FileId) -> Result<Option<FileMeta>, CatalogError> {
+                Ok(None)
+            }
+        }
+        let local = crate::MemoryCatalog::new();
+        assert!(local.reads_are_local());
+        assert!(std::sync::Arc::new(local).reads_are_local());
+        assert!(!std::sync::Arc::new(Remote).reads_are_local());
+        let shared: std::sync::Arc<dyn FileCatalog> =
+            std::sync::Arc::new(crate::MemoryCatalog::new());
+        assert!(std::sync::Arc::new(shared).reads_are_local());
     }
 
     #[test]

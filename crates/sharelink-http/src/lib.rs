@@ -191,6 +191,14 @@ impl<A: Authenticator, D: DriveStore> ShareApi<A, D> {
         }
     }
 
+    /// Whether read-only requests run on the async workers: the engine's
+    /// storage and catalogue, the authenticator and the drive store all
+    /// answer `reads_are_local()` (see [`host`]). `false` is always
+    /// correct, only slower for local stores.
+    pub fn reads_inline(&self) -> bool {
+        self.inline_reads
+    }
+
     /// Also serve the share pages ([`pages`]) from [`router`](Self::router):
     /// `/s/{share_id}` for receivers, sign-in, "My drive" and "My shares"
     /// for creators, over the same operations as the JSON endpoints.

@@ -390,9 +390,9 @@ impl App {
         Ok(keys::KeyWatcher::new(self.keys.clone(), loaded, listen))
     }
 
-    /// The PDS router over this app, with development authentication, and
+    /// The PDS API over this app, with development authentication, and
     /// the share pages (`/s/{share_id}`, sign-in, "My drive", "My shares").
-    pub fn router(&self, config: ApiConfig) -> axum::Router {
+    pub fn api(&self, config: ApiConfig) -> ShareApi<DevAuthenticator, SqliteDrives> {
         ShareApi::new(
             self.engine.clone(),
             Arc::new(DevAuthenticator::new(self.data.accounts.clone())),
@@ -400,7 +400,11 @@ impl App {
             config,
         )
         .with_pages(PagesConfig::default())
-        .router()
+    }
+
+    /// The router of [`Self::api`].
+    pub fn router(&self, config: ApiConfig) -> axum::Router {
+        self.api(config).router()
     }
 
     /// Creates the demo share of a first start: alice shares `photos`,
