@@ -177,7 +177,6 @@ fn size_bytes(v: &str) -> Result<f64, String> {
     })
 }
 
-/// A child process killed when dropped.
 /// A child process that is stopped when dropped: SIGTERM first, so that a
 /// master process (nginx) takes its workers down with it, then SIGKILL if
 /// it is still there after 5 s.

@@ -33,6 +33,7 @@ macro_rules! entry_columns {
         "drive_id, file_id, parent_id, name, kind, mime, size, sha1, created_at, updated_at"
     };
 }
+
 /// Deepest folder tree a copy or an import walks.
 const MAX_TREE_DEPTH: usize = 64;
 

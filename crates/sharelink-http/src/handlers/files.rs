@@ -530,8 +530,8 @@ pub(crate) async fn download<A: Authenticator, D: DriveStore>(
     // A signed URL (a grant) and a HEAD only read: with local stores they
     // run on this worker. A download through the share token counts a use
     // (a durable write), so it goes to a blocking thread.
-    let reads_only = head_only || q.grant.as_deref().is_some_and(|g| !g.is_empty());
-    let inline = reads_only && api.inline_reads;
+    let grant = q.grant.filter(|g| !g.is_empty());
+    let inline = (head_only || grant.is_some()) && api.inline_reads;
     let (meta, validators, kind, range, content) = read_only(inline, move || {
         // The range that applies: none when `If-Range` names another version.
         let effective = |m: &FileMeta| -> Result<(RangeSpec, Validators), ApiError> {
@@ -545,7 +545,7 @@ pub(crate) async fn download<A: Authenticator, D: DriveStore>(
         let file = FileId::new(required(q.file_id, "file_id")?)?;
         let mut kind = GrantKind::Download;
         let mut checked = None;
-        let meta = if let Some(grant) = q.grant.filter(|g| !g.is_empty()) {
+        let meta = if let Some(grant) = grant {
             let redeemed = api
                 .engine
                 .redeem_content_grant(&grant, &file)
