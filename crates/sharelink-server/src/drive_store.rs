@@ -23,6 +23,7 @@ use sharelink_http::{
     AsyncTask, ChildPage, ChildQuery, CopyError, CopyLimits, CopyOutcome, DriveStore, FileEntry,
     ListError, TaskState, page_entries,
 };
+use sharelink_sqlite::StampedCache;
 
 use crate::accounts::Accounts;
 
@@ -53,12 +54,21 @@ pub struct SqliteDrives {
 pub struct Readers {
     connections: Arc<Vec<Mutex<Connection>>>,
     next: Arc<AtomicUsize>,
+    /// File rows as of the database's current WAL header: answers repeated
+    /// lookups (scope walks, listings of a share's items) without a read
+    /// transaction, and is emptied by any commit, from any process (an
+    /// `import` beside the server included).
+    entries: Arc<StampedCache<(DriveId, FileId), FileEntry>>,
 }
+
+/// File rows kept in memory by [`Readers`].
+const CACHED_ENTRIES: usize = 16_384;
 
 impl std::fmt::Debug for Readers {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Readers")
             .field("connections", &self.connections.len())
+            .field("cached_entries", &self.entries.len())
             .finish()
     }
 }
@@ -77,9 +87,19 @@ impl Readers {
                 Ok(Mutex::new(conn))
             })
             .collect::<rusqlite::Result<Vec<_>>>()?;
+        let entries = StampedCache::open(path, CACHED_ENTRIES).map_err(|e| {
+            rusqlite::Error::SqliteFailure(
+                rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CANTOPEN),
+                Some(format!(
+                    "cannot open the wal-index of {}: {e}",
+                    path.display()
+                )),
+            )
+        })?;
         Ok(Self {
             connections: Arc::new(connections),
             next: Arc::new(AtomicUsize::new(0)),
+            entries: Arc::new(entries),
         })
     }
 
@@ -465,18 +485,26 @@ impl DriveStore for SqliteDrives {
     }
 
     fn entry(&self, drive: &DriveId, file: &FileId) -> Result<Option<FileEntry>, CatalogError> {
-        let conn = self.read();
-        conn.prepare_cached(concat!(
-            "SELECT ",
-            entry_columns!(),
-            " FROM files WHERE drive_id = ?1 AND file_id = ?2"
-        ))
-        .and_then(|mut st| {
-            st.query_row(params![drive.as_str(), file.as_str()], row_to_entry)
-                .optional()
-        })
-        .map_err(catalog_err)?
-        .transpose()
+        let load = || {
+            let conn = self.read();
+            conn.prepare_cached(concat!(
+                "SELECT ",
+                entry_columns!(),
+                " FROM files WHERE drive_id = ?1 AND file_id = ?2"
+            ))
+            .and_then(|mut st| {
+                st.query_row(params![drive.as_str(), file.as_str()], row_to_entry)
+                    .optional()
+            })
+            .map_err(catalog_err)?
+            .transpose()
+        };
+        match &self.readers {
+            Some(readers) => readers
+                .entries
+                .get_or_load(&(drive.clone(), file.clone()), load),
+            None => load(),
+        }
     }
 
     fn list_children(

@@ -39,12 +39,25 @@
 //! `BEGIN IMMEDIATE`, which takes SQLite's write lock, so counters never
 //! pass their limits across threads *or* processes sharing the file. A busy
 //! timeout (5 s by default) makes contending processes wait instead of failing.
+//!
+//! ## Cached reads
+//!
+//! [`Storage::get_share`](sharelink_core::Storage::get_share) answers from
+//! a [`StampedCache`] of decoded shares (`SqliteOptions::cached_shares`,
+//! 4096 by default) while the database is unchanged: every lookup first
+//! reads the WAL's index header, which every commit by any connection of
+//! any process rewrites before it returns, and a changed header empties
+//! the cache. A cancel, a password change or a counted use made by another
+//! process is seen by the next read here exactly as without the cache; what
+//! a hit saves is the read transaction (two file locks and the mutex SQLite
+//! holds around them), the statement and the decoding.
 
 mod listing;
 mod pool;
 mod purge;
 mod rows;
 mod schema;
+mod stamped;
 mod statements;
 mod store;
 
@@ -53,6 +66,7 @@ pub use pool::{SqliteOptions, SqliteStorage, Synchronous};
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub use rows::decode_stored_share;
+pub use stamped::{Stamp, StampedCache, WalStamp};
 
 #[cfg(test)]
 mod tests;

@@ -10,9 +10,11 @@ use rusqlite::{
     Connection, OpenFlags, OptionalExtension, Transaction, TransactionBehavior, params,
 };
 use sharelink_core::fault::{FaultInjector, NoFaults};
-use sharelink_core::{ShareId, StorageError};
+use sharelink_core::{Share, ShareId, StorageError};
 
+use crate::rows::select_share;
 use crate::schema::{db_err, migrate};
+use crate::stamped::StampedCache;
 
 /// How hard SQLite syncs to disk (see the crate docs).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -34,6 +36,14 @@ pub struct SqliteOptions {
     pub busy_timeout: Duration,
     /// Reader connections besides the writer (default 4; 0 = the writer reads too).
     pub readers: usize,
+    /// Shares kept decoded in memory for [`Storage::get_share`] (default
+    /// 4096; 0 = none). They are answered without a read transaction while
+    /// no commit, by any connection of any process, has touched the
+    /// database since they were read (see [`StampedCache`]), so a cancel or
+    /// a password change is seen at once.
+    ///
+    /// [`Storage::get_share`]: sharelink_core::Storage::get_share
+    pub cached_shares: usize,
 }
 
 impl Default for SqliteOptions {
@@ -42,6 +52,7 @@ impl Default for SqliteOptions {
             synchronous: Synchronous::Full,
             busy_timeout: Duration::from_secs(5),
             readers: 4,
+            cached_shares: 4096,
         }
     }
 }
@@ -52,6 +63,7 @@ pub struct SqliteStorage {
     writer: Mutex<Connection>,
     readers: Vec<Mutex<Connection>>,
     next_reader: AtomicUsize,
+    shares: Option<StampedCache<ShareId, Share>>,
     pub(crate) faults: Arc<dyn FaultInjector>,
 }
 
@@ -59,6 +71,10 @@ impl std::fmt::Debug for SqliteStorage {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SqliteStorage")
             .field("readers", &self.readers.len())
+            .field(
+                "cached_shares",
+                &self.shares.as_ref().map(StampedCache::len),
+            )
             .finish_non_exhaustive()
     }
 }
@@ -87,11 +103,26 @@ impl SqliteStorage {
             configure(&r, options, false)?;
             readers.push(Mutex::new(r));
         }
+        // WAL is on and the writer stays open, so the `-shm` file exists for
+        // as long as this store does.
+        let shares = match options.cached_shares {
+            0 => None,
+            n => Some(
+                StampedCache::open(path, n).map_err(|e| StorageError::Backend {
+                    message: format!(
+                        "sqlite: cannot open the wal-index of {}: {e}",
+                        path.display()
+                    ),
+                    source: None,
+                })?,
+            ),
+        };
         Ok(Self {
             synchronous: options.synchronous,
             writer: Mutex::new(writer),
             readers,
             next_reader: AtomicUsize::new(0),
+            shares,
             faults: Arc::new(NoFaults),
         })
     }
@@ -105,6 +136,7 @@ impl SqliteStorage {
             writer: Mutex::new(conn),
             readers: Vec::new(),
             next_reader: AtomicUsize::new(0),
+            shares: None,
             faults: Arc::new(NoFaults),
         })
     }
@@ -129,6 +161,15 @@ impl SqliteStorage {
             .get(i)
             .unwrap_or_else(|| unreachable!("index is reduced modulo len"));
         f(&lock(conn))
+    }
+
+    /// The share `id`, from the cache of decoded shares while the database
+    /// is unchanged, else read (and kept).
+    pub(crate) fn share(&self, id: &ShareId) -> Result<Option<Share>, StorageError> {
+        match &self.shares {
+            Some(cache) => cache.get_or_load(id, || self.read(|conn| select_share(conn, id))),
+            None => self.read(|conn| select_share(conn, id)),
+        }
     }
 
     /// Runs `f` in a `BEGIN IMMEDIATE` transaction on the writer; commits

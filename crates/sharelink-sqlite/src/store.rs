@@ -14,7 +14,7 @@ use sharelink_core::{
 };
 
 use crate::pool::{SqliteStorage, exec, query_row};
-use crate::rows::{select_share, use_count, write_share};
+use crate::rows::{use_count, write_share};
 use crate::schema::db_err;
 use crate::statements::{
     consume_in, count_in, insert_in, quota_used, read_throttle, write_throttle,
@@ -42,7 +42,7 @@ impl Storage for SqliteStorage {
     }
 
     fn get_share(&self, id: &ShareId) -> Result<Option<Share>, StorageError> {
-        self.read(|conn| select_share(conn, id))
+        self.share(id)
     }
 
     fn update_share(
