@@ -992,4 +992,52 @@ mod tests {
         .unwrap();
         assert_eq!(drive_entries(&conn, &drive).unwrap(), 60);
     }
+
+    /// A file row read twice is answered from memory the second time; a
+    /// change committed through another connection (as an `import` in
+    /// another process would) is seen at the next read.
+    #[test]
+    fn cached_entries_follow_commits_from_other_connections() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = crate::DataDir::open(dir.path()).unwrap();
+        let drive = DriveId::new("drive-cache").unwrap();
+        let meta = data
+            .drives
+            .add(
+                &drive,
+                None,
+                "a.txt",
+                NewContent::Bytes(b"hello"),
+                None,
+                Utc::now(),
+            )
+            .unwrap();
+        let cached = || data.drives.readers.as_ref().unwrap().entries.len();
+        let name = || {
+            data.drives
+                .entry(&drive, &meta.file_id)
+                .unwrap()
+                .unwrap()
+                .meta
+                .name
+        };
+        assert_eq!(name(), "a.txt");
+        assert_eq!(cached(), 1);
+        assert_eq!(name(), "a.txt");
+        let other = Connection::open(dir.path().join("drive.sqlite")).unwrap();
+        other
+            .execute(
+                "UPDATE files SET name = 'b.txt' WHERE file_id = ?1",
+                [meta.file_id.as_str()],
+            )
+            .unwrap();
+        assert_eq!(name(), "b.txt", "a commit elsewhere was missed");
+        other
+            .execute(
+                "DELETE FROM files WHERE file_id = ?1",
+                [meta.file_id.as_str()],
+            )
+            .unwrap();
+        assert!(data.drives.entry(&drive, &meta.file_id).unwrap().is_none());
+    }
 }
