@@ -137,14 +137,11 @@ impl<A: Authenticator, D: DriveStore> ShareApi<A, D> {
             .map_err(|e| self.fail(&e))?;
         let drive = auth.share().drive_id().clone();
         let page = match auth.target() {
-            ListTarget::SharedItems(_) => {
-                let metas = self
-                    .engine
-                    .shared_items(auth.share())
-                    .map_err(|e| self.fail(&e))?;
-                let mut entries = Vec::with_capacity(metas.len());
-                for m in &metas {
-                    if let Some(e) = self.drives.entry(&drive, &m.file_id)? {
+            ListTarget::SharedItems(ids) => {
+                // The shared items that still exist, read once each.
+                let mut entries = Vec::with_capacity(ids.len());
+                for id in ids {
+                    if let Some(e) = self.drives.entry(&drive, id)? {
                         entries.push(e);
                     }
                 }
