@@ -18,6 +18,13 @@ use std::process::ExitCode;
 
 use sharelink_core::{FileId, TenantId, TenantPolicy, UserId};
 use sharelink_http::{ApiConfig, ServeConfig};
+/// mimalloc instead of the system allocator: a request allocates and frees
+/// dozens of small strings (decoded rows, wire fields), and glibc's
+/// per-thread arenas and consolidation showed up at about a tenth of the
+/// server's CPU under load (`benches/README.md`, "The wire").
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use sharelink_server::{
     App, AppOptions, DEMO_SHARE_CODE, DEMO_TENANT, DataDir, Seeded, ServerError, StorageKind,
 };
