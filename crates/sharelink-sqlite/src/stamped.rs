@@ -199,6 +199,15 @@ mod tests {
         (path, conn)
     }
 
+    /// [`wal_db`] with the row `a = one` committed.
+    fn wal_db_holding_a(dir: &Path) -> (PathBuf, Connection) {
+        let (path, writer) = wal_db(dir);
+        writer
+            .execute("INSERT INTO t (k, v) VALUES ('a', 'one')", [])
+            .unwrap();
+        (path, writer)
+    }
+
     fn value(conn: &Connection, k: &str) -> rusqlite::Result<Option<String>> {
         use rusqlite::OptionalExtension as _;
         conn.query_row("SELECT v FROM t WHERE k = ?1", [k], |r| r.get(0))
@@ -239,10 +248,7 @@ mod tests {
     #[test]
     fn a_commit_by_another_connection_is_seen_at_the_next_lookup() {
         let dir = tempfile::tempdir().unwrap();
-        let (path, writer) = wal_db(dir.path());
-        writer
-            .execute("INSERT INTO t (k, v) VALUES ('a', 'one')", [])
-            .unwrap();
+        let (path, writer) = wal_db_holding_a(dir.path());
         let reader = Connection::open(&path).unwrap();
         let cache: StampedCache<String, String> = StampedCache::open(&path, 16).unwrap();
         let loads = std::cell::Cell::new(0);
@@ -267,10 +273,7 @@ mod tests {
     #[test]
     fn a_row_read_across_a_commit_is_not_kept_under_the_older_header() {
         let dir = tempfile::tempdir().unwrap();
-        let (path, writer) = wal_db(dir.path());
-        writer
-            .execute("INSERT INTO t (k, v) VALUES ('a', 'one')", [])
-            .unwrap();
+        let (path, writer) = wal_db_holding_a(dir.path());
         let cache: StampedCache<String, String> = StampedCache::open(&path, 16).unwrap();
         // The commit lands between the header read and the load.
         let got = cache
