@@ -1192,3 +1192,92 @@ fn preview_renders_are_bounded() {
     let back = shown.body.len();
     assert!(back < 1024 * 1024, "a rendition of {back} bytes");
 }
+
+/// A way around a rule through the read caches: the server answers shares
+/// and file rows from memory while their database is unchanged. A file
+/// moved out of a shared folder and a share cancelled by *another process*
+/// (this test, writing straight into the data directory while the server
+/// runs) must both take effect at the server's very next request, however
+/// warm the caches are.
+#[test]
+fn changes_by_another_process_are_never_answered_from_memory() {
+    use sharelink_core::{ShareId, Storage as _, UpdateOutcome};
+    use sharelink_sqlite::{SqliteOptions, SqliteStorage};
+
+    let s = Server::start(&[]);
+    let share = s.share(&["photos"], None);
+    let token = s.token(&share, None);
+    let http = client();
+    let get_sunset = || {
+        s.post(
+            &http,
+            "/v2/file/get",
+            json!({ "share_id": share, "file_id": "sunset" }),
+            &[("x-share-token", &token)],
+        )
+    };
+    let anonymous = || {
+        s.post(
+            &http,
+            "/v2/share_link/get_by_anonymous",
+            json!({ "share_id": share }),
+            &[],
+        )
+    };
+    for _ in 0..50 {
+        assert_eq!(get_sunset().status, 200);
+        assert_eq!(anonymous().status, 200);
+    }
+
+    // Another process moves the file out of the shared folder.
+    let drive = rusqlite::Connection::open(s.data_dir().join("drive.sqlite")).unwrap();
+    drive.busy_timeout(Duration::from_secs(5)).unwrap();
+    let moved = drive
+        .execute(
+            "UPDATE files SET parent_id = NULL WHERE drive_id = ?1 AND file_id = 'sunset'",
+            [ALICE_DRIVE],
+        )
+        .unwrap();
+    assert_eq!(moved, 1);
+    let r = get_sunset();
+    assert!(
+        (400..500).contains(&r.status),
+        "a file moved out of the share was still served: {} {:?}",
+        r.status,
+        r.json()
+    );
+
+    // Another process cancels the share.
+    let store = SqliteStorage::open(
+        s.data_dir().join("shares.sqlite"),
+        &SqliteOptions::default(),
+    )
+    .unwrap();
+    let id: ShareId = share.parse().unwrap();
+    let stored = store.get_share(&id).unwrap().unwrap();
+    let version = stored.version();
+    let cancelled = stored.cancel(chrono::Utc::now()).unwrap();
+    assert_eq!(
+        store.update_share(&cancelled, version).unwrap(),
+        UpdateOutcome::Updated
+    );
+    let r = anonymous();
+    assert_eq!(
+        (r.status, r.code()),
+        (403, "ShareLink.Cancelled".to_owned()),
+        "a cancelled share was still shown: {:?}",
+        r.json()
+    );
+    let r = s.post(
+        &http,
+        "/v2/file/get",
+        json!({ "share_id": share, "file_id": "notes" }),
+        &[("x-share-token", &token)],
+    );
+    assert_eq!(
+        (r.status, r.code()),
+        (401, "ShareLinkTokenInvalid".to_owned()),
+        "a token of a cancelled share still read: {:?}",
+        r.json()
+    );
+}
