@@ -151,11 +151,17 @@ impl DriveStore for InMemoryDrives {
     }
 
     fn open(&self, file: &FileMeta) -> Result<Box<dyn Read + Send>, CatalogError> {
+        self.open_at(file, 0)
+    }
+
+    fn open_at(&self, file: &FileMeta, offset: u64) -> Result<Box<dyn Read + Send>, CatalogError> {
         let files = self.files.read().expect("lock");
         let (_, bytes) = files
             .get(&(file.drive_id.clone(), file.file_id.clone()))
             .ok_or_else(|| CatalogError::msg("no such file"))?;
-        Ok(Box::new(Cursor::new(bytes.clone())))
+        let mut content = Cursor::new(bytes.clone());
+        content.set_position(offset);
+        Ok(Box::new(content))
     }
 }
 

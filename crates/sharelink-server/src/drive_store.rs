@@ -5,7 +5,7 @@
 //! API end to end; a real host plugs in its own [`DriveStore`].
 
 use std::fs;
-use std::io::{self, Read, Write};
+use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -643,13 +643,26 @@ impl DriveStore for SqliteDrives {
     }
 
     fn open(&self, file: &FileMeta) -> Result<Box<dyn Read + Send>, CatalogError> {
-        let sha1 = sha1_of(&self.read(), &file.drive_id, &file.file_id)
-            .map_err(catalog_err)?
+        self.open_at(file, 0)
+    }
+
+    /// Seeks to the range's start: a range costs what it sends.
+    fn open_at(&self, file: &FileMeta, offset: u64) -> Result<Box<dyn Read + Send>, CatalogError> {
+        // The cached row: as fresh as a read of the database (see `Readers`).
+        let sha1 = self
+            .entry(&file.drive_id, &file.file_id)?
+            .and_then(|e| e.content_hash)
             .ok_or_else(|| CatalogError::msg(format!("{} has no content", file.file_id)))?;
-        let f = fs::File::open(self.blob_path(&sha1)).map_err(|e| CatalogError {
+        let mut f = fs::File::open(self.blob_path(&sha1)).map_err(|e| CatalogError {
             message: format!("content of {} is missing", file.file_id),
             source: Some(Box::new(e)),
         })?;
+        if offset > 0 {
+            f.seek(SeekFrom::Start(offset)).map_err(|e| CatalogError {
+                message: format!("cannot seek in the content of {}", file.file_id),
+                source: Some(Box::new(e)),
+            })?;
+        }
         Ok(Box::new(f))
     }
 }

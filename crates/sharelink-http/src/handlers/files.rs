@@ -577,11 +577,11 @@ pub(crate) async fn download<A: Authenticator, D: DriveStore>(
             None => effective(&meta)?,
         };
         let range = spec.resolve(meta.size)?;
-        let reader = drives.open(&meta)?;
         let content = if kind == GrantKind::Preview {
-            Content::ToRender(reader, slot)
+            Content::ToRender(drives.open(&meta)?, slot)
         } else {
-            let source = ChunkSource::new(reader, range, meta.size, slot);
+            let (start, len) = range.map_or((0, meta.size), |r| (r.start, r.len));
+            let source = ChunkSource::new(drives.open_at(&meta, start)?, len, slot);
             if head_only {
                 // No body is sent: nothing to read ahead.
                 Content::Bytes(source)

@@ -14,8 +14,15 @@ use std::io::Read;
 use crate::host::FileEntry;
 use crate::rendition;
 
-/// Size of the chunks a download is streamed in.
+/// Size of a download's first chunk: read with the file's opening, so a
+/// small file is answered at once.
 pub(crate) const CHUNK: usize = 64 * 1024;
+
+/// The largest chunk. Each chunk after the first is twice the size of the
+/// one before, up to this: a reader that keeps taking bytes costs fewer
+/// trips to a blocking thread, and one that stops holds at most one chunk
+/// (a client that stalls early holds a small one).
+pub(crate) const MAX_CHUNK: usize = 512 * 1024;
 
 /// A preview's response: inline, no ranges, not cached, inert.
 pub(super) fn rendition_response(meta: &FileMeta, r: rendition::Rendition) -> Response {
@@ -95,8 +102,8 @@ impl Validators {
     }
 }
 
-/// Streams `source` (the whole file, or the `range` of it) in
-/// [`CHUNK`]-sized pieces.
+/// Streams `source` (the whole file, or the `range` of it) in pieces of
+/// [`CHUNK`], doubling to [`MAX_CHUNK`].
 ///
 /// The first piece was read with the file's opening
 /// ([`ChunkSource::prefetch`]); each further piece is read on a blocking
@@ -212,38 +219,36 @@ pub(super) fn is_active_content(mime: &str, name: &str) -> bool {
 
 /// The reader behind a download body, and what is left to send.
 pub(super) struct ChunkSource {
+    /// Positioned at the body's first byte ([`DriveStore::open_at`]).
+    ///
+    /// [`DriveStore::open_at`]: crate::DriveStore::open_at
     reader: Box<dyn Read + Send>,
-    /// Bytes to discard first (the start of a range).
-    skip: u64,
     /// The body's length: the range's, or the whole file's.
     len: u64,
     /// Bytes still to read.
     remaining: u64,
     /// A chunk read ahead, sent before anything else is read.
     first: Option<Vec<u8>>,
+    /// The size of the next chunk ([`CHUNK`], doubling to [`MAX_CHUNK`]).
+    chunk: usize,
     /// Held until the body is dropped (sent, or the client gone).
     _slot: crate::streams::StreamSlot,
 }
 
 impl ChunkSource {
-    /// The body of `range` of `reader` (the whole file of `size` bytes
-    /// when `None`), holding `slot` as long as it lives.
+    /// A body of `len` bytes read from `reader` (already at the first of
+    /// them), holding `slot` as long as it lives.
     pub(super) fn new(
         reader: Box<dyn Read + Send>,
-        range: Option<ByteRange>,
-        size: u64,
+        len: u64,
         slot: crate::streams::StreamSlot,
     ) -> Self {
-        let (skip, len) = match range {
-            Some(r) => (r.start, r.len),
-            None => (0, size),
-        };
         Self {
             reader,
-            skip,
             len,
             remaining: len,
             first: None,
+            chunk: CHUNK,
             _slot: slot,
         }
     }
@@ -263,30 +268,18 @@ impl ChunkSource {
     /// Reads the next chunk (blocking). A file shorter than its stated size
     /// is an error: the `Content-Length` sent cannot be honoured.
     pub(super) fn next_chunk(mut self) -> std::io::Result<(Vec<u8>, Self)> {
-        if self.skip > 0 {
-            let skipped = std::io::copy(
-                &mut (&mut self.reader).take(self.skip),
-                &mut std::io::sink(),
-            )
-            .inspect_err(|e| tracing::error!(error = %e, "skipping to the range failed"))?;
-            if skipped < self.skip {
-                return Err(short_content());
-            }
-            self.skip = 0;
-        }
-        let want = usize::try_from(self.remaining.min(CHUNK as u64)).unwrap_or(CHUNK);
-        let mut buf = vec![0u8; want];
-        let mut filled = 0;
-        while filled < want {
-            match self.reader.read(&mut buf[filled..]) {
-                Ok(0) => return Err(short_content()),
-                Ok(n) => filled += n,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(e) => {
-                    tracing::error!(error = %e, "reading file content failed");
-                    return Err(e);
-                }
-            }
+        let size = self.chunk;
+        self.chunk = (size * 2).min(MAX_CHUNK);
+        let want = usize::try_from(self.remaining.min(size as u64)).unwrap_or(size);
+        // `read_to_end` into spare capacity: the buffer is not zeroed first
+        // (a file reads straight into it), and it retries interrupted reads.
+        let mut buf = Vec::with_capacity(want);
+        (&mut self.reader)
+            .take(want as u64)
+            .read_to_end(&mut buf)
+            .inspect_err(|e| tracing::error!(error = %e, "reading file content failed"))?;
+        if buf.len() < want {
+            return Err(short_content());
         }
         self.remaining -= want as u64;
         Ok((buf, self))
@@ -323,42 +316,65 @@ mod tests {
         assert_eq!(h[header::LAST_MODIFIED], "Tue, 15 Nov 1994 08:12:31 GMT");
     }
 
-    fn source(content: &[u8], range: Option<ByteRange>, size: u64) -> ChunkSource {
+    /// A body of `len` bytes of `content` from `start`.
+    fn source(content: &[u8], start: u64, len: u64) -> ChunkSource {
         let slots = crate::streams::StreamSlots::new(4, 4, "downloads");
         let slot = slots.acquire("client").unwrap();
-        ChunkSource::new(
-            Box::new(std::io::Cursor::new(content.to_vec())),
-            range,
-            size,
-            slot,
-        )
+        let mut reader = std::io::Cursor::new(content.to_vec());
+        reader.set_position(start);
+        ChunkSource::new(Box::new(reader), len, slot)
     }
 
     #[test]
     fn prefetch_reads_the_first_chunk_of_the_body() {
         // A small file: all of it read ahead, nothing left to read.
-        let small = source(b"hello", None, 5).prefetch().unwrap();
+        let small = source(b"hello", 0, 5).prefetch().unwrap();
         assert_eq!(small.first.as_deref(), Some(&b"hello"[..]));
         assert_eq!(small.remaining, 0);
-        // A range: skipped to, and only its bytes.
-        let range = Some(ByteRange { start: 2, len: 2 });
-        let ranged = source(b"hello", range, 5).prefetch().unwrap();
+        // A range: only its bytes, though the reader has more.
+        let ranged = source(b"hello", 2, 2).prefetch().unwrap();
         assert_eq!(ranged.first.as_deref(), Some(&b"ll"[..]));
-        // A large file: one chunk ahead, the rest read later, in order.
-        let big: Vec<u8> = (0..CHUNK * 2 + 7).map(|i| i.to_le_bytes()[0]).collect();
-        let size = big.len() as u64;
-        let ahead = source(&big, None, size).prefetch().unwrap();
-        assert_eq!(ahead.first.as_deref(), Some(&big[..CHUNK]));
-        assert_eq!(ahead.remaining, size - CHUNK as u64);
-        let (second, rest) = ahead.next_chunk().unwrap();
-        assert_eq!(second, &big[CHUNK..2 * CHUNK]);
-        assert_eq!(rest.remaining, 7);
+        assert_eq!(ranged.remaining, 0);
         // An empty file reads nothing; content shorter than its size is an
         // error before any header is sent.
-        assert!(source(b"", None, 0).prefetch().unwrap().first.is_none());
-        let short = source(b"abc", None, 10).prefetch();
+        assert!(source(b"", 0, 0).prefetch().unwrap().first.is_none());
+        let short = source(b"abc", 0, 10).prefetch();
         assert_eq!(
             short.err().map(|e| e.kind()),
+            Some(std::io::ErrorKind::UnexpectedEof)
+        );
+    }
+
+    #[test]
+    fn chunks_double_up_to_the_largest_and_keep_every_byte_in_order() {
+        let big: Vec<u8> = (0..MAX_CHUNK * 3 + 7)
+            .map(|i| (i % 251).to_le_bytes()[0])
+            .collect();
+        let size = big.len() as u64;
+        let mut rest = source(&big, 0, size).prefetch().unwrap();
+        let mut sizes = vec![rest.first.as_ref().map_or(0, Vec::len)];
+        let mut sent = rest.first.take().unwrap();
+        while rest.remaining > 0 {
+            let (chunk, next) = rest.next_chunk().unwrap();
+            sizes.push(chunk.len());
+            sent.extend_from_slice(&chunk);
+            rest = next;
+        }
+        assert_eq!(sent, big);
+        // 64 + 128 + 256 KiB, then 512 KiB pieces; the last one is the rest.
+        let k = 1024;
+        let mut expected = vec![64 * k, 128 * k, 256 * k];
+        let mut left = big.len() - 448 * k;
+        while left > 0 {
+            expected.push(left.min(MAX_CHUNK));
+            left -= left.min(MAX_CHUNK);
+        }
+        assert_eq!(sizes, expected);
+        assert_eq!((CHUNK, MAX_CHUNK), (64 * k, 512 * k));
+        // A file that ends early mid-stream fails the chunk that runs short.
+        let truncated = source(&big[..CHUNK + 10], 0, size).prefetch().unwrap();
+        assert_eq!(
+            truncated.next_chunk().err().map(|e| e.kind()),
             Some(std::io::ErrorKind::UnexpectedEof)
         );
     }
