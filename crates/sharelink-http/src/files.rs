@@ -1,6 +1,7 @@
 //! File helpers shared by the router and by hosts: PDS categories, listing
 //! order, and paging of an in-memory list with opaque markers.
 
+use std::borrow::Cow;
 use std::cmp::Ordering;
 
 use base64::Engine as _;
@@ -66,15 +67,26 @@ impl FileOrder {
 
 /// The lower-case extension after the last dot, or `""`.
 pub fn extension_of(name: &str) -> String {
+    extension_text(name).into_owned()
+}
+
+/// [`extension_of`], borrowed from `name` when it is lower case already.
+pub(crate) fn extension_text(name: &str) -> Cow<'_, str> {
     match name.rsplit_once('.') {
-        Some((stem, ext)) if !stem.is_empty() && !ext.is_empty() => ext.to_lowercase(),
-        _ => String::new(),
+        Some((stem, ext)) if !stem.is_empty() && !ext.is_empty() => {
+            if ext.bytes().all(|b| b.is_ascii() && !b.is_ascii_uppercase()) {
+                Cow::Borrowed(ext)
+            } else {
+                Cow::Owned(ext.to_lowercase())
+            }
+        }
+        _ => Cow::Borrowed(""),
     }
 }
 
 /// PDS's category of a file, from its extension.
 pub fn category_of(name: &str) -> Category {
-    match extension_of(name).as_str() {
+    match extension_text(name).as_ref() {
         "apk" | "ipa" | "exe" | "msi" | "dmg" | "deb" | "rpm" | "hap" | "xapk" => Category::App,
         "zip" | "rar" | "7z" | "tar" | "gz" | "tgz" | "bz2" | "xz" | "zst" => Category::Zip,
         "jpg" | "jpeg" | "png" | "gif" | "bmp" | "webp" | "heic" | "heif" | "tif" | "tiff"

@@ -266,6 +266,17 @@ pub trait DriveStore: FileCatalog + 'static {
     /// The wire view of one file, or `Ok(None)` if the drive has no such file.
     fn entry(&self, drive: &DriveId, file: &FileId) -> Result<Option<FileEntry>, CatalogError>;
 
+    /// [`entry`](Self::entry) for each of `files`, in order: what listing
+    /// a share's top level reads. The default asks one at a time; a store
+    /// with a cheaper batch read (one query, one cache check) overrides it.
+    fn entries(
+        &self,
+        drive: &DriveId,
+        files: &[FileId],
+    ) -> Result<Vec<Option<FileEntry>>, CatalogError> {
+        files.iter().map(|f| self.entry(drive, f)).collect()
+    }
+
     /// One page of the children of `parent` (`None` = the drive's root).
     /// The parent has been checked to be a folder of the drive.
     /// [`page_entries`](crate::page_entries) implements ordering, filters

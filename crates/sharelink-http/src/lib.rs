@@ -75,6 +75,7 @@ pub mod rendition;
 mod serve;
 mod streams;
 mod wire;
+mod wire_time;
 
 use std::sync::Arc;
 
@@ -90,7 +91,8 @@ pub use host::{
     CopyLimits, CopyOutcome, DriveStore, FileEntry, FileOrder, ListError, TaskState,
 };
 pub use serve::{ServeConfig, serve_with};
-pub use wire::{format_time, parse_expiration};
+pub use wire::parse_expiration;
+pub use wire_time::format_time;
 
 /// Settings of the HTTP layer.
 #[derive(Debug, Clone)]

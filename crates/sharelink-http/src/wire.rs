@@ -4,7 +4,7 @@
 
 use std::num::NonZeroU64;
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sharelink_core::listing::MAX_PAGE_SIZE;
 use sharelink_core::{
@@ -16,16 +16,13 @@ use sharelink_core::{
 
 use crate::error::ApiError;
 use crate::extract::required;
-use crate::files::{category_of, extension_of};
+use crate::files::{category_of, extension_text};
 use crate::handlers::{not_supported, page_limit, seconds, share_id};
 use crate::host::FileEntry;
 use crate::marker;
 use crate::query::{parse_order, parse_query};
-
-/// `2023-03-08T07:38:43.408Z`.
-pub fn format_time(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Millis, true)
-}
+use crate::wire_time::WireTime;
+pub(crate) use crate::wire_time::format_time;
 
 /// Parses an expiration: `""` is "never", anything else must be RFC 3339.
 pub fn parse_expiration(s: &str) -> Result<Option<DateTime<Utc>>, InputError> {
@@ -611,64 +608,101 @@ pub(crate) struct ShareTokenWire {
     pub(crate) expire_time: String,
 }
 
-/// A file (PDS `File`).
-#[derive(Debug, Serialize)]
+/// A file (PDS `File`), as `file/get` answers it: the host's entry, written
+/// through [`FileView`] when the answer is serialized.
+#[derive(Debug)]
 pub(crate) struct FileWire {
+    pub(crate) entry: FileEntry,
     pub(crate) domain_id: String,
-    pub(crate) drive_id: String,
-    pub(crate) file_id: String,
-    pub(crate) parent_file_id: String,
-    pub(crate) name: String,
-    #[serde(rename = "type")]
-    pub(crate) kind: &'static str,
-    pub(crate) file_extension: String,
-    pub(crate) content_type: String,
-    pub(crate) mime_type: String,
-    pub(crate) category: &'static str,
-    pub(crate) size: u64,
-    #[serde(skip_serializing_if = "String::is_empty")]
-    pub(crate) content_hash: String,
-    #[serde(skip_serializing_if = "String::is_empty")]
-    pub(crate) content_hash_name: String,
-    pub(crate) status: &'static str,
-    pub(crate) created_at: String,
-    pub(crate) updated_at: String,
-    pub(crate) starred: bool,
-    pub(crate) hidden: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub(crate) share_id: Option<String>,
+    /// The share it is seen through, and whether it is one of the share's
+    /// top-level items (shown with `root` as its parent).
+    pub(crate) share: Option<(ShareId, bool)>,
 }
 
 impl FileWire {
-    /// `shared_root`: the share's top-level items show `root` as their parent.
-    pub(crate) fn of(e: &FileEntry, domain_id: &str, share: Option<&Share>) -> Self {
+    pub(crate) fn of(entry: FileEntry, domain_id: &str, share: Option<&Share>) -> Self {
+        let share = share.map(|s| (s.id().clone(), is_shared_root(s, &entry)));
+        Self {
+            entry,
+            domain_id: domain_id.to_owned(),
+            share,
+        }
+    }
+}
+
+impl Serialize for FileWire {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let share = self.share.as_ref().map(|(id, root)| (id.as_str(), *root));
+        FileView::of(&self.entry, &self.domain_id, share).serialize(s)
+    }
+}
+
+fn is_shared_root(share: &Share, entry: &FileEntry) -> bool {
+    share.files().ids().contains(&entry.meta.file_id)
+}
+
+/// A file (PDS `File`) borrowed from the host's entry: what the wire shows,
+/// written without copying the entry's strings.
+#[derive(Debug, Serialize)]
+pub(crate) struct FileView<'a> {
+    domain_id: &'a str,
+    drive_id: &'a str,
+    file_id: &'a str,
+    parent_file_id: &'a str,
+    name: &'a str,
+    #[serde(rename = "type")]
+    kind: &'static str,
+    file_extension: std::borrow::Cow<'a, str>,
+    content_type: &'a str,
+    mime_type: &'a str,
+    category: &'static str,
+    size: u64,
+    #[serde(skip_serializing_if = "is_empty")]
+    content_hash: &'a str,
+    #[serde(skip_serializing_if = "is_empty")]
+    content_hash_name: &'static str,
+    status: &'static str,
+    created_at: WireTime,
+    updated_at: WireTime,
+    starred: bool,
+    hidden: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    share_id: Option<&'a str>,
+}
+
+#[allow(clippy::trivially_copy_pass_by_ref)] // serde passes a reference
+fn is_empty(s: &&str) -> bool {
+    s.is_empty()
+}
+
+impl<'a> FileView<'a> {
+    /// `share`: the share's id, and whether the file is one of its
+    /// top-level items (those show `root` as their parent).
+    pub(crate) fn of(e: &'a FileEntry, domain_id: &'a str, share: Option<(&'a str, bool)>) -> Self {
         let m = &e.meta;
-        let is_shared_root = share.is_some_and(|s| s.files().ids().contains(&m.file_id));
-        let parent = match (&m.parent_file_id, is_shared_root) {
-            (Some(p), false) => p.to_string(),
-            _ => sharelink_core::scope::ROOT_ID.to_owned(),
+        let parent = match (&m.parent_file_id, share.is_some_and(|(_, root)| root)) {
+            (Some(p), false) => p.as_str(),
+            _ => sharelink_core::scope::ROOT_ID,
         };
         let folder = m.kind == FileKind::Folder;
         let mime = if folder {
-            String::new()
+            ""
         } else {
-            m.mime_type
-                .clone()
-                .unwrap_or_else(|| "application/octet-stream".into())
+            m.mime_type.as_deref().unwrap_or("application/octet-stream")
         };
         Self {
-            domain_id: domain_id.to_owned(),
-            drive_id: m.drive_id.to_string(),
-            file_id: m.file_id.to_string(),
+            domain_id,
+            drive_id: m.drive_id.as_str(),
+            file_id: m.file_id.as_str(),
             parent_file_id: parent,
-            name: m.name.clone(),
+            name: &m.name,
             kind: m.kind.as_wire(),
             file_extension: if folder {
-                String::new()
+                "".into()
             } else {
-                extension_of(&m.name)
+                extension_text(&m.name)
             },
-            content_type: mime.clone(),
+            content_type: mime,
             mime_type: mime,
             category: if folder {
                 ""
@@ -676,27 +710,50 @@ impl FileWire {
                 category_of(&m.name).as_wire()
             },
             size: m.size,
-            content_hash: e.content_hash.clone().unwrap_or_default(),
-            content_hash_name: if e.content_hash.is_some() {
-                "sha1".into()
-            } else {
-                String::new()
-            },
+            content_hash: e.content_hash.as_deref().unwrap_or(""),
+            content_hash_name: if e.content_hash.is_some() { "sha1" } else { "" },
             status: "available",
-            created_at: format_time(e.created_at),
-            updated_at: format_time(e.updated_at),
+            created_at: WireTime(e.created_at),
+            updated_at: WireTime(e.updated_at),
             starred: false,
             hidden: false,
-            share_id: share.map(|s| s.id().to_string()),
+            share_id: share.map(|(id, _)| id),
         }
     }
 }
 
-/// A page of files.
-#[derive(Debug, Serialize)]
+/// A page of files: the host's entries, written through [`FileView`] when
+/// the answer is serialized.
+#[derive(Debug)]
 pub(crate) struct FilePage {
-    pub(crate) items: Vec<FileWire>,
+    pub(crate) items: Vec<FileEntry>,
     pub(crate) next_marker: String,
+    pub(crate) domain_id: String,
+    /// The share the folder is seen through.
+    pub(crate) share: Option<Share>,
+}
+
+impl Serialize for FilePage {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        struct Items<'a>(&'a FilePage);
+        impl Serialize for Items<'_> {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                let page = self.0;
+                s.collect_seq(page.items.iter().map(|e| {
+                    let share = page
+                        .share
+                        .as_ref()
+                        .map(|sh| (sh.id().as_str(), is_shared_root(sh, e)));
+                    FileView::of(e, &page.domain_id, share)
+                }))
+            }
+        }
+        let mut st = s.serialize_struct("FilePage", 2)?;
+        st.serialize_field("items", &Items(self))?;
+        st.serialize_field("next_marker", &self.next_marker)?;
+        st.end()
+    }
 }
 
 /// `GetDownloadUrl` response.
@@ -801,6 +858,72 @@ pub(crate) struct CopyWire {
 mod tests {
     use super::*;
     use chrono::TimeZone;
+
+    fn entry(id: &str, parent: Option<&str>, name: &str, kind: FileKind) -> FileEntry {
+        let t = Utc.with_ymd_and_hms(2023, 3, 8, 7, 38, 43).unwrap();
+        FileEntry {
+            meta: sharelink_core::FileMeta {
+                drive_id: DriveId::new("d1").unwrap(),
+                file_id: FileId::new(id).unwrap(),
+                parent_file_id: parent.map(|p| FileId::new(p).unwrap()),
+                name: name.into(),
+                kind,
+                mime_type: (kind == FileKind::File).then(|| "image/jpeg".into()),
+                size: 7,
+            },
+            created_at: t,
+            updated_at: t + chrono::Duration::milliseconds(5),
+            content_hash: (kind == FileKind::File).then(|| "AB12".into()),
+        }
+    }
+
+    #[test]
+    fn files_are_written_as_pds_writes_them() {
+        let file = entry("f1", Some("photos"), "Sunset.JPG", FileKind::File);
+        let json = serde_json::to_string(&FileView::of(&file, "dom", None)).unwrap();
+        assert_eq!(
+            json,
+            concat!(
+                r#"{"domain_id":"dom","drive_id":"d1","file_id":"f1","parent_file_id":"photos","#,
+                r#""name":"Sunset.JPG","type":"file","file_extension":"jpg","#,
+                r#""content_type":"image/jpeg","mime_type":"image/jpeg","category":"image","#,
+                r#""size":7,"content_hash":"AB12","content_hash_name":"sha1","status":"available","#,
+                r#""created_at":"2023-03-08T07:38:43.000Z","updated_at":"2023-03-08T07:38:43.005Z","#,
+                r#""starred":false,"hidden":false}"#
+            )
+        );
+        // A folder: no type-derived fields, no hash; a shared top-level item
+        // shows `root` as its parent, and the share's id.
+        let folder = entry("p", Some("home"), "photos", FileKind::Folder);
+        let json =
+            serde_json::to_string(&FileView::of(&folder, "dom", Some(("s1", true)))).unwrap();
+        assert_eq!(
+            json,
+            concat!(
+                r#"{"domain_id":"dom","drive_id":"d1","file_id":"p","parent_file_id":"root","#,
+                r#""name":"photos","type":"folder","file_extension":"","#,
+                r#""content_type":"","mime_type":"","category":"","#,
+                r#""size":7,"status":"available","#,
+                r#""created_at":"2023-03-08T07:38:43.000Z","updated_at":"2023-03-08T07:38:43.005Z","#,
+                r#""starred":false,"hidden":false,"share_id":"s1"}"#
+            )
+        );
+        let inner =
+            serde_json::to_value(FileView::of(&folder, "dom", Some(("s1", false)))).unwrap();
+        assert_eq!(inner["parent_file_id"], "home");
+        let page = FilePage {
+            items: vec![file, folder],
+            next_marker: "m".into(),
+            domain_id: "dom".into(),
+            share: None,
+        };
+        let v = serde_json::to_value(&page).unwrap();
+        assert_eq!(v["items"].as_array().map(Vec::len), Some(2));
+        assert_eq!(
+            (v["items"][1]["file_id"].as_str(), v["next_marker"].as_str()),
+            (Some("p"), Some("m"))
+        );
+    }
 
     #[test]
     fn times_have_milliseconds_and_z() {

@@ -466,6 +466,28 @@ impl FileCatalog for SqliteDrives {
     }
 }
 
+impl SqliteDrives {
+    /// One file row, read from the database.
+    fn load_entry(
+        &self,
+        drive: &DriveId,
+        file: &FileId,
+    ) -> Result<Option<FileEntry>, CatalogError> {
+        self.read()
+            .prepare_cached(concat!(
+                "SELECT ",
+                entry_columns!(),
+                " FROM files WHERE drive_id = ?1 AND file_id = ?2"
+            ))
+            .and_then(|mut st| {
+                st.query_row(params![drive.as_str(), file.as_str()], row_to_entry)
+                    .optional()
+            })
+            .map_err(catalog_err)?
+            .transpose()
+    }
+}
+
 impl DriveStore for SqliteDrives {
     fn may_access(&self, caller: &Member, drive: &DriveId) -> Result<bool, CatalogError> {
         Ok(self
@@ -485,25 +507,29 @@ impl DriveStore for SqliteDrives {
     }
 
     fn entry(&self, drive: &DriveId, file: &FileId) -> Result<Option<FileEntry>, CatalogError> {
-        let load = || {
-            let conn = self.read();
-            conn.prepare_cached(concat!(
-                "SELECT ",
-                entry_columns!(),
-                " FROM files WHERE drive_id = ?1 AND file_id = ?2"
-            ))
-            .and_then(|mut st| {
-                st.query_row(params![drive.as_str(), file.as_str()], row_to_entry)
-                    .optional()
-            })
-            .map_err(catalog_err)?
-            .transpose()
-        };
+        let load = || self.load_entry(drive, file);
         match &self.readers {
             Some(readers) => readers
                 .entries
                 .get_or_load(&(drive.clone(), file.clone()), load),
             None => load(),
+        }
+    }
+
+    /// One check of the cache for all of them.
+    fn entries(
+        &self,
+        drive: &DriveId,
+        files: &[FileId],
+    ) -> Result<Vec<Option<FileEntry>>, CatalogError> {
+        match &self.readers {
+            Some(readers) => {
+                let keys: Vec<_> = files.iter().map(|f| (drive.clone(), f.clone())).collect();
+                readers
+                    .entries
+                    .get_many_or_load(&keys, |(d, f)| self.load_entry(d, f))
+            }
+            None => files.iter().map(|f| self.load_entry(drive, f)).collect(),
         }
     }
 
@@ -1045,6 +1071,25 @@ mod tests {
             )
             .unwrap();
         assert_eq!(name(), "b.txt", "a commit elsewhere was missed");
+        // The batch read sees the same rows, and the next commit.
+        let ghost = FileId::new("ghost").unwrap();
+        let names = || {
+            data.drives
+                .entries(&drive, &[meta.file_id.clone(), ghost.clone()])
+                .unwrap()
+                .into_iter()
+                .map(|e| e.map(|e| e.meta.name))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(names(), [Some("b.txt".to_owned()), None]);
+        other
+            .execute(
+                "UPDATE files SET name = 'c.txt' WHERE file_id = ?1",
+                [meta.file_id.as_str()],
+            )
+            .unwrap();
+        assert_eq!(names(), [Some("c.txt".to_owned()), None]);
+        assert_eq!(cached(), 1, "a missing file is not kept");
         other
             .execute(
                 "DELETE FROM files WHERE file_id = ?1",

@@ -121,9 +121,37 @@ impl<K: Eq + Hash + Clone, V: Clone> StampedCache<K, V> {
         key: &K,
         load: impl FnOnce() -> Result<Option<V>, E>,
     ) -> Result<Option<V>, E> {
-        let Some(before) = self.stamp.read() else {
-            return load();
-        };
+        match self.stamp.read() {
+            Some(before) => self.lookup(before, key, load),
+            None => load(),
+        }
+    }
+
+    /// [`get_or_load`](Self::get_or_load) for each of `keys`, under **one**
+    /// read of the header (one system call, not one per key): every row is
+    /// as the database was at the start of the call or newer, as with
+    /// separate lookups.
+    pub fn get_many_or_load<E>(
+        &self,
+        keys: &[K],
+        mut load: impl FnMut(&K) -> Result<Option<V>, E>,
+    ) -> Result<Vec<Option<V>>, E> {
+        let before = self.stamp.read();
+        keys.iter()
+            .map(|key| match before {
+                Some(before) => self.lookup(before, key, || load(key)),
+                None => load(key),
+            })
+            .collect()
+    }
+
+    /// The row for `key`, given the header read before this lookup began.
+    fn lookup<E>(
+        &self,
+        before: Stamp,
+        key: &K,
+        load: impl FnOnce() -> Result<Option<V>, E>,
+    ) -> Result<Option<V>, E> {
         {
             let generation = self
                 .generation
@@ -268,6 +296,42 @@ mod tests {
         assert_eq!(get().unwrap(), None);
         assert_eq!(get().unwrap(), None);
         assert_eq!(loads.get(), 4, "a missing row is not kept");
+    }
+
+    #[test]
+    fn a_batch_answers_from_memory_until_a_commit_then_reads_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let (path, writer) = wal_db_holding_a(dir.path());
+        writer
+            .execute("INSERT INTO t (k, v) VALUES ('b', 'bee')", [])
+            .unwrap();
+        let reader = Connection::open(&path).unwrap();
+        let cache: StampedCache<String, String> = StampedCache::open(&path, 16).unwrap();
+        let keys = ["a", "b", "missing"].map(str::to_owned);
+        let loads = std::cell::Cell::new(0);
+        let get = || {
+            cache.get_many_or_load(&keys, |k| {
+                loads.set(loads.get() + 1);
+                value(&reader, k)
+            })
+        };
+        let want = |a: &str| vec![Some(a.to_owned()), Some("bee".to_owned()), None];
+        assert_eq!(get().unwrap(), want("one"));
+        assert_eq!(loads.get(), 3);
+        assert_eq!(get().unwrap(), want("one"));
+        assert_eq!(loads.get(), 4, "only the missing key is read again");
+        writer
+            .execute("UPDATE t SET v = 'two' WHERE k = 'a'", [])
+            .unwrap();
+        assert_eq!(
+            get().unwrap(),
+            want("two"),
+            "a commit is seen at the next batch"
+        );
+        assert_eq!(loads.get(), 7);
+        // A load's error ends the batch.
+        let err: Result<Vec<Option<String>>, &str> = cache.get_many_or_load(&keys, |_| Err("down"));
+        assert_eq!(err, Err("down"));
     }
 
     #[test]

@@ -139,13 +139,8 @@ impl<A: Authenticator, D: DriveStore> ShareApi<A, D> {
         let page = match auth.target() {
             ListTarget::SharedItems(ids) => {
                 // The shared items that still exist, read once each.
-                let mut entries = Vec::with_capacity(ids.len());
-                for id in ids {
-                    if let Some(e) = self.drives.entry(&drive, id)? {
-                        entries.push(e);
-                    }
-                }
-                page_entries(entries, query)?
+                let entries = self.drives.entries(&drive, ids)?;
+                page_entries(entries.into_iter().flatten().collect(), query)?
             }
             ListTarget::DriveRoot => self.drives.list_children(&drive, None, query)?,
             ListTarget::Folder(folder) => self.drives.list_children(&drive, Some(folder), query)?,
@@ -236,7 +231,7 @@ impl<A: Authenticator, D: DriveStore> ShareApi<A, D> {
                 } else {
                     self.shared_children(head, &share_id, &parent, &query)?
                 };
-                Ok(file_page(page, &domain, Some(&share)))
+                Ok(file_page(page, domain, Some(share)))
             }
             Target::Drive(drive) => {
                 let caller = self.caller(head)?;
@@ -261,7 +256,7 @@ impl<A: Authenticator, D: DriveStore> ShareApi<A, D> {
                 } else {
                     self.drives.list_children(&drive, folder.as_ref(), &query)?
                 };
-                Ok(file_page(page, &domain, None))
+                Ok(file_page(page, domain, None))
             }
         }
     }
@@ -280,11 +275,11 @@ impl<A: Authenticator, D: DriveStore> ShareApi<A, D> {
                 let req = self.access(head, &share_id, &file, caller.as_ref());
                 let auth = self.engine.authorize_get(&req).map_err(|e| self.fail(&e))?;
                 let entry = self.entry_of(auth.file())?;
-                Ok(FileWire::of(&entry, domain, Some(auth.share())))
+                Ok(FileWire::of(entry, domain, Some(auth.share())))
             }
             Target::Drive(drive) => {
                 let entry = self.drive_file(head, &drive, &file)?;
-                Ok(FileWire::of(&entry, domain, None))
+                Ok(FileWire::of(entry, domain, None))
             }
         }
     }
@@ -656,14 +651,12 @@ pub(crate) async fn get_async_task<A: Authenticator, D: DriveStore>(
     .await
 }
 
-fn file_page(page: ChildPage, domain: &str, share: Option<&Share>) -> FilePage {
+fn file_page(page: ChildPage, domain_id: String, share: Option<Share>) -> FilePage {
     FilePage {
-        items: page
-            .items
-            .iter()
-            .map(|e| FileWire::of(e, domain, share))
-            .collect(),
+        items: page.items,
         next_marker: page.next_marker,
+        domain_id,
+        share,
     }
 }
 

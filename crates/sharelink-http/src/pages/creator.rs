@@ -220,16 +220,11 @@ fn drive_page<A: Authenticator, D: DriveStore>(
         Err(e) => return visit.refusal(&e, Some(me), None),
     };
     let base = format!("/my/drive?drive={}&", enc(drive.as_str()));
-    let mut rows = Vec::with_capacity(page.items.len());
-    for item in &page.items {
-        // The listing's entries, as the host describes them.
-        let Ok(id) = FileId::new(item.file_id.clone()) else {
-            continue;
-        };
-        if let Ok(Some(entry)) = api.drives.entry(&drive, &id) {
-            rows.push(row_of(t, &entry, &base));
-        }
-    }
+    let rows: Vec<_> = page
+        .items
+        .iter()
+        .map(|entry| row_of(t, entry, &base))
+        .collect();
     let next_href = (!page.next_marker.is_empty()).then(|| {
         format!(
             "{base}folder={}&marker={}",

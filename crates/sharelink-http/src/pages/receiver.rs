@@ -222,12 +222,13 @@ impl<A: Authenticator, D: DriveStore> ShareApi<A, D> {
             ) else {
                 break;
             };
+            let meta = file.entry.meta;
             trail.push(Crumb {
-                href: format!("{base}folder={}", enc(&file.file_id)),
-                label: file.name.clone(),
+                href: format!("{base}folder={}", enc(meta.file_id.as_str())),
+                label: meta.name,
             });
-            match FileId::new(file.parent_file_id.clone()) {
-                Ok(parent) if !top => current = parent,
+            match meta.parent_file_id {
+                Some(parent) if !top => current = parent,
                 _ => break,
             }
         }
@@ -534,10 +535,11 @@ pub(crate) async fn preview<A: Authenticator, D: DriveStore>(
             });
         match result {
             Ok((f, shown)) => {
+                let name = f.entry.meta.name;
                 let page = PreviewPage {
-                    c: visit.chrome(f.name.clone(), me.as_ref()),
-                    is_image: crate::category_of(&f.name) == Category::Image,
-                    name: f.name,
+                    c: visit.chrome(name.clone(), me.as_ref()),
+                    is_image: crate::category_of(&name) == Category::Image,
+                    name,
                     url: shown.url().to_owned(),
                     back_href: path,
                 };
@@ -583,7 +585,7 @@ pub(crate) async fn save<A: Authenticator, D: DriveStore>(
                     ..GetFileBody::default()
                 },
             )
-            .map(|f| (f.name, f.kind == "folder"));
+            .map(|f| (f.entry.meta.name, f.entry.meta.kind == FileKind::Folder));
         let copied = name.and_then(|named| {
             api.copy_op(
                 &head,
