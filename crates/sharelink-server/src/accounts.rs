@@ -6,6 +6,7 @@
 //! deleted. Real hosts plug in their own
 //! `sharelink_http::Authenticator` (OAuth, sessions, ...).
 
+use std::path::Path;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use rand::Rng as _;
@@ -13,6 +14,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use sha2::{Digest, Sha256};
 use sharelink_core::{Creator, DriveId, Member, TenantId, TenantPolicy, UserId};
 use sharelink_http::{AuthError, Authenticator, Caller};
+use sharelink_sqlite::StampedCache;
 
 /// Prefix that marks a development access token.
 pub const DEV_TOKEN_PREFIX: &str = "dev-";
@@ -21,7 +23,21 @@ pub const DEV_TOKEN_PREFIX: &str = "dev-";
 #[derive(Clone)]
 pub struct Accounts {
     db: Arc<Mutex<Connection>>,
+    cached: Option<Arc<Cached>>,
 }
+
+/// Users and tokens as of the database's current WAL header (see
+/// [`StampedCache`]): an access token is resolved without a read
+/// transaction, and any commit, from any process (an `add-user` beside the
+/// server included), empties both.
+struct Cached {
+    users: StampedCache<(TenantId, UserId), User>,
+    /// By the token's SHA-256, as stored; only tokens that exist.
+    tokens: StampedCache<[u8; 32], (String, String)>,
+}
+
+/// Users and tokens kept in memory by [`Accounts::with_cache`].
+const CACHED_ACCOUNTS: usize = 4096;
 
 impl std::fmt::Debug for Accounts {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -59,7 +75,17 @@ impl std::fmt::Debug for DevToken {
 impl Accounts {
     /// The tables on `db`.
     pub fn new(db: Arc<Mutex<Connection>>) -> Self {
-        Self { db }
+        Self { db, cached: None }
+    }
+
+    /// Keeps users and tokens read from the WAL database at `path` (the
+    /// one `db` is open on) in memory while nothing is committed to it.
+    pub fn with_cache(mut self, path: &Path) -> std::io::Result<Self> {
+        self.cached = Some(Arc::new(Cached {
+            users: StampedCache::open(path, CACHED_ACCOUNTS)?,
+            tokens: StampedCache::open(path, CACHED_ACCOUNTS)?,
+        }));
+        Ok(self)
     }
 
     /// Creates the schema if it does not exist.
@@ -138,6 +164,14 @@ impl Accounts {
 
     /// A user by id.
     pub fn user(&self, tenant: &TenantId, user: &UserId) -> rusqlite::Result<Option<User>> {
+        let load = || self.load_user(tenant, user);
+        match &self.cached {
+            Some(c) => c.users.get_or_load(&(tenant.clone(), user.clone()), load),
+            None => load(),
+        }
+    }
+
+    fn load_user(&self, tenant: &TenantId, user: &UserId) -> rusqlite::Result<Option<User>> {
         self.lock()
             .prepare_cached(
                 "SELECT display_name, phone, drive_id FROM users WHERE tenant = ?1 AND user_id = ?2",
@@ -214,12 +248,19 @@ impl Accounts {
     }
 
     fn member_of_token(&self, token: &str) -> rusqlite::Result<Option<(String, String)>> {
-        self.lock()
-            .prepare_cached("SELECT tenant, user_id FROM access_tokens WHERE token_sha256 = ?1")?
-            .query_row(params![digest(token).as_slice()], |r| {
-                Ok((r.get(0)?, r.get(1)?))
-            })
-            .optional()
+        let hash = digest(token);
+        let load = || {
+            self.lock()
+                .prepare_cached(
+                    "SELECT tenant, user_id FROM access_tokens WHERE token_sha256 = ?1",
+                )?
+                .query_row(params![hash.as_slice()], |r| Ok((r.get(0)?, r.get(1)?)))
+                .optional()
+        };
+        match &self.cached {
+            Some(c) => c.tokens.get_or_load(&hash, load),
+            None => load(),
+        }
     }
 }
 
@@ -314,4 +355,41 @@ fn corrupt(e: &dyn std::fmt::Display) -> rusqlite::Error {
         rusqlite::types::Type::Text,
         Box::new(std::io::Error::other(e.to_string())),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cached_tokens_and_users_follow_commits_from_other_connections() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = crate::DataDir::open(dir.path()).unwrap();
+        let tenant = TenantId::new("t").unwrap();
+        let user = UserId::new("u").unwrap();
+        let (_, token) = data
+            .accounts
+            .add_user(&tenant, &user, "Una", "100")
+            .unwrap();
+        let auth = DevAuthenticator::new(data.accounts.clone());
+        let name = || {
+            auth.authenticate(token.expose_secret())
+                .map(|c| c.profile.display_name)
+        };
+        assert_eq!(name().unwrap(), "Una");
+        assert_eq!(name().unwrap(), "Una", "answered again, from memory");
+        let other = Connection::open(dir.path().join("drive.sqlite")).unwrap();
+        other
+            .execute("UPDATE users SET display_name = 'Ursula'", [])
+            .unwrap();
+        assert_eq!(name().unwrap(), "Ursula", "a commit elsewhere was missed");
+        // A token deleted by another process is refused at once.
+        other.execute("DELETE FROM access_tokens", []).unwrap();
+        assert!(matches!(name(), Err(AuthError::InvalidToken(_))));
+        // Unknown tokens are not kept: a later insert is seen.
+        assert!(matches!(
+            auth.authenticate("dev-unknown"),
+            Err(AuthError::InvalidToken(_))
+        ));
+    }
 }

@@ -156,7 +156,9 @@ impl DataDir {
         Accounts::init_schema(&conn)?;
         SqliteDrives::init_schema(&conn)?;
         let db = Arc::new(Mutex::new(conn));
-        let accounts = Accounts::new(db.clone());
+        let accounts = Accounts::new(db.clone())
+            .with_cache(&path)
+            .map_err(io_err(format!("opening {}", path.display())))?;
         let drives = SqliteDrives::new(db, root.join("blobs"), accounts.clone())
             .map_err(io_err("creating blobs/"))?
             .with_readers(drive_store::Readers::open(&path, DRIVE_READERS)?);

@@ -12,23 +12,35 @@
 //! written, so an acknowledged write is durable whenever the batch call is.
 
 use std::collections::HashMap;
-use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::thread::Thread;
 
 use super::StorageError;
 
 /// Batches concurrent writes of items `I` with outcomes `O` (see the module
 /// docs). At most `max_batch` items go into one batch.
+///
+/// Waiting costs one wake-up per caller: the leader wakes exactly the
+/// callers of the batch it wrote, and the first caller still waiting, who
+/// leads the next one. (A shared condition variable would wake every
+/// waiting caller at every batch, most of them only to wait again.)
 pub struct GroupCommit<I, O> {
     queue: Mutex<Queue<I, O>>,
-    settled: Condvar,
     max_batch: usize,
 }
 
 struct Queue<I, O> {
-    waiting: Vec<(u64, I)>,
+    waiting: Vec<Waiting<I>>,
     settled: HashMap<u64, Result<O, StorageError>>,
     next_ticket: u64,
     leading: bool,
+}
+
+/// A queued item, and the thread to wake when it is settled.
+struct Waiting<I> {
+    ticket: u64,
+    item: I,
+    caller: Thread,
 }
 
 impl<I, O> std::fmt::Debug for GroupCommit<I, O> {
@@ -50,7 +62,6 @@ impl<I, O> GroupCommit<I, O> {
                 next_ticket: 0,
                 leading: false,
             }),
-            settled: Condvar::new(),
             max_batch: max_batch.max(1),
         }
     }
@@ -78,16 +89,22 @@ impl<I, O> GroupCommit<I, O> {
         let mut queue = self.lock();
         let ticket = queue.next_ticket;
         queue.next_ticket = queue.next_ticket.wrapping_add(1);
-        queue.waiting.push((ticket, item));
+        queue.waiting.push(Waiting {
+            ticket,
+            item,
+            caller: std::thread::current(),
+        });
         loop {
             if let Some(outcome) = queue.settled.remove(&ticket) {
                 return outcome;
             }
             if queue.leading {
-                queue = self
-                    .settled
-                    .wait(queue)
-                    .unwrap_or_else(PoisonError::into_inner);
+                // Woken when our batch is settled, or to lead the next one.
+                // A wake-up that comes before we park makes `park` return at
+                // once; a spurious one only loops.
+                drop(queue);
+                std::thread::park();
+                queue = self.lock();
             } else {
                 // Our item is still waiting (a capped batch may have left
                 // it behind): lead the next batch.
@@ -97,7 +114,7 @@ impl<I, O> GroupCommit<I, O> {
     }
 
     /// Takes up to `max_batch` waiting items, writes them without holding
-    /// the lock, and settles every caller of the batch.
+    /// the lock, and settles and wakes every caller of the batch.
     fn lead<'q>(
         &'q self,
         mut queue: MutexGuard<'q, Queue<I, O>>,
@@ -105,16 +122,23 @@ impl<I, O> GroupCommit<I, O> {
     ) -> MutexGuard<'q, Queue<I, O>> {
         queue.leading = true;
         let take = queue.waiting.len().min(self.max_batch);
-        let (tickets, items): (Vec<u64>, Vec<I>) = queue.waiting.drain(..take).unzip();
+        let mut tickets = Vec::with_capacity(take);
+        let mut callers = Vec::with_capacity(take);
+        let mut items = Vec::with_capacity(take);
+        for w in queue.waiting.drain(..take) {
+            tickets.push(w.ticket);
+            callers.push(w.caller);
+            items.push(w.item);
+        }
         drop(queue);
 
         // If `write` panics, the batch's callers must not wait forever.
         let mut guard = Leading {
             group: self,
-            tickets: Some(tickets),
+            batch: Some((tickets, callers)),
         };
         let outcomes = write(items);
-        let tickets = guard.tickets.take().unwrap_or_default();
+        let (tickets, callers) = guard.batch.take().unwrap_or_default();
         drop(guard);
 
         let mut queue = self.lock();
@@ -143,21 +167,38 @@ impl<I, O> GroupCommit<I, O> {
                 }
             }
         }
+        self.step_down(queue, callers)
+    }
+
+    /// Ends a batch: wakes its callers, and the first caller still waiting
+    /// to lead the next batch.
+    fn step_down<'q>(
+        &'q self,
+        mut queue: MutexGuard<'q, Queue<I, O>>,
+        mut wake: Vec<Thread>,
+    ) -> MutexGuard<'q, Queue<I, O>> {
         queue.leading = false;
-        self.settled.notify_all();
-        queue
+        if let Some(next) = queue.waiting.first() {
+            wake.push(next.caller.clone());
+        }
+        drop(queue);
+        let me = std::thread::current().id();
+        for caller in wake.iter().filter(|t| t.id() != me) {
+            caller.unpark();
+        }
+        self.lock()
     }
 }
 
 /// Settles a batch's callers with an error if its leader unwinds.
 struct Leading<'g, I, O> {
     group: &'g GroupCommit<I, O>,
-    tickets: Option<Vec<u64>>,
+    batch: Option<(Vec<u64>, Vec<Thread>)>,
 }
 
 impl<I, O> Drop for Leading<'_, I, O> {
     fn drop(&mut self) {
-        let Some(tickets) = self.tickets.take() else {
+        let Some((tickets, callers)) = self.batch.take() else {
             return;
         };
         let mut queue = self.group.lock();
@@ -170,8 +211,7 @@ impl<I, O> Drop for Leading<'_, I, O> {
                 }),
             );
         }
-        queue.leading = false;
-        self.group.settled.notify_all();
+        drop(self.group.step_down(queue, callers));
     }
 }
 
@@ -254,6 +294,31 @@ mod tests {
         .join();
         assert!(joined.is_err());
         assert_eq!(group.submit(5, Ok).unwrap(), 5);
+    }
+
+    #[test]
+    fn every_caller_is_woken_when_leadership_passes_on() {
+        // Batches of one, no delay: each batch ends by handing the lead to
+        // the next waiting caller, thousands of times. A lost wake-up would
+        // leave a caller parked for ever; the test fails instead of hanging.
+        let group = Arc::new(GroupCommit::<u32, u32>::new(1));
+        let (done, finished) = std::sync::mpsc::channel();
+        for t in 0..16u32 {
+            let group = Arc::clone(&group);
+            let done = done.clone();
+            std::thread::spawn(move || {
+                for i in 0..200 {
+                    let item = t * 1000 + i;
+                    assert_eq!(group.submit(item, Ok).unwrap(), item);
+                }
+                done.send(t).unwrap();
+            });
+        }
+        for _ in 0..16 {
+            finished
+                .recv_timeout(Duration::from_secs(60))
+                .expect("a caller never got its outcome");
+        }
     }
 
     #[test]
