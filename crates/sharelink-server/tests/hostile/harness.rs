@@ -97,6 +97,19 @@ impl Server {
             .unwrap_or_else(|| panic!("no {field} in /proc status"))
     }
 
+    /// CPU time the process has used so far (user and system), in ms.
+    pub fn cpu_ms(&self) -> u64 {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid())).unwrap();
+        // After the command name (in parentheses): state is field 3, utime
+        // and stime are fields 14 and 15, in USER_HZ (100 per second).
+        let fields: Vec<&str> = stat
+            .rsplit_once(')')
+            .map(|(_, rest)| rest.split_whitespace().collect())
+            .unwrap_or_default();
+        let ticks = |i: usize| -> u64 { fields[i - 3].parse().unwrap() };
+        (ticks(14) + ticks(15)) * 10
+    }
+
     /// The names of the process's threads.
     pub fn thread_names(&self) -> Vec<String> {
         let mut names: Vec<String> = std::fs::read_dir(format!("/proc/{}/task", self.pid()))

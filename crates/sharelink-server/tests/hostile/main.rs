@@ -113,6 +113,38 @@ fn a_stalled_download_is_dropped_after_the_write_timeout() {
     );
 }
 
+/// A range costs what it sends, wherever it starts. Ranges through a signed
+/// URL are free to ask for; a server that reached a range's start by
+/// reading everything before it would spend 24 MiB of reading on each
+/// one-byte answer at the end of this file.
+#[test]
+fn a_range_at_the_end_of_a_large_file_costs_what_it_sends() {
+    let s = Server::start(&[]);
+    let (url, _) = big_download(&s);
+    let http = client_from("127.0.0.31");
+    let cost = |range: &str, want: u8| {
+        let before = s.cpu_ms();
+        for _ in 0..300 {
+            let r = s.get(&http, &url, &[("range", range)]);
+            assert_eq!((r.status, r.body.len()), (206, 1), "{range}");
+            assert_eq!(r.body[0], want, "{range}");
+        }
+        s.cpu_ms() - before
+    };
+    let size = 24u64 << 20;
+    // big_file repeats one MiB whose byte i is i % 251.
+    let first = cost("bytes=0-0", 0);
+    let last = cost(
+        "bytes=-1",
+        u8::try_from((size - 1) % (1 << 20) % 251).unwrap(),
+    );
+    eprintln!("300 one-byte ranges: at the start {first} ms of CPU, at the end {last} ms");
+    assert!(
+        last < first * 2 + 150,
+        "ranges at the end cost {last} ms of CPU against {first} ms at the start"
+    );
+}
+
 /// A signed download URL (and its path) of a shared 24 MiB file: more than
 /// the kernel's socket buffers hold, so a client that does not read stalls
 /// the server's writes.
