@@ -7,7 +7,7 @@
 //! drive store all answer `reads_are_local() == true` (reads from memory or
 //! a local file, in microseconds), the read-only requests (`get_by_anonymous`,
 //! `share_link/get`, `file/get`, `file/list`, and a download through a
-//! signed URL or a `HEAD`: its lookups, `open` and the first 64 KiB read)
+//! signed URL or a `HEAD`: its lookups, `open_at` and the first 64 KiB read)
 //! run on the worker that received them, because a thread hop costs more
 //! than such a read. Anything that hashes a password or writes stays on a
 //! blocking thread, and so does every further chunk of a download.

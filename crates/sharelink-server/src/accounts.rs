@@ -23,7 +23,7 @@ pub const DEV_TOKEN_PREFIX: &str = "dev-";
 #[derive(Clone)]
 pub struct Accounts {
     db: Arc<Mutex<Connection>>,
-    cached: Option<Arc<Cached>>,
+    cached: Arc<Cached>,
 }
 
 /// Users and tokens as of the database's current WAL header (see
@@ -36,7 +36,7 @@ struct Cached {
     tokens: StampedCache<[u8; 32], (String, String)>,
 }
 
-/// Users and tokens kept in memory by [`Accounts::with_cache`].
+/// Users and tokens kept in memory by [`Accounts`].
 const CACHED_ACCOUNTS: usize = 4096;
 
 impl std::fmt::Debug for Accounts {
@@ -73,19 +73,17 @@ impl std::fmt::Debug for DevToken {
 }
 
 impl Accounts {
-    /// The tables on `db`.
-    pub fn new(db: Arc<Mutex<Connection>>) -> Self {
-        Self { db, cached: None }
-    }
-
-    /// Keeps users and tokens read from the WAL database at `path` (the
-    /// one `db` is open on) in memory while nothing is committed to it.
-    pub fn with_cache(mut self, path: &Path) -> std::io::Result<Self> {
-        self.cached = Some(Arc::new(Cached {
-            users: StampedCache::open(path, CACHED_ACCOUNTS)?,
-            tokens: StampedCache::open(path, CACHED_ACCOUNTS)?,
-        }));
-        Ok(self)
+    /// The tables on `db`, the connection to the WAL database at `path`.
+    /// Users and tokens read from it are kept in memory while nothing is
+    /// committed to it.
+    pub fn new(db: Arc<Mutex<Connection>>, path: &Path) -> std::io::Result<Self> {
+        Ok(Self {
+            db,
+            cached: Arc::new(Cached {
+                users: StampedCache::open(path, CACHED_ACCOUNTS)?,
+                tokens: StampedCache::open(path, CACHED_ACCOUNTS)?,
+            }),
+        })
     }
 
     /// Creates the schema if it does not exist.
@@ -164,11 +162,11 @@ impl Accounts {
 
     /// A user by id.
     pub fn user(&self, tenant: &TenantId, user: &UserId) -> rusqlite::Result<Option<User>> {
-        let load = || self.load_user(tenant, user);
-        match &self.cached {
-            Some(c) => c.users.get_or_load(&(tenant.clone(), user.clone()), load),
-            None => load(),
-        }
+        self.cached
+            .users
+            .get_or_load(&(tenant.clone(), user.clone()), || {
+                self.load_user(tenant, user)
+            })
     }
 
     fn load_user(&self, tenant: &TenantId, user: &UserId) -> rusqlite::Result<Option<User>> {
@@ -257,10 +255,7 @@ impl Accounts {
                 .query_row(params![hash.as_slice()], |r| Ok((r.get(0)?, r.get(1)?)))
                 .optional()
         };
-        match &self.cached {
-            Some(c) => c.tokens.get_or_load(&hash, load),
-            None => load(),
-        }
+        self.cached.tokens.get_or_load(&hash, load)
     }
 }
 

@@ -156,8 +156,7 @@ impl DataDir {
         Accounts::init_schema(&conn)?;
         SqliteDrives::init_schema(&conn)?;
         let db = Arc::new(Mutex::new(conn));
-        let accounts = Accounts::new(db.clone())
-            .with_cache(&path)
+        let accounts = Accounts::new(db.clone(), &path)
             .map_err(io_err(format!("opening {}", path.display())))?;
         let drives = SqliteDrives::new(db, root.join("blobs"), accounts.clone())
             .map_err(io_err("creating blobs/"))?
